@@ -1,0 +1,123 @@
+"""All configuration, read in one place: the environment, then `.env` (python-dotenv).
+
+Values are passed down as a `Settings` object; nothing else reads os.environ. This module
+is on the routing hot path: it imports only `os`, and python-dotenv (about 25 ms of
+imports here) is loaded only when a `.env` file actually exists.
+
+Every setting is listed in `.env.example`.
+"""
+
+from __future__ import annotations
+
+import os
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP_NAME = "fibreflow-orchestrator"
+
+
+def _read_dotenv(path: str) -> dict:
+    if not os.path.isfile(path):
+        return {}
+    from dotenv import dotenv_values  # lazy: only paid for when a .env exists
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _as_int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        from skills.errors import BadInput
+
+        raise BadInput(f"{name} must be a whole number, got {raw!r}", field=name) from None
+
+
+def _as_float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        from skills.errors import BadInput
+
+        raise BadInput(f"{name} must be a number, got {raw!r}", field=name) from None
+
+
+def _as_bool(env: dict, name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def default_state_dir(env: dict) -> str:
+    base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, APP_NAME)
+
+
+class Settings:
+    """Plain attributes; build with `load_settings()` (or directly from a dict in tests)."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        root = PROJECT_ROOT
+        self.project_root = root
+        self.registry_path = env.get("ORCHESTRATOR_REGISTRY") or os.path.join(root, "registry", "agents.yaml")
+        self.agents_dir = env.get("ORCHESTRATOR_AGENTS_DIR") or os.path.join(root, "agents")
+        self.state_dir = env.get("ORCHESTRATOR_STATE_DIR") or default_state_dir(env)
+
+        # Claude
+        self.anthropic_api_key = env.get("ANTHROPIC_API_KEY") or None
+        self.anthropic_base_url = env.get("ANTHROPIC_BASE_URL") or None
+        self.max_turns = _as_int(env, "ORCHESTRATOR_MAX_TURNS", 8)
+        self.max_tokens = _as_int(env, "ORCHESTRATOR_MAX_TOKENS", 1024)
+        self.agent_timeout_s = _as_float(env, "ORCHESTRATOR_AGENT_TIMEOUT", 60.0)
+        self.tool_result_chars = _as_int(env, "ORCHESTRATOR_TOOL_RESULT_CHARS", 4000)
+
+        # PostgreSQL (Neon in production; the demo database otherwise)
+        self.database_url = env.get("NEON_DATABASE_URL") or env.get("DATABASE_URL") or None
+        self.sql_statement_timeout_ms = _as_int(env, "ORCHESTRATOR_SQL_TIMEOUT_MS", 5000)
+        self.sql_row_cap = _as_int(env, "ORCHESTRATOR_SQL_ROW_CAP", 200)
+
+        # Convex
+        self.convex_url = env.get("CONVEX_URL") or None
+        self.convex_deploy_key = env.get("CONVEX_DEPLOY_KEY") or None
+
+        # SSH / servers for vps-monitor
+        self.servers_file = env.get("ORCHESTRATOR_SERVERS") or os.path.join(root, "registry", "servers.yaml")
+        self.ssh_known_hosts = env.get("ORCHESTRATOR_SSH_KNOWN_HOSTS") or os.path.join(
+            os.path.expanduser("~"), ".ssh", "known_hosts"
+        )
+        self.ssh_trust_on_first_use = _as_bool(env, "ORCHESTRATOR_SSH_TRUST_ON_FIRST_USE")
+        self.ssh_timeout_s = _as_float(env, "ORCHESTRATOR_SSH_TIMEOUT", 10.0)
+
+        # HTTP server
+        self.api_key = env.get("ORCHESTRATOR_API_KEY") or None
+        self.allowed_origins = [o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+        self.rate_limit_per_minute = _as_int(env, "ORCHESTRATOR_RATE_LIMIT", 100)
+        self.log_path = env.get("ORCHESTRATOR_LOG") or os.path.join(self.state_dir, "orchestrator.log")
+
+    @property
+    def demo_database_url_file(self) -> str:
+        """Where the demo PostgreSQL started by `bin/demo_database` writes its URL."""
+        return os.path.join(self.state_dir, "demo-postgres", "url")
+
+    def effective_database_url(self) -> str | None:
+        """NEON_DATABASE_URL / DATABASE_URL, else the running demo database, else None."""
+        if self.database_url:
+            return self.database_url
+        try:
+            with open(self.demo_database_url_file, encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except OSError:
+            return None
+
+
+def load_settings(environ: dict | None = None) -> Settings:
+    """Environment first, `.env` (ORCHESTRATOR_ENV_FILE or the project's) fills the gaps."""
+    env = dict(os.environ if environ is None else environ)
+    dotenv_path = env.get("ORCHESTRATOR_ENV_FILE") or os.path.join(PROJECT_ROOT, ".env")
+    merged = _read_dotenv(dotenv_path)
+    merged.update(env)
+    return Settings(merged)
