@@ -21,10 +21,11 @@ import os
 import sys
 import types
 import typing
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from skills.errors import AgentNotFound, BadInput
+from skills.errors import AgentNotFound, BadInput, OrchestratorError
 
 
 @dataclass
@@ -38,6 +39,25 @@ class ToolContext:
     settings: Any  # skills.config.Settings
     agent_id: str = ""
     deadline: float | None = None  # time.monotonic() value by which the tool must give up
+
+
+@dataclass
+class ToolCall:
+    """What one tool call did, as reported to the user and written to the ledger."""
+
+    name: str
+    arguments: dict
+    duration_ms: float
+    ok: bool
+    error: str | None = None
+    error_code: str | None = None
+
+    def to_json(self) -> dict:
+        body = {"name": self.name, "arguments": self.arguments, "duration_ms": round(self.duration_ms, 1), "ok": self.ok}
+        if self.error:
+            body["error"] = self.error
+            body["code"] = self.error_code
+        return body
 
 
 @dataclass(frozen=True)
@@ -157,4 +177,18 @@ def load_agent_prompt(agents_dir: str, agent_id: str) -> str:
         return handle.read().strip()
 
 
-__all__ = ["Tool", "ToolContext", "ToolResult", "tool", "load_agent_tools", "load_agent_prompt", "field"]
+
+
+def run_tool(tool: Tool, ctx: ToolContext, arguments: dict) -> tuple[ToolResult | None, ToolCall, OrchestratorError | None]:
+    """Call a tool, timing it; an OrchestratorError becomes a failed ToolCall instead of escaping.
+
+    Unexpected exceptions (bugs) are not swallowed: they propagate.
+    """
+    started = time.perf_counter()
+    try:
+        result = tool.call(ctx, arguments)
+    except OrchestratorError as error:
+        elapsed = (time.perf_counter() - started) * 1000
+        return None, ToolCall(tool.name, arguments, elapsed, False, error.message, error.code), error
+    elapsed = (time.perf_counter() - started) * 1000
+    return result, ToolCall(tool.name, arguments, elapsed, True), None
