@@ -17,13 +17,18 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> l
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     applied_now = []
     for name, migrate in migrations:
-        with conn:  # one transaction per migration; BEGIN IMMEDIATE serialises racing processes
-            conn.execute("BEGIN IMMEDIATE") if not conn.in_transaction else None
+        conn.execute("BEGIN IMMEDIATE")  # serialises processes racing to upgrade the same file
+        try:
             if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                conn.execute("ROLLBACK")
                 continue
-            migrate(conn)
+            migrate(conn)  # must use conn.execute (executescript would commit midway)
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
-            applied_now.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied_now.append(name)
     return applied_now
 
 
