@@ -241,10 +241,7 @@ def test_fragments_are_joined_and_pings_between_them_answered():
 
 
 def test_client_close_is_echoed_and_ends_the_loop():
-    wire = (
-        client_frame(ws.OP_CLOSE, ws.close_payload(1000, "done"))
-        + client_frame(ws.OP_TEXT, b"never read")
-    )
+    wire = client_frame(ws.OP_CLOSE, ws.close_payload(1000, "done")) + client_frame(ws.OP_TEXT, b"never read")
     received, sent = run_connection(wire)
     assert received == []
     assert len(sent) == 1 and close_code(sent[0]) == 1000

@@ -18,8 +18,9 @@ import binascii
 import hashlib
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from skills.errors import OrchestratorError
@@ -222,7 +223,9 @@ def check_handshake(method: str, headers, allowed_origins: list[str] | tuple[str
     version = (headers.get("Sec-WebSocket-Version") or "").strip()
     if version != "13":
         raise HandshakeError(
-            426, f"unsupported Sec-WebSocket-Version {version or '(none)'}: use 13", "Sec-WebSocket-Version",
+            426,
+            f"unsupported Sec-WebSocket-Version {version or '(none)'}: use 13",
+            "Sec-WebSocket-Version",
             {"Sec-WebSocket-Version": "13"},
         )
     key = (headers.get("Sec-WebSocket-Key") or "").strip()
