@@ -97,6 +97,10 @@ class Settings:
         self.allowed_origins = [o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
         self.rate_limit_per_minute = _as_int(env, "ORCHESTRATOR_RATE_LIMIT", 100)
         self.log_path = env.get("ORCHESTRATOR_LOG") or os.path.join(self.state_dir, "orchestrator.log")
+        self.bin_dir = env.get("ORCHESTRATOR_BIN_DIR") or os.path.join(root, "bin")  # the scripts the server runs
+        self.server_workers = _as_int(env, "ORCHESTRATOR_WORKERS", 2)  # per script; 0 = a process per request
+        self.request_timeout_s = _as_float(env, "ORCHESTRATOR_REQUEST_TIMEOUT", 10.0)  # + agent_timeout_s to execute
+        self.max_in_flight = _as_int(env, "ORCHESTRATOR_MAX_IN_FLIGHT", 32)  # more concurrent requests get 503
 
     @property
     def demo_database_url_file(self) -> str:
