@@ -1,0 +1,43 @@
+"""agent_info: everything about one agent, including whether it is configured here."""
+
+from __future__ import annotations
+
+from skills.cli import TEXT, Option, require_text, run_script
+from skills.readiness import readiness
+from skills.registry import find_agent, format_cost, load_registry
+
+OPTIONS = [Option("--agent", "agent", TEXT, "the agent id, e.g. vps-monitor (required)")]
+
+
+def agent_details(agent: dict, settings) -> dict:
+    from skills.tools import load_agent_tools  # only here: importing the tools is not free
+
+    tools = load_agent_tools(settings.agents_dir, agent["id"])
+    return {
+        "id": agent["id"],
+        "name": agent["name"],
+        "category": agent["category"],
+        "description": agent["description"],
+        "status": agent["status"],
+        "model": agent["model"],
+        "cost_per_query": format_cost(agent["cost_per_query"]),
+        "triggers": agent["triggers"],
+        "weak_triggers": agent.get("weak_triggers", []),
+        "examples": agent.get("examples", []),
+        "requires": agent.get("requires", []),
+        "tools": [
+            {"name": entry["name"], "description": tools[entry["name"]].description if entry["name"] in tools else None}
+            for entry in agent.get("tools", [])
+        ],
+        **readiness(agent, settings),
+    }
+
+
+def handle(fields: dict, settings) -> tuple[dict, int]:
+    agent_id = require_text(fields, "agent", limit=200)
+    registry = load_registry(settings.registry_path, settings.state_dir)
+    return agent_details(find_agent(registry, agent_id), settings), 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_script("agent_info", "Show one agent's details and configuration state.", OPTIONS, handle, argv)

@@ -1,0 +1,35 @@
+"""evaluate_routing FILE.jsonl: the router's accuracy on labelled tasks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from skills.config import load_settings
+from skills.errors import OrchestratorError
+from skills.evaluation import as_table, evaluate, read_labelled
+from skills.jsonout import dumps
+from skills.registry import load_registry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="evaluate_routing", description=__doc__)
+    parser.add_argument("file", help='JSON lines: {"task": "...", "agent": "agent-id" or null}')
+    parser.add_argument("--format", choices=("json", "table"), default="json")
+    parser.add_argument("--pretty", action="store_true")
+    parser.add_argument("--min-accuracy", type=float, default=None, help="exit 1 when accuracy is below this (0..1)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        report = evaluate(load_registry(settings.registry_path, settings.state_dir), read_labelled(args.file))
+    except OrchestratorError as error:
+        print(dumps(error.to_json()))
+        return error.exit_status
+    print(as_table(report) if args.format == "table" else dumps(report, args.pretty))
+    if args.min_accuracy is not None and report["accuracy"] < args.min_accuracy:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

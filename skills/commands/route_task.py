@@ -1,0 +1,35 @@
+"""route_task: which agent should handle a task."""
+
+from __future__ import annotations
+
+import time
+
+from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
+from skills.registry import load_registry
+from skills.routing import route
+
+OPTIONS = [
+    Option("--task", "task", TEXT, "the task in the user's words (required)"),
+    Option("--auto-select", "auto_select", FLAG, "always pick the best agent when any matches"),
+    Option("--context", "context", OBJECT, 'request context, e.g. {"page": "monitoring"}'),
+    Option("--explain", "explain", FLAG, "show what contributed to each candidate's score"),
+]
+
+
+def handle(fields: dict, settings) -> tuple[dict, int]:
+    started = time.perf_counter()
+    task = require_text(fields, "task")
+    registry = load_registry(settings.registry_path, settings.state_dir)
+    result = route(
+        registry,
+        task,
+        auto_select=bool(fields.get("auto_select")),
+        context=fields.get("context"),
+        explain=bool(fields.get("explain")),
+    )
+    result["execution_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result, 1 if result["status"] == "no_match" else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_script("route_task", "Route a task to the best agent; prints the routing decision as JSON.", OPTIONS, handle, argv)

@@ -1,0 +1,19 @@
+"""workforce_stats: how many agents, which categories, and what the ledger measured."""
+
+from __future__ import annotations
+
+from skills.cli import TEXT, Option, run_script
+from skills.registry import load_registry
+from skills.stats import parse_since, workforce_stats
+
+OPTIONS = [Option("--since", "since", TEXT, "only executions since 24h / 7d / 30m / 2w or an ISO date")]
+
+
+def handle(fields: dict, settings) -> tuple[dict, int]:
+    since = parse_since(fields.get("since"))
+    registry = load_registry(settings.registry_path, settings.state_dir)
+    return workforce_stats(registry, settings, since), 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_script("workforce_stats", "Workforce statistics with measured per-agent figures.", OPTIONS, handle, argv)

@@ -1,0 +1,142 @@
+"""The usage ledger: every execution, recorded in SQLite, so statistics come from facts.
+
+One file (`ledger.sqlite3` in the state directory), WAL mode so several processes can write
+at once; each insert is its own short IMMEDIATE transaction and waits on a busy timeout
+rather than failing, so concurrent scripts lose no rows. Queries, errors and tool
+arguments pass through `redact` first: secrets and connection strings never go in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+from skills.migrations import apply_migrations, open_sqlite
+from skills.redaction import redact
+
+MAX_QUERY_CHARS = 2000
+
+
+def _create_executions(conn) -> None:
+    conn.execute(
+        """CREATE TABLE executions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at REAL NOT NULL,
+            agent_id TEXT NOT NULL,
+            query TEXT NOT NULL,
+            route_status TEXT,
+            route_score REAL,
+            mode TEXT NOT NULL,
+            model TEXT,
+            success INTEGER NOT NULL,
+            error_code TEXT,
+            error TEXT,
+            duration_ms REAL NOT NULL,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            tool_calls TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
+    conn.execute("CREATE INDEX executions_agent_time ON executions (agent_id, started_at)")
+
+
+def _add_process_id(conn) -> None:
+    conn.execute("ALTER TABLE executions ADD COLUMN pid INTEGER")
+
+
+MIGRATIONS = [
+    ("001_create_executions", _create_executions),
+    ("002_add_process_id", _add_process_id),
+]
+
+
+@dataclass
+class ExecutionRecord:
+    agent_id: str
+    query: str
+    mode: str  # "claude" or "direct"
+    success: bool
+    duration_ms: float
+    model: str | None = None
+    route_status: str | None = None
+    route_score: float | None = None
+    error_code: str | None = None
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    tool_calls: list = field(default_factory=list)  # ToolCall.to_json() dicts
+    started_at: float = field(default_factory=time.time)
+
+
+def ledger_path(settings) -> str:
+    return os.path.join(settings.state_dir, "ledger.sqlite3")
+
+
+def connect(settings):
+    os.makedirs(settings.state_dir, exist_ok=True)
+    conn = open_sqlite(ledger_path(settings))
+    apply_migrations(conn, MIGRATIONS)
+    return conn
+
+
+def record(settings, entry: ExecutionRecord) -> int:
+    """Append one execution; returns its id."""
+    tool_calls = json.loads(redact(json.dumps(entry.tool_calls), settings))
+    row = (
+        entry.started_at,
+        entry.agent_id,
+        redact(entry.query[:MAX_QUERY_CHARS], settings),
+        entry.route_status,
+        entry.route_score,
+        entry.mode,
+        entry.model,
+        int(entry.success),
+        entry.error_code,
+        redact(entry.error, settings) if entry.error else None,
+        entry.duration_ms,
+        entry.input_tokens,
+        entry.output_tokens,
+        entry.cost_usd,
+        json.dumps(tool_calls),
+        os.getpid(),
+    )
+    conn = connect(settings)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        cursor = conn.execute(
+            """INSERT INTO executions (started_at, agent_id, query, route_status, route_score, mode, model,
+                   success, error_code, error, duration_ms, input_tokens, output_tokens, cost_usd, tool_calls, pid)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            row,
+        )
+        conn.execute("COMMIT")
+        return cursor.lastrowid
+    finally:
+        conn.close()
+
+
+def executions(settings, since: float | None = None) -> list[dict]:
+    conn = connect(settings)
+    try:
+        sql = "SELECT * FROM executions"
+        args: tuple = ()
+        if since is not None:
+            sql += " WHERE started_at >= ?"
+            args = (since,)
+        return [dict(row) for row in conn.execute(sql + " ORDER BY id", args)]
+    finally:
+        conn.close()
+
+
+def is_writable(settings) -> bool:
+    """For /health: can we open (and migrate) the ledger?"""
+    try:
+        connect(settings).close()
+        return True
+    except (OSError, sqlite3.Error):
+        return False

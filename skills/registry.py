@@ -1,0 +1,227 @@
+"""Loading and validating the agent registry (registry/agents.yaml), with a cache.
+
+Parsing YAML costs more than a whole route, so the validated registry and its routing index
+are cached with `marshal` under the state directory, keyed on the file's identity (path,
+inode, size, modification time). A changed file has a new key and is re-read at once;
+PyYAML is imported only then.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import zlib
+
+from skills.errors import AgentNotFound, RegistryInvalid
+
+CACHE_FORMAT = 4  # bump when the cached structure or the index changes shape
+STATUSES = ("active", "inactive", "maintenance")
+REQUIREMENTS = ("database", "convex")
+
+REQUIRED_FIELDS = {
+    "id": str,
+    "name": str,
+    "category": str,
+    "description": str,
+    "status": str,
+    "model": str,
+    "cost_per_query": (int, float),
+    "triggers": list,
+}
+OPTIONAL_FIELDS = {
+    "weak_triggers": list,
+    "examples": list,
+    "context": dict,
+    "requires": list,
+    "tools": list,
+}
+TOOL_FIELDS = {"name": str, "triggers": list, "examples": list}
+TYPE_NAMES = {str: "a string", list: "a list", dict: "a mapping", (int, float): "a number"}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _fail(path: str, message: str, agent: str | None = None, field: str | None = None) -> RegistryInvalid:
+    where = f"agent {agent!r}: " if agent else ""
+    details = {"file": path}
+    if agent:
+        details["agent"] = agent
+    return RegistryInvalid(f"{path}: {where}{message}", field=field, details=details)
+
+
+def _check_strings(path: str, agent: str, field: str, values: list, allow_empty: bool) -> None:
+    if not values and not allow_empty:
+        raise _fail(path, f"field {field!r} must not be empty", agent, field)
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            raise _fail(path, f"field {field!r} must contain only non-empty strings, got {value!r}", agent, field)
+
+
+def _check_tools(path: str, agent: str, tools: list) -> None:
+    names = set()
+    for position, entry in enumerate(tools):
+        field = f"tools[{position}]"
+        if not isinstance(entry, dict):
+            raise _fail(path, f"{field} must be a mapping with name, triggers, examples", agent, field)
+        unknown = sorted(set(entry) - set(TOOL_FIELDS))
+        if unknown:
+            raise _fail(path, f"{field} has unknown field {unknown[0]!r}", agent, f"{field}.{unknown[0]}")
+        if not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise _fail(path, f"{field} needs a 'name'", agent, f"{field}.name")
+        if entry["name"] in names:
+            raise _fail(path, f"tool {entry['name']!r} is listed twice", agent, f"{field}.name")
+        names.add(entry["name"])
+        for key in ("triggers", "examples"):
+            values = entry.get(key, [])
+            if not isinstance(values, list):
+                raise _fail(path, f"{field}.{key} must be a list", agent, f"{field}.{key}")
+            _check_strings(path, agent, f"{field}.{key}", values, allow_empty=True)
+
+
+def _check_agent(path: str, position: int, agent) -> dict:
+    if not isinstance(agent, dict):
+        raise _fail(path, f"agents[{position}] must be a mapping of fields")
+    name = agent.get("id") if isinstance(agent.get("id"), str) else f"agents[{position}]"
+    unknown = sorted(set(agent) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise _fail(path, f"unknown field {unknown[0]!r}", name, unknown[0])
+    for field, kind in REQUIRED_FIELDS.items():
+        if field not in agent or agent[field] is None:
+            raise _fail(path, f"missing field {field!r}", name, field)
+    for field, kind in {**REQUIRED_FIELDS, **OPTIONAL_FIELDS}.items():
+        if field in agent and (not isinstance(agent[field], kind) or isinstance(agent[field], bool)):
+            raise _fail(path, f"field {field!r} must be {TYPE_NAMES[kind]}, got {agent[field]!r}", name, field)
+    if not agent["id"].strip() or " " in agent["id"]:
+        raise _fail(path, "field 'id' must be a non-empty slug without spaces", name, "id")
+    if agent["status"] not in STATUSES:
+        raise _fail(path, f"field 'status' must be one of {', '.join(STATUSES)}, got {agent['status']!r}", name, "status")
+    if agent["cost_per_query"] < 0:
+        raise _fail(path, "field 'cost_per_query' must not be negative", name, "cost_per_query")
+    _check_strings(path, name, "triggers", agent["triggers"], allow_empty=False)
+    for field in ("weak_triggers", "examples"):
+        _check_strings(path, name, field, agent.get(field, []), allow_empty=True)
+    for requirement in agent.get("requires", []):
+        if requirement not in REQUIREMENTS:
+            raise _fail(path, f"field 'requires' may contain {', '.join(REQUIREMENTS)}, got {requirement!r}", name, "requires")
+    for key, values in agent.get("context", {}).items():
+        if not isinstance(values, list):
+            raise _fail(path, f"context.{key} must be a list of values", name, f"context.{key}")
+        _check_strings(path, name, f"context.{key}", values, allow_empty=False)
+    _check_tools(path, name, agent.get("tools", []))
+    return agent
+
+
+def validate(document, path: str) -> list[dict]:
+    """The agents of a parsed registry document, or RegistryInvalid naming the agent and field."""
+    if not isinstance(document, dict):
+        raise _fail(path, "the registry must be a mapping with an 'agents' list")
+    unknown = sorted(set(document) - {"version", "agents"})
+    if unknown:
+        raise _fail(path, f"unknown top-level field {unknown[0]!r}", field=unknown[0])
+    agents = document.get("agents")
+    if not isinstance(agents, list) or not agents:
+        raise _fail(path, "'agents' must be a non-empty list", field="agents")
+    seen = set()
+    checked = []
+    for position, agent in enumerate(agents):
+        agent = _check_agent(path, position, agent)
+        if agent["id"] in seen:
+            raise _fail(path, "duplicate id: every agent needs its own", agent["id"], "id")
+        seen.add(agent["id"])
+        checked.append(agent)
+    return checked
+
+
+# ---------------------------------------------------------------- loading and caching
+
+
+def _parse_yaml(path: str):
+    import yaml  # slow import: only when the cache is stale
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise _fail(path, f"is not valid YAML{where}: {problem}") from None
+
+
+def _code_version() -> tuple:
+    """The index depends on the routing and text code too: a changed weight rebuilds it."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return tuple(os.stat(os.path.join(here, name)).st_mtime_ns for name in ("routing.py", "text.py"))
+
+
+def _cache_path(state_dir: str, path: str) -> str:
+    name = "registry-%08x.marshal" % zlib.crc32(path.encode("utf-8"))
+    return os.path.join(state_dir, "cache", name)
+
+
+def _read_cache(cache_path: str, key: tuple):
+    try:
+        with open(cache_path, "rb") as handle:
+            cached = marshal.load(handle)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if isinstance(cached, dict) and cached.get("key") == key:
+        return cached["registry"]
+    return None
+
+
+def _write_cache(cache_path: str, key: tuple, registry: dict) -> None:
+    """Best effort: a read-only state dir only costs speed, never correctness."""
+    try:
+        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+        temporary = f"{cache_path}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as handle:
+            marshal.dump({"key": key, "registry": registry}, handle)
+        os.replace(temporary, cache_path)
+    except OSError:
+        pass
+
+
+def build_registry(agents: list[dict], path: str) -> dict:
+    from skills.routing import build_index
+
+    return {"path": path, "agents": agents, "index": build_index(agents)}
+
+
+def load_registry(path: str, state_dir: str | None = None) -> dict:
+    """The validated registry with its routing index: {"path", "agents", "index"}."""
+    path = os.path.abspath(path)
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise RegistryInvalid(
+            f"registry file {path} not found: set ORCHESTRATOR_REGISTRY or restore registry/agents.yaml",
+            details={"file": path},
+        ) from None
+    key = (CACHE_FORMAT, path, info.st_ino, info.st_size, info.st_mtime_ns, _code_version())
+    cache_path = _cache_path(state_dir, path) if state_dir else None
+    if cache_path:
+        cached = _read_cache(cache_path, key)
+        if cached is not None:
+            return cached
+    registry = build_registry(validate(_parse_yaml(path), path), path)
+    if cache_path:
+        _write_cache(cache_path, key, registry)
+    return registry
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def find_agent(registry: dict, agent_id: str) -> dict:
+    for agent in registry["agents"]:
+        if agent["id"] == agent_id:
+            return agent
+    known = ", ".join(a["id"] for a in registry["agents"])
+    raise AgentNotFound(f"no agent {agent_id!r}; known agents: {known}", field="agent")
+
+
+def format_cost(cost: float) -> str:
+    """The guide's "$0.001" form."""
+    return "$" + (f"{cost:.6f}".rstrip("0").rstrip(".") if cost else "0")

@@ -1,0 +1,85 @@
+"""Turning text into comparable words: the one normaliser shared by the router and tool picking.
+
+Words, not substrings: "observer" never matches "server". Case and punctuation are folded
+and simple English inflections are stripped, the same way on both sides (triggers and
+tasks), so "contractors", "monitoring" and "rebooted" meet "contractor", "monitor" and
+"reboot". No `re` here: this runs on every route and `re` costs ~5 ms to import.
+"""
+
+from __future__ import annotations
+
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
+_TO_SPACE = str.maketrans({ch: " " for ch in _PUNCTUATION})
+
+# Spelling variants folded to one form before stemming.
+_VARIANTS = {
+    "fiber": "fibre",
+    "utilization": "utilisation",
+    "synchronize": "synchronise",
+    "synchronization": "synchronisation",
+    "todos": "todo",
+}
+
+# Words that carry no routing signal on their own.
+STOPWORDS = frozenset(
+    """a about above after again all also am an and any are as at be been before being below between both but by
+    can could did do does doing down during each for from further get gets give had has have having he her here hers
+    him his how i if in into is it its itself just let lets like me more most my myself need needs no nor not now of
+    off on once only or other our ours out over own please same she should show so some such tell than that the
+    their them then there these they this those through to too under until up very want was we were what whats when
+    where which while who whom why will with would you your yours s t d ll m re ve hey hi ok okay thanks thank
+    much many one two three check show list give find display look know four five six seven eight nine ten currently right still so far got see""".split()
+)
+
+
+def _undouble(word: str) -> str:
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+        return word[:-1]
+    return word
+
+
+def stem(word: str) -> str:
+    """A small, predictable suffix stripper (not linguistics: both sides just need to agree)."""
+    word = _VARIANTS.get(word, word)
+    if len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith(("ches", "shes", "xes", "zes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) >= 6:
+        word = _undouble(word[:-3])
+    elif word.endswith("ed") and len(word) >= 5 and not word.endswith("eed"):
+        word = _undouble(word[:-2])
+    if word.endswith("ie"):
+        word = word[:-2] + "y"
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words with punctuation removed (digits kept: "eth0", "task 17")."""
+    return text.lower().translate(_TO_SPACE).split()
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed words in order, stopwords and bare numbers dropped: what routing compares."""
+    out = []
+    for word in words(text):
+        if word in STOPWORDS or word.isdigit():
+            continue
+        out.append(stem(word))
+    return out
+
+
+def phrase_terms(text: str) -> tuple[str, ...]:
+    """A trigger phrase as stemmed words, stopwords kept ("running out of" stays three words)."""
+    return tuple(stem(word) for word in words(text))
+
+
+def all_terms(text: str) -> list[str]:
+    """Stemmed words in order with stopwords kept, for matching phrases inside a task."""
+    return [stem(word) for word in words(text)]
