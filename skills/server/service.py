@@ -1,0 +1,265 @@
+"""What each endpoint does, in terms of the scripts: no HTTP here, only (status, JSON) replies.
+
+The scripts answer in JSON with a stable `code` on failure; the HTTP status for a code is the
+`http_status` of its error class in skills/errors.py, so the mapping is written down once.
+This layer adds what only a long-running server can: warm workers, a short cache for the
+registry-derived answers, metrics, the log lines, async tasks and batches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from skills import errors
+from skills.server import validation
+from skills.server.logs import excerpt, get_logger
+from skills.server.metrics import Metrics
+from skills.server.task_store import TaskStore, db_path
+from skills.server.workers import OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
+
+SCRIPTS = ("route_task", "execute_agent", "list_agents", "agent_info", "workforce_stats")
+EXECUTION_WORKERS = 8  # concurrent agent runs (they wait on Claude, SSH, SQL: I/O, not CPU)
+BATCH_CONCURRENCY = 4  # tasks of one batch run at once
+ASYNC_CONCURRENCY = 4  # background tasks run at once; more wait in line
+MAX_PENDING_TASKS = 1000  # unfinished async tasks before execute-async answers 503
+CACHE_TTL_S = 30.0  # registry-derived answers (agent lists) are reused this long
+
+
+def _all_error_classes(cls=errors.OrchestratorError):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_error_classes(sub)
+
+
+CODE_STATUS = {cls.code: cls.http_status for cls in _all_error_classes()}
+CODE_STATUS.update({"script_failed": 502, "overloaded": 503, "interrupted": 500})
+
+
+@dataclass
+class Reply:
+    status: int
+    body: object
+    headers: dict = field(default_factory=dict)
+
+
+def status_for(answer) -> int:
+    """200 for an answer, the error class's HTTP status for an error object."""
+    if isinstance(answer, dict) and "code" in answer and ("error" in answer or answer.get("success") is False):
+        return CODE_STATUS.get(answer["code"], 500)
+    return 200
+
+
+class Service:
+    def __init__(self, settings, metrics: Metrics | None = None):
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.log = get_logger()
+        self.quick_limit_s = settings.request_timeout_s
+        self.exec_limit_s = settings.agent_timeout_s + settings.request_timeout_s
+        self.runners = {name: self._runner(name) for name in SCRIPTS}
+        self.store = TaskStore(db_path(settings.state_dir))
+        self.background = ThreadPoolExecutor(ASYNC_CONCURRENCY, thread_name_prefix="async-task")
+        self.batch_pool = ThreadPoolExecutor(BATCH_CONCURRENCY, thread_name_prefix="batch")
+        self._cache: dict[str, tuple[float, object, object]] = {}
+        self._cache_lock = threading.Lock()
+        self.started_at = time.time()
+
+    # --- scripts -------------------------------------------------------------------------
+
+    def _registry_generation(self):
+        """Changes when registry/agents.yaml does: warm workers and cached answers then expire."""
+        try:
+            return os.stat(self.settings.registry_path).st_mtime_ns
+        except OSError:
+            return None
+
+    def _runner(self, name: str):
+        path = os.path.join(self.settings.bin_dir, name)
+        workers = self.settings.server_workers
+        if workers <= 0:
+            return OneShotRunner(name, path)
+        hot = name in ("route_task", "execute_agent")
+        size = max(workers, EXECUTION_WORKERS) if name == "execute_agent" else max(workers, 2)
+        return WorkerPool(
+            name,
+            path,
+            size=size,
+            warm=workers if hot else 0,
+            on_restart=self._worker_restarted,
+            generation=self._registry_generation,
+        )
+
+    def _worker_restarted(self, script: str, reason: str) -> None:
+        self.metrics.inc("orchestrator_worker_restarts_total", script=script, reason=reason)
+        self.log.warning("Replaced a %s worker | Reason: %s", script, reason)
+
+    def run(self, script: str, payload: dict, limit_s: float) -> Reply:
+        """One script call as a reply: its answer, or 502/503/504 saying what went wrong."""
+        try:
+            answer = self.runners[script].call(payload, limit_s)
+        except ScriptTimeout as exc:
+            self.log.error("%s timed out after %gs; its worker was killed", script, exc.limit_s)
+            message = f"{script} did not answer within {exc.limit_s:g}s and was stopped; try again or simplify the task"
+            return Reply(504, {"error": message, "code": "timeout"})
+        except ScriptFailed as exc:
+            self.log.error("%s failed: %s", script, exc.message)
+            message = f"{script} failed: {exc.message}"
+            return Reply(502, {"error": message, "code": "script_failed"})
+        except PoolBusy:
+            message = f"every {script} worker is busy; retry in a few seconds"
+            return Reply(503, {"error": message, "code": "overloaded"}, {"Retry-After": "2"})
+        return Reply(status_for(answer), answer)
+
+    def _cached(self, name: str, script: str, payload: dict) -> Reply:
+        key = script + json.dumps(payload, sort_keys=True)
+        generation = self._registry_generation()
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        if hit and hit[1] == generation and now - hit[0] < CACHE_TTL_S:
+            self.metrics.inc("orchestrator_cache_hits_total", cache=name)
+            return Reply(200, hit[2])
+        self.metrics.inc("orchestrator_cache_misses_total", cache=name)
+        reply = self.run(script, payload, self.quick_limit_s)
+        if reply.status == 200:
+            with self._cache_lock:
+                self._cache[key] = (now, generation, reply.body)
+        return reply
+
+    # --- endpoints -----------------------------------------------------------------------
+
+    def route(self, fields: dict) -> Reply:
+        started = time.perf_counter()
+        reply = self.run("route_task", fields, self.quick_limit_s)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if reply.status == 200 and isinstance(reply.body, dict):
+            status = str(reply.body.get("status", "unknown"))
+            self.metrics.inc("orchestrator_routing_total", status=status)
+            self.log.info("Routed task in %dms | Status: %s | Task: %s", elapsed_ms, status, excerpt(fields["task"]))
+        return reply
+
+    def execute(self, fields: dict) -> Reply:
+        return self._execute(fields, fields["agent"])
+
+    def smart_execute(self, fields: dict) -> Reply:
+        return self._execute(fields, None)
+
+    def _execute(self, fields: dict, agent: str | None) -> Reply:
+        started = time.perf_counter()
+        reply = self.run("execute_agent", fields, self.exec_limit_s)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        body = reply.body if isinstance(reply.body, dict) else {}
+        agent = body.get("agent") if isinstance(body.get("agent"), str) else agent
+        success = reply.status == 200 and body.get("success") is not False
+        outcome = "success" if success else str(body.get("code", "error"))
+        self.metrics.inc("orchestrator_executions_total", agent=agent or "none", outcome=outcome)
+        routing = body.get("routing")
+        routed_status = routing.get("status") if isinstance(routing, dict) else body.get("status")
+        if agent is None and routed_status:
+            self.metrics.inc("orchestrator_routing_total", status=str(routed_status))
+        if agent:
+            self.log.info("Executed via %s in %dms | Success: %s", agent, elapsed_ms, success)
+        else:
+            self.log.info(
+                "Smart execute ran no agent in %dms | Status: %s | Task: %s",
+                elapsed_ms,
+                routed_status or outcome,
+                excerpt(fields.get("task", "")),
+            )
+        return reply
+
+    def list_agents(self, category: str | None) -> Reply:
+        return self._cached("agents", "list_agents", {"category": category} if category else {})
+
+    def agent_info(self, agent_id: str) -> Reply:
+        return self._cached("agent_info", "agent_info", {"agent": agent_id})
+
+    def stats(self, since: str | None) -> Reply:
+        return self.run("workforce_stats", {"since": since} if since else {}, self.quick_limit_s)
+
+    def health(self) -> Reply:
+        agents = self.list_agents(None)
+        registry_ok = agents.status == 200 and isinstance(agents.body, list)
+        ledger_ok = self.store.writable()
+        body = {
+            "status": "ok" if registry_ok and ledger_ok else "degraded",
+            "registry": {"loaded": registry_ok, "agents": len(agents.body) if registry_ok else 0},
+            "ledger": {"writable": ledger_ok},
+            "agents": [
+                {"id": a.get("id"), "status": a.get("status"), "configured": a.get("configured")}
+                for a in (agents.body if registry_ok else [])
+                if isinstance(a, dict)
+            ],
+            "workers": {name: runner.live() for name, runner in self.runners.items()},
+            "uptime_s": round(time.time() - self.started_at, 1),
+        }
+        if not registry_ok:
+            body["registry"]["error"] = agents.body.get("error") if isinstance(agents.body, dict) else "unknown"
+        return Reply(200 if registry_ok and ledger_ok else 503, body)
+
+    # --- async tasks and batches ---------------------------------------------------------
+
+    def submit(self, kind: str, fields: dict) -> Reply:
+        if self.store.count_processing() >= MAX_PENDING_TASKS:
+            message = f"{MAX_PENDING_TASKS} tasks are already waiting; poll them and retry later"
+            return Reply(503, {"error": message, "code": "overloaded"}, {"Retry-After": "10"})
+        task_id = self.store.create(kind, fields)
+        self.background.submit(self._run_task, task_id, kind, fields)
+        return Reply(202, {"task_id": task_id, "status": "processing"})
+
+    def _run_task(self, task_id: str, kind: str, fields: dict) -> None:
+        try:
+            self.store.started(task_id)
+            reply = self.execute(fields) if kind == "execute" else self.smart_execute(fields)
+            ok = reply.status == 200 and not (isinstance(reply.body, dict) and reply.body.get("success") is False)
+            error = reply.body.get("error") if isinstance(reply.body, dict) and not ok else None
+            self.store.finish(task_id, ok=ok, http_status=reply.status, result=reply.body, error=error)
+        except Exception as exc:  # a task must end in a final state, whatever broke
+            self.log.exception("Async task %s failed inside the server", task_id)
+            body = {
+                "error": f"the server failed while running this task: {type(exc).__name__}",
+                "code": "internal_error",
+            }
+            self.store.finish(task_id, ok=False, http_status=500, result=body, error=body["error"])
+
+    def resume_unfinished(self) -> int:
+        """Resume what a previous run left running (or mark it failed); returns how many resumed."""
+        pruned = self.store.prune()
+        pending = self.store.recover()
+        for task_id, kind, fields in pending:
+            self.background.submit(self._run_task, task_id, kind, fields)
+        if pending or pruned:
+            self.log.info("Resumed %d unfinished async tasks | Pruned %d old ones", len(pending), pruned)
+        return len(pending)
+
+    def task(self, task_id: str) -> Reply:
+        found = self.store.get(task_id) if len(task_id) <= 64 else None
+        if found is None:
+            message = f"no task {task_id[:64]!r}: task ids come from POST /orchestrator/execute-async"
+            return Reply(404, {"error": message, "code": "task_not_found", "field": "task_id"})
+        return Reply(200, found)
+
+    def batch(self, items: list[dict]) -> Reply:
+        futures = [self.batch_pool.submit(self.smart_execute, item) for item in items]
+        return Reply(200, [future.result().body for future in futures])
+
+    def on_websocket_text(self, text: str) -> str:
+        """A WebSocket message: a task (plain text or {"task": ...}) in, its smart-execute JSON out."""
+        try:
+            stripped = text.strip()
+            body = validation.parse_json(stripped.encode("utf-8")) if stripped.startswith("{") else {"task": text}
+            reply = self.smart_execute(validation.check(body, validation.SMART_EXECUTE))
+            return json.dumps(reply.body)
+        except validation.ApiError as exc:
+            return json.dumps(exc.to_json())
+
+    def close(self) -> None:
+        self.background.shutdown(wait=False, cancel_futures=True)
+        self.batch_pool.shutdown(wait=False, cancel_futures=True)
+        for runner in self.runners.values():
+            runner.close()

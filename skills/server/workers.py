@@ -1,0 +1,296 @@
+"""Running the bin/ scripts for the server: warm `--jsonl` workers, or one process per request.
+
+The scripts are the single source of truth; the server only moves JSON in and out of them.
+Starting Python and importing the toolkit costs tens of milliseconds, far more than routing
+itself, so the hot scripts run as long-lived workers (`bin/route_task --jsonl`): write one
+JSON line, read one JSON line. The task text always travels on stdin, never on a command line
+another local user could read, and nothing goes through a shell.
+
+A worker that dies, prints something that is not JSON, or runs past its time limit is killed
+(with its whole process group: an agent may have started ssh) and replaced; the request gets
+ScriptFailed (502) or ScriptTimeout (504) and the server carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+_READ_CHUNK = 65536
+
+
+class ScriptFailed(Exception):
+    """The script crashed, exited, or answered with something that is not one JSON object (502)."""
+
+    def __init__(self, script: str, message: str):
+        super().__init__(f"{script}: {message}")
+        self.script = script
+        self.message = message
+
+
+class ScriptTimeout(Exception):
+    """The script did not answer within its time limit; it has been killed (504)."""
+
+    def __init__(self, script: str, limit_s: float):
+        super().__init__(f"{script} did not answer within {limit_s:g}s")
+        self.script = script
+        self.limit_s = limit_s
+
+
+class PoolBusy(Exception):
+    """Every worker for this script stayed busy until the request's deadline (503)."""
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker and anything it started (it leads its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _parse_answer(script: str, raw: bytes) -> dict | list:
+    try:
+        answer = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ScriptFailed(script, f"printed something that is not JSON: {raw[:80]!r}") from None
+    if not isinstance(answer, (dict, list)):
+        raise ScriptFailed(script, "printed JSON that is neither an object nor a list")
+    return answer
+
+
+class Worker:
+    """One `<script> --jsonl` process and the bytes it has printed but we have not used yet."""
+
+    def __init__(self, script: str, argv: list[str], env: dict | None):
+        self.script = script
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,  # the server's stderr: tracebacks land in the service's journal
+            env=env,
+            start_new_session=True,  # own process group, so a kill takes its children too
+        )
+        self.buffer = b""
+        self.served = 0
+        self.started = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def call(self, payload: dict, deadline: float, limit_s: float) -> dict | list:
+        """Send one request line and wait for one answer line until `deadline` (monotonic)."""
+        line = json.dumps(payload, separators=(",", ":")).encode("utf-8") + b"\n"
+        try:
+            self.proc.stdin.write(line)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            raise _WorkerGone(self.script) from None
+        raw = self._read_line(deadline, limit_s)
+        self.served += 1
+        return _parse_answer(self.script, raw)
+
+    def _read_line(self, deadline: float, limit_s: float) -> bytes:
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ScriptTimeout(self.script, limit_s)
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, _READ_CHUNK)
+            if not chunk:
+                status = self.proc.wait(timeout=5)
+                raise ScriptFailed(self.script, f"exited (status {status}) without answering; see the server's stderr")
+            self.buffer += chunk
+        raw, _, self.buffer = self.buffer.partition(b"\n")
+        if self.buffer.strip():
+            # More than one line for one request: the conversation is out of step.
+            raise ScriptFailed(self.script, "printed more than one line for one request")
+        return raw
+
+    def stop(self) -> None:
+        try:
+            self.proc.stdin.close()  # a --jsonl loop ends at EOF
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.proc)
+
+    def kill(self) -> None:
+        _kill_group(self.proc)
+
+
+class _WorkerGone(Exception):
+    """The worker was already dead before it saw our request: safe to retry on a fresh one."""
+
+    def __init__(self, script: str):
+        super().__init__(script)
+
+
+class WorkerPool:
+    """Up to `size` warm workers for one script; `warm` of them are started up front.
+
+    `is_stale()` (for example "the registry file changed") retires idle workers, so a warm
+    worker never answers from an older registry than a fresh `bin/route_task` would.
+    """
+
+    def __init__(
+        self,
+        script: str,
+        path: str,
+        *,
+        size: int,
+        warm: int = 0,
+        env: dict | None = None,
+        on_restart: Callable[[str, str], None] | None = None,
+        generation: Callable[[], object] | None = None,
+    ):
+        self.script = script
+        self.argv = [sys.executable, path, "--jsonl"]
+        self.size = max(1, size)
+        self.env = env
+        self.on_restart = on_restart or (lambda script, reason: None)
+        self.generation = generation or (lambda: None)
+        self._idle: queue.LifoQueue[tuple[Worker, object]] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._live = 0
+        self._closed = False
+        for _ in range(min(warm, self.size)):
+            self._release(self._spawn())
+
+    def _spawn(self) -> tuple[Worker, object]:
+        with self._lock:
+            self._live += 1
+        try:
+            return Worker(self.script, self.argv, self.env), self.generation()
+        except OSError as exc:
+            with self._lock:
+                self._live -= 1
+            raise ScriptFailed(self.script, f"could not start: {exc}") from exc
+
+    def _discard(self, worker: Worker, *, kill: bool, reason: str | None = None) -> None:
+        worker.kill() if kill else worker.stop()
+        with self._lock:
+            self._live -= 1
+        if reason:
+            self.on_restart(self.script, reason)
+
+    def _release(self, entry: tuple[Worker, object]) -> None:
+        if self._closed:
+            self._discard(entry[0], kill=True)
+        else:
+            self._idle.put(entry)
+
+    def _acquire(self, deadline: float) -> tuple[Worker, object]:
+        current = self.generation()
+        while True:
+            try:
+                worker, gen = self._idle.get_nowait()
+            except queue.Empty:
+                with self._lock:
+                    can_grow = self._live < self.size
+                if can_grow:
+                    return self._spawn()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolBusy(self.script)
+                try:
+                    worker, gen = self._idle.get(timeout=remaining)
+                except queue.Empty:
+                    raise PoolBusy(self.script) from None
+            if gen != current:
+                self._discard(worker, kill=False)
+                continue
+            if not worker.alive():
+                self._discard(worker, kill=True, reason="died")
+                continue
+            return worker, gen
+
+    def call(self, payload: dict, limit_s: float) -> dict | list:
+        """One request through a warm worker; ScriptFailed / ScriptTimeout / PoolBusy on failure."""
+        deadline = time.monotonic() + limit_s
+        for _attempt in range(2):
+            worker, gen = self._acquire(deadline)
+            try:
+                answer = worker.call(payload, deadline, limit_s)
+            except _WorkerGone:
+                self._discard(worker, kill=True, reason="died")
+                continue  # it never saw the request, so trying a fresh one is safe
+            except ScriptTimeout:
+                self._discard(worker, kill=True, reason="timeout")
+                raise
+            except ScriptFailed:
+                self._discard(worker, kill=True, reason="crashed")
+                raise
+            except BaseException:
+                self._discard(worker, kill=True, reason="error")
+                raise
+            self._release((worker, gen))
+            return answer
+        raise ScriptFailed(self.script, "its workers keep dying before they can answer; see the server's stderr")
+
+    def live(self) -> int:
+        with self._lock:
+            return self._live
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                worker, _gen = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._discard(worker, kill=False)
+
+
+class OneShotRunner:
+    """The plain way: one `<script> --json -` process per request (the benchmark's baseline)."""
+
+    def __init__(self, script: str, path: str, *, env: dict | None = None):
+        self.script = script
+        self.argv = [sys.executable, path, "--json", "-"]
+        self.env = env
+
+    def call(self, payload: dict, limit_s: float) -> dict | list:
+        proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            env=self.env,
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(json.dumps(payload).encode("utf-8"), timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise ScriptTimeout(self.script, limit_s) from None
+        out = out.strip()
+        if not out:
+            raise ScriptFailed(
+                self.script, f"exited (status {proc.returncode}) without answering; see the server's stderr"
+            )
+        return _parse_answer(self.script, out)
+
+    def live(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
