@@ -122,14 +122,16 @@ def _emit(payload, pretty: bool) -> None:
     sys.stdout.flush()
 
 
-def _handle_one(handle, fields: dict, options: list[Option], settings) -> tuple[object, int]:
+def _handle_one(handle, fields: dict, options: list[Option], settings, prepare=None) -> tuple[object, int]:
     try:
+        if prepare is not None:
+            fields = prepare(fields)
         return handle(check_fields(fields, options), settings)
     except OrchestratorError as error:
         return error.to_json(), error.exit_status
 
 
-def _run_jsonl(handle, options: list[Option], settings, base_fields: dict) -> int:
+def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepare=None) -> int:
     worst = 0
     for line in sys.stdin:
         if not line.strip():
@@ -141,14 +143,17 @@ def _run_jsonl(handle, options: list[Option], settings, base_fields: dict) -> in
         except OrchestratorError as error:
             payload, status = error.to_json(), error.exit_status
         else:
-            payload, status = _handle_one(handle, {**fields, **base_fields}, options, settings)
+            payload, status = _handle_one(handle, {**fields, **base_fields}, options, settings, prepare)
         _emit(payload, False)
         worst = max(worst, status)
     return worst
 
 
-def run_script(name: str, summary: str, options: list[Option], handle, argv: list[str] | None = None) -> int:
-    """Parse, dispatch, print; returns the exit status."""
+def run_script(name: str, summary: str, options: list[Option], handle, argv: list[str] | None = None, prepare=None) -> int:
+    """Parse, dispatch, print; returns the exit status.
+
+    `prepare(fields) -> fields` may reshape input first (execute_agent accepts a piped routing result).
+    """
     argv = sys.argv[1:] if argv is None else argv
     pretty = "--pretty" in argv
     try:
@@ -160,13 +165,13 @@ def run_script(name: str, summary: str, options: list[Option], handle, argv: lis
 
         settings = load_settings()
         if modes["jsonl"]:
-            return _run_jsonl(handle, options, settings, fields)
+            return _run_jsonl(handle, options, settings, fields, prepare)
         if modes["json"]:
             piped = _load_json(sys.stdin.read(), "stdin")
             if not isinstance(piped, dict):
                 raise BadInput("stdin must hold one JSON object", field="json")
             fields = {**piped, **fields}
-        payload, status = _handle_one(handle, fields, options, settings)
+        payload, status = _handle_one(handle, fields, options, settings, prepare)
     except OrchestratorError as error:
         payload, status = error.to_json(), error.exit_status
     try:

@@ -173,6 +173,11 @@ def _collect(task: str, index: dict, explain: bool) -> dict[int, _Evidence]:
     return found
 
 
+def score_evidence(index: dict, task: str) -> dict[int, float]:
+    """Raw evidence per entry of `index` (used to pick an agent's tool with the same matching)."""
+    return {position: evidence.score for position, evidence in _collect(task, index, False).items()}
+
+
 def _context_matches(agent: dict, context: dict | None) -> bool:
     hints = agent.get("context")
     if not hints or not context:

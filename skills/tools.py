@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from skills.errors import AgentNotFound, BadInput, OrchestratorError
+from skills.errors import BadInput, OrchestratorError, RegistryInvalid
 
 
 @dataclass
@@ -156,7 +156,10 @@ def load_agent_tools(agents_dir: str, agent_id: str) -> dict[str, Tool]:
     """Import `agents/<agent_id>/tools.py` and return its tools by name."""
     path = os.path.join(agents_dir, agent_id, "tools.py")
     if not os.path.isfile(path):
-        raise AgentNotFound(f"agent {agent_id!r} has no tools module at {path}")
+        raise RegistryInvalid(
+            f"the registry lists agent {agent_id!r} but {path} does not exist: add its tools module",
+            details={"agent": agent_id},
+        )
     module_name = "agents_" + agent_id.replace("-", "_") + "_tools"
     module = sys.modules.get(module_name)
     if module is None:

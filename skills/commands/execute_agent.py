@@ -1,0 +1,87 @@
+"""execute_agent: run a query through an agent, or route a task and run it (smart execute)."""
+
+from __future__ import annotations
+
+import time
+
+from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
+from skills.registry import load_registry
+
+OPTIONS = [
+    Option("--agent", "agent", TEXT, "the agent id (with --query)"),
+    Option("--query", "query", TEXT, "what to ask the agent"),
+    Option("--task", "task", TEXT, "without --agent: route the task first, then execute (smart execute)"),
+    Option("--context", "context", OBJECT, 'request context, e.g. {"requestId": "req-123"}'),
+    Option("--direct", "direct", FLAG, "use the offline fast path even when ANTHROPIC_API_KEY is set"),
+]
+
+
+def accept_route_result(fields: dict) -> dict:
+    """`route_task ... | execute_agent --json -`: take the agent and task from a routing result."""
+    agent = fields.get("agent")
+    if isinstance(agent, dict):
+        fields = dict(fields)
+        fields["agent"] = agent.get("agent_id")
+        fields.setdefault("query", fields.get("task"))
+    return fields
+
+
+def _unsure(route: dict) -> tuple[dict, int]:
+    """Smart execute does not guess: it hands back the choices."""
+    if route["status"] == "no_match":
+        return {
+            "success": False,
+            "status": "no_match",
+            "code": "no_match",
+            "error": route["message"],
+            "task": route["task"],
+            "suggestions": route.get("suggestions", []),
+        }, 1
+    return {
+        "success": False,
+        "status": "multiple_matches",
+        "code": "ambiguous_task",
+        "error": "Several agents fit this task equally well: choose one of the options and call execute with it.",
+        "task": route["task"],
+        "options": route.get("options", []),
+    }, 1
+
+
+def smart_execute(registry: dict, settings, task: str, context: dict | None, direct: bool) -> tuple[dict, int]:
+    from skills.execution import execute
+    from skills.routing import route as route_task
+
+    started = time.perf_counter()
+    decision = route_task(registry, task, context=context)
+    if decision["agent"] is None:
+        return _unsure(decision)
+    agent = decision["agent"]
+    result = execute(registry, settings, agent["agent_id"], task, context=context, direct=direct, route=decision)
+    result["confidence"] = agent["confidence"]
+    result["routing"] = {key: agent[key] for key in ("score", "confidence_level", "matched_keywords")}
+    result["routing"]["status"] = decision["status"]
+    result["execution_time_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result, 0
+
+
+def handle(fields: dict, settings) -> tuple[dict, int]:
+    from skills.execution import execute
+
+    registry = load_registry(settings.registry_path, settings.state_dir)
+    context, direct = fields.get("context"), bool(fields.get("direct"))
+    if not fields.get("agent"):
+        return smart_execute(registry, settings, require_text(fields, "task"), context, direct)
+    agent_id = require_text(fields, "agent", limit=200)
+    query = require_text(fields, "query") if fields.get("query") or not fields.get("task") else require_text(fields, "task")
+    return execute(registry, settings, agent_id, query, context=context, direct=direct), 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_script(
+        "execute_agent",
+        "Execute a query through an agent (or route a task first) and print the result as JSON.",
+        OPTIONS,
+        handle,
+        argv,
+        prepare=accept_route_result,
+    )

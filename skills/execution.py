@@ -1,0 +1,196 @@
+"""Running a query through an agent: with Claude, or on the offline fast path.
+
+- With Claude (ANTHROPIC_API_KEY set, not --direct): the agent's prompt and tools go to the
+  model named in the registry and the tool loop runs (skills/claude_loop.py).
+- Offline (no key, or --direct): the agent's one tool that the query asks for is picked with
+  the router's own matching over the tool triggers in the registry, its arguments are read
+  from the query by the tool's `parse` function, and the tool's summary is the answer.
+
+Either way the run is recorded in the ledger with its timings, tokens, cost and tool calls.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, OrchestratorError
+from skills.ledger import ExecutionRecord, record
+from skills.readiness import HOW_TO_CONFIGURE, missing_requirements
+from skills.registry import find_agent
+from skills.routing import build_index, score_evidence
+from skills.tools import ToolCall, ToolContext, load_agent_prompt, load_agent_tools, run_tool
+
+TOOL_MATCH_THRESHOLD = 0.3
+
+
+@dataclass
+class Outcome:
+    """What an execution produced, before it becomes JSON."""
+
+    response: str
+    mode: str
+    model: str | None = None
+    data: object = None
+    usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- offline fast path
+
+
+def pick_tool(agent: dict, query: str) -> str | None:
+    """The agent's tool whose triggers and examples best match the query, or None."""
+    entries = agent.get("tools", [])
+    if not entries:
+        return None
+    pseudo_agents = [
+        {"triggers": entry.get("triggers", []), "examples": entry.get("examples", [])} for entry in entries
+    ]
+    scores = score_evidence(build_index(pseudo_agents), query)
+    ranked = sorted(((score, -position) for position, score in scores.items()), reverse=True)
+    if not ranked or ranked[0][0] < TOOL_MATCH_THRESHOLD:
+        return None
+    return entries[-ranked[0][1]]["name"]
+
+
+def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> Outcome:
+    name = pick_tool(agent, query)
+    if name is None or name not in tools:
+        offered = ", ".join(entry["name"] for entry in agent.get("tools", []))
+        raise ModelRequired(
+            f"{agent['name']} cannot answer this offline: no tool of its matches the question. "
+            f"Set ANTHROPIC_API_KEY to let Claude answer it, or ask about one of: {offered}.",
+            details={"tools": [entry["name"] for entry in agent.get("tools", [])]},
+        )
+    tool = tools[name]
+    arguments = tool.parse(query) if tool.parse else {}
+    result, call, error = run_tool(tool, ctx, arguments)
+    if error is not None:
+        error.details.setdefault("tool_calls", [call.to_json()])
+        raise error
+    return Outcome(response=result.summary, mode="direct", data=result.data, tool_calls=[call])
+
+
+# ---------------------------------------------------------------- with Claude
+
+
+def run_with_claude(agent: dict, tools: dict, query: str, context: dict | None, ctx: ToolContext, settings) -> Outcome:
+    from skills.claude_loop import run_tool_loop  # imports anthropic: only on this path
+
+    loop = run_tool_loop(
+        settings=settings,
+        model=agent["model"],
+        system_prompt=load_agent_prompt(settings.agents_dir, agent["id"]),
+        tools=tools,
+        query=query,
+        context=context,
+        ctx=ctx,
+    )
+    return Outcome(response=loop.text, mode="claude", model=loop.model, usage=loop.usage, tool_calls=loop.tool_calls)
+
+
+# ---------------------------------------------------------------- cost
+
+
+def _prices(settings) -> dict:
+    import os
+
+    import yaml
+
+    path = os.path.join(settings.project_root, "registry", "models.yaml")
+    with open(path, encoding="utf-8") as handle:
+        return (yaml.safe_load(handle) or {}).get("models", {})
+
+
+def cost_usd(settings, model: str | None, usage: dict) -> float | None:
+    """USD for the tokens used; 0 offline; None for a model without a listed price."""
+    if not usage.get("input_tokens") and not usage.get("output_tokens"):
+        return 0.0
+    prices = _prices(settings)
+    model = model or ""
+    # the API reports dated names (claude-haiku-4-5-20251001) for the aliases we list
+    price = prices.get(model) or next((p for name, p in prices.items() if model.startswith(name)), None)
+    if price is None:
+        return None
+    total = usage["input_tokens"] * price["input_per_mtok"] + usage["output_tokens"] * price["output_per_mtok"]
+    return round(total / 1_000_000, 6)
+
+
+# ---------------------------------------------------------------- the entry point
+
+
+def _check_runnable(agent: dict, settings) -> None:
+    if agent["status"] != "active":
+        raise AgentUnavailable(
+            f"agent {agent['id']!r} is {agent['status']}: set its status to active in the registry to use it",
+            field="agent",
+        )
+    missing = missing_requirements(agent, settings)
+    if missing:
+        raise AgentNotConfigured(
+            f"{agent['name']} is not configured: " + "; ".join(HOW_TO_CONFIGURE[m] for m in missing),
+            details={"missing": missing},
+        )
+
+
+def _success_json(agent: dict, outcome: Outcome, elapsed_ms: float, cost: float | None) -> dict:
+    return {
+        "success": True,
+        "agent": agent["id"],
+        "agent_name": agent["name"],
+        "response": outcome.response,
+        "execution_time_ms": round(elapsed_ms, 1),
+        "model": outcome.model,
+        "mode": outcome.mode,
+        "usage": outcome.usage,
+        "cost_usd": cost,
+        "tool_calls": [call.to_json() for call in outcome.tool_calls],
+        "data": outcome.data,
+    }
+
+
+def execute(
+    registry: dict,
+    settings,
+    agent_id: str,
+    query: str,
+    *,
+    context: dict | None = None,
+    direct: bool = False,
+    route: dict | None = None,
+) -> dict:
+    """Run `query` through `agent_id`; returns the result JSON or raises an OrchestratorError.
+
+    Both outcomes are written to the ledger. `route` (the routing decision, for smart
+    execute) adds its status and score to the ledger row.
+    """
+    agent = find_agent(registry, agent_id)
+    started = time.perf_counter()
+    mode = "claude" if settings.anthropic_api_key and not direct else "direct"
+    entry = ExecutionRecord(agent_id=agent["id"], query=query, mode=mode, success=False, duration_ms=0.0)
+    if route and route.get("agent"):
+        entry.route_status, entry.route_score = route["status"], route["agent"]["score"]
+    try:
+        _check_runnable(agent, settings)
+        tools = load_agent_tools(settings.agents_dir, agent["id"])
+        ctx = ToolContext(settings, agent["id"], time.monotonic() + settings.agent_timeout_s)
+        if mode == "claude":
+            outcome = run_with_claude(agent, tools, query, context, ctx, settings)
+        else:
+            outcome = run_direct(agent, tools, query, ctx)
+    except OrchestratorError as error:
+        entry.duration_ms = (time.perf_counter() - started) * 1000
+        entry.error_code, entry.error = error.code, error.message
+        entry.tool_calls = error.details.get("tool_calls", [])
+        record(settings, entry)
+        raise
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    cost = cost_usd(settings, outcome.model or agent["model"], outcome.usage)
+    entry.success, entry.duration_ms, entry.model = True, elapsed_ms, outcome.model
+    entry.input_tokens = outcome.usage.get("input_tokens", 0)
+    entry.output_tokens = outcome.usage.get("output_tokens", 0)
+    entry.cost_usd = cost or 0.0
+    entry.tool_calls = [call.to_json() for call in outcome.tool_calls]
+    record(settings, entry)
+    return _success_json(agent, outcome, elapsed_ms, cost)

@@ -1,0 +1,111 @@
+"""Registry validation errors name the agent and field; the cache follows the file."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from skills.errors import RegistryInvalid
+from skills.registry import load_registry
+from tests.fixtures.scripts import BIN, ROOT
+
+GOOD = {
+    "id": "a",
+    "name": "A",
+    "category": "c",
+    "description": "d",
+    "status": "active",
+    "model": "m",
+    "cost_per_query": 0.001,
+    "triggers": ["server"],
+}
+
+
+def write(tmp_path, document) -> str:
+    path = tmp_path / "agents.yaml"
+    path.write_text(document if isinstance(document, str) else yaml.safe_dump(document))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "agent, field, words",
+    [
+        ({**GOOD, "colour": "red"}, "colour", "unknown field"),
+        ({k: v for k, v in GOOD.items() if k != "model"}, "model", "missing field"),
+        ({**GOOD, "triggers": "server"}, "triggers", "must be a list"),
+        ({**GOOD, "triggers": []}, "triggers", "must not be empty"),
+        ({**GOOD, "triggers": ["ok", ""]}, "triggers", "non-empty strings"),
+        ({**GOOD, "cost_per_query": "cheap"}, "cost_per_query", "must be a number"),
+        ({**GOOD, "status": "sleeping"}, "status", "must be one of"),
+        ({**GOOD, "requires": ["redis"]}, "requires", "may contain"),
+        ({**GOOD, "tools": [{"name": "t", "when": []}]}, "tools[0].when", "unknown field"),
+    ],
+)
+def test_invalid_agent_names_agent_and_field(tmp_path, agent, field, words):
+    with pytest.raises(RegistryInvalid) as caught:
+        load_registry(write(tmp_path, {"agents": [agent]}))
+    assert caught.value.field == field
+    assert words in caught.value.message
+    assert "'a'" in caught.value.message or "agents[0]" in caught.value.message
+
+
+def test_duplicate_ids_are_refused(tmp_path):
+    with pytest.raises(RegistryInvalid, match="duplicate id"):
+        load_registry(write(tmp_path, {"agents": [GOOD, GOOD]}))
+
+
+def test_yaml_syntax_error_gives_line(tmp_path):
+    with pytest.raises(RegistryInvalid, match="line 2"):
+        load_registry(write(tmp_path, "agents:\n  - id: a: b\n"))
+
+
+def test_missing_file_says_what_to_do(tmp_path):
+    with pytest.raises(RegistryInvalid, match="ORCHESTRATOR_REGISTRY"):
+        load_registry(str(tmp_path / "nope.yaml"))
+
+
+def test_script_reports_invalid_registry_as_json_exit_2(tmp_path, script):
+    path = write(tmp_path, {"agents": [{**GOOD, "triggers": []}]})
+    run = script("route_task", "--task", "server", env={"ORCHESTRATOR_REGISTRY": path})
+    assert run.returncode == 2
+    assert run.json["code"] == "registry_invalid"
+    assert run.json["field"] == "triggers"
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_changed_registry_is_picked_up_at_once(tmp_path):
+    state = str(tmp_path / "state")
+    path = write(tmp_path, {"agents": [GOOD]})
+    assert load_registry(path, state)["agents"][0]["triggers"] == ["server"]
+    write(tmp_path, {"agents": [{**GOOD, "triggers": ["database", "sql"]}]})
+    assert load_registry(path, state)["agents"][0]["triggers"] == ["database", "sql"]
+
+
+def test_cached_route_does_not_import_yaml(tmp_path):
+    """The second route of an unchanged registry reads the marshal cache, not the YAML."""
+    env = {**os.environ, "ORCHESTRATOR_STATE_DIR": str(tmp_path), "ORCHESTRATOR_ENV_FILE": str(tmp_path / "none")}
+    code = (
+        "import sys; sys.path.insert(0, %r); sys.argv=['route_task','--task','check cpu'];"
+        "from skills.commands.route_task import main; main(); print('yaml' in sys.modules, 'json' in sys.modules)"
+    ) % ROOT
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert first.stdout.strip().endswith("True False")
+    assert second.stdout.strip().endswith("False False")
+
+
+def test_shipped_registry_matches_agent_folders():
+    """Every agent has a prompt and a tools module providing each tool the registry names."""
+    from skills.tools import load_agent_tools
+
+    registry = load_registry(os.path.join(ROOT, "registry", "agents.yaml"))
+    assert len(registry["agents"]) == 5
+    for agent in registry["agents"]:
+        folder = os.path.join(ROOT, "agents", agent["id"])
+        assert os.path.isfile(os.path.join(folder, "prompt.md")), agent["id"]
+        tools = load_agent_tools(os.path.join(ROOT, "agents"), agent["id"])
+        for entry in agent["tools"]:
+            assert entry["name"] in tools, f"{agent['id']} lacks tool {entry['name']}"
+    assert os.path.isfile(os.path.join(BIN, "route_task"))

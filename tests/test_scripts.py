@@ -1,0 +1,140 @@
+"""Every script's happy path and errors, through real subprocess calls."""
+
+import json
+
+import pytest
+
+
+def test_route_task_guide_example(script):
+    run = script("route_task", "--task", "Check CPU usage on the server", "--auto-select")
+    assert run.returncode == 0
+    body = run.json
+    assert body["status"] == "routed"
+    assert body["agent"]["agent_id"] == "vps-monitor"
+    assert body["agent"]["agent_name"] == "VPS Monitor Agent"
+    assert set(body["agent"]["matched_keywords"]) >= {"cpu", "server"}
+    assert body["agent"]["confidence"] == len(body["agent"]["matched_keywords"])
+    assert body["task"] == "Check CPU usage on the server"
+    assert isinstance(body["execution_time_ms"], float)
+    assert isinstance(body["alternatives"], list)
+
+
+def test_route_task_reads_json_from_stdin(script):
+    run = script("route_task", "--json", "-", stdin='{"task": "How many active contractors do we have?"}')
+    assert run.returncode == 0
+    assert run.json["agent"]["agent_id"] == "contractor-agent"
+
+
+def test_route_task_jsonl_answers_line_by_line_and_survives_bad_lines(script):
+    lines = "\n".join(
+        [json.dumps({"task": "disk space on the vps"}), "{broken", json.dumps({"task": "a poem please"}),
+         json.dumps({"task": 5})]
+    )
+    run = script("route_task", "--jsonl", stdin=lines + "\n")
+    results = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(results) == 4
+    assert results[0]["agent"]["agent_id"] == "vps-monitor"
+    assert results[1]["code"] == "bad_input"
+    assert results[2]["status"] == "no_match"
+    assert results[3]["field"] == "task"
+    assert run.returncode == 2  # the worst line decides
+
+
+def test_route_task_pretty_output_is_indented_json(script):
+    run = script("route_task", "--task", "list projects in Gauteng", "--pretty")
+    assert run.stdout.startswith("{\n  ")
+    assert run.json["agent"]["agent_id"] == "project-agent"
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ([], "task"),
+        (["--task", "   "], "task"),
+        (["--task", "x" * 5001], "task"),
+        (["--task", "cpu", "--context", "{not json"], "json"),
+        (["--task", "cpu", "--context", "[1]"], "context"),
+        (["--task", "cpu", "--bogus"], "bogus"),
+        (["--task"], "task"),
+    ],
+)
+def test_route_task_bad_input_is_json_exit_2(script, args, field):
+    run = script("route_task", *args)
+    assert run.returncode == 2
+    assert run.json["code"] == "bad_input"
+    assert run.json["field"] == field
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_route_task_no_match_exits_1(script):
+    run = script("route_task", "--task", "who is the president of France", "--auto-select")
+    assert run.returncode == 1
+    assert run.json["status"] == "no_match"
+    assert run.json["agent"] is None
+
+
+def test_route_task_context_and_explain(script):
+    run = script("route_task", "--task", "status", "--context", '{"page": "monitoring"}', "--explain")
+    assert run.returncode in (0, 1)
+    if run.json["agent"]:
+        assert "explain" in run.json["agent"]
+
+
+def test_help_is_plain_text_exit_0(script):
+    run = script("route_task", "--help")
+    assert run.returncode == 0
+    assert "--auto-select" in run.stdout
+
+
+def test_list_agents_all_and_by_category(script):
+    everyone = script("list_agents").json
+    assert [a["id"] for a in everyone] == [
+        "vps-monitor", "neon-database", "convex-database", "contractor-agent", "project-agent"
+    ]
+    for agent in everyone:
+        assert set(agent) >= {"id", "name", "description", "status", "triggers", "model", "cost_per_query"}
+        assert agent["cost_per_query"].startswith("$")
+    database = script("list_agents", "--category", "database").json
+    assert {a["id"] for a in database} == {"neon-database", "convex-database"}
+
+
+def test_list_agents_unknown_category(script):
+    run = script("list_agents", "--category", "cooking")
+    assert run.returncode == 2
+    assert "infrastructure" in run.json["error"]
+
+
+def test_agent_info_shows_tools_and_configuration(script):
+    run = script("agent_info", "--agent", "convex-database")
+    assert run.returncode == 0
+    info = run.json
+    assert info["configured"] is False
+    assert "CONVEX_URL" in info["message"]
+    assert {t["name"] for t in info["tools"]} >= {"list_tasks", "add_task", "sync_status"}
+    assert all(t["description"] for t in info["tools"])
+    configured = script("agent_info", "--agent", "convex-database", env={"CONVEX_URL": "http://127.0.0.1:9"}).json
+    assert configured["configured"] is True
+
+
+def test_agent_info_errors(script):
+    assert script("agent_info", "--agent", "nobody").returncode == 1
+    missing = script("agent_info")
+    assert missing.returncode == 2 and missing.json["field"] == "agent"
+    piped = script("agent_info", "--json", "-", stdin='{"agent": "vps-monitor"}')
+    assert piped.json["id"] == "vps-monitor"
+
+
+def test_workforce_stats_guide_fields(script):
+    stats = script("workforce_stats").json
+    assert stats["total_agents"] == 5
+    assert stats["active_agents"] == 5
+    assert stats["categories"] == {"infrastructure": 1, "database": 2, "data_management": 2}
+    assert stats["average_cost"] == "$0.001"
+    assert stats["summary"]["operational_status"] in ("fully operational", "partially operational")
+    assert set(stats["agents"]) == {"vps-monitor", "neon-database", "convex-database", "contractor-agent", "project-agent"}
+
+
+def test_workforce_stats_rejects_bad_since(script):
+    run = script("workforce_stats", "--since", "last tuesday")
+    assert run.returncode == 2
+    assert run.json["field"] == "since"
