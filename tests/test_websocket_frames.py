@@ -301,3 +301,22 @@ def test_peer_vanishing_mid_frame_ends_quietly():
     wire = client_frame(ws.OP_TEXT, b"hello")[:-3]
     received, sent = run_connection(wire)
     assert received == [] and sent == []
+
+
+def test_after_refusing_an_oversize_frame_the_rest_is_read_and_dropped_until_the_peer_closes():
+    # The unread payload is not frames; parsing it would fail and leave bytes unread, and a
+    # socket closed with unread bytes sends a reset that can destroy our close frame.
+    wire = client_frame(ws.OP_TEXT, b"x" * 2000) + client_frame(ws.OP_CLOSE)
+    stream, out = io.BytesIO(wire), io.BytesIO()
+    conn = ws.Connection(stream, out, max_message=1000)
+    assert list(conn.messages()) == []
+    assert close_code(server_frames(out.getvalue())[0]) == ws.CLOSE_TOO_BIG
+    assert stream.tell() == len(wire)
+
+
+def test_errors_found_after_a_whole_frame_keep_the_stream_in_sync():
+    wire = client_frame(ws.OP_TEXT, b"\xff") + client_frame(ws.OP_BINARY, b"x" * 5000) + client_frame(ws.OP_CLOSE)
+    stream = io.BytesIO(wire + b"after the close")
+    conn = ws.Connection(stream, io.BytesIO(), max_message=1000)
+    assert list(conn.messages()) == []
+    assert stream.tell() == len(wire)  # parsed frame by frame up to the close frame, and no further

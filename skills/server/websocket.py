@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import json
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -28,6 +29,7 @@ from skills.errors import OrchestratorError
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # fixed by RFC 6455 section 1.3
 DEFAULT_MAX_MESSAGE = 64 * 1024
 CLOSE_TIMEOUT_S = 5.0  # how long we wait for the peer's close frame after sending ours
+LINGER_BYTES = 1 << 20  # what we read and drop, at most, while waiting for the peer to close
 
 OP_CONTINUATION, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
 OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
@@ -47,12 +49,17 @@ _VALID_CLOSE_CODES = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012
 
 
 class ProtocolError(Exception):
-    """The peer broke the protocol; we close the connection with `close_code`."""
+    """The peer broke the protocol; we close the connection with `close_code`.
 
-    def __init__(self, close_code: int, reason: str):
+    `in_sync` says whether the offending frame was read whole, so the next bytes on the wire
+    start a frame; after a refused header (too big, malformed) they do not.
+    """
+
+    def __init__(self, close_code: int, reason: str, *, in_sync: bool = False):
         super().__init__(reason)
         self.close_code = close_code
         self.reason = reason
+        self.in_sync = in_sync
 
 
 class ConnectionEnded(Exception):
@@ -178,14 +185,14 @@ def parse_close(payload: bytes) -> tuple[int, str]:
     if not payload:
         return 1005, ""
     if len(payload) == 1:
-        raise ProtocolError(CLOSE_PROTOCOL_ERROR, "close frame body of one byte")
+        raise ProtocolError(CLOSE_PROTOCOL_ERROR, "close frame body of one byte", in_sync=True)
     (code,) = struct.unpack("!H", payload[:2])
     if code not in _VALID_CLOSE_CODES and not 3000 <= code <= 4999:
-        raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"invalid close code {code}")
+        raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"invalid close code {code}", in_sync=True)
     try:
         reason = payload[2:].decode("utf-8")
     except UnicodeDecodeError:
-        raise ProtocolError(CLOSE_INVALID_PAYLOAD, "close reason is not UTF-8") from None
+        raise ProtocolError(CLOSE_INVALID_PAYLOAD, "close reason is not UTF-8", in_sync=True) from None
     return code, reason
 
 
@@ -258,8 +265,12 @@ class Connection:
     def send_text(self, text: str) -> None:
         self.send(OP_TEXT, text.encode("utf-8"))
 
-    def close(self, code: int, reason: str = "", *, await_reply: bool = True) -> None:
-        """Send our close frame and, when we started the close, wait briefly for the peer's."""
+    def close(self, code: int, reason: str = "", *, await_reply: bool = True, in_sync: bool = True) -> None:
+        """Send our close frame and, when we started the close, wait briefly for the peer's.
+
+        Waiting matters: closing a socket with unread data makes the kernel send a reset,
+        which can destroy our close frame before the peer reads it.
+        """
         if self.closed:
             return
         self.closed = True
@@ -267,24 +278,44 @@ class Connection:
             self.send(OP_CLOSE, close_payload(code, reason))
         except OSError:
             return
-        if await_reply:
-            self._drain_until_close()
-
-    def _drain_until_close(self) -> None:
+        if not await_reply:
+            return
         if self.sock is not None:
             self.sock.settimeout(CLOSE_TIMEOUT_S)
+        if in_sync and self._read_until_close():
+            return
+        self._linger()
+
+    def _read_until_close(self) -> bool:
+        """Skip the peer's frames up to its close frame; False if the stream stopped making sense."""
         try:
-            while read_frame(self.rfile, max_payload=self.max_message).opcode != OP_CLOSE:
+            while read_frame(self.rfile, max_payload=LINGER_BYTES).opcode != OP_CLOSE:
                 pass
-        except (ProtocolError, ConnectionEnded):
-            pass  # we are closing anyway; a misbehaving or vanished peer changes nothing
+        except ProtocolError:
+            return False
+        except ConnectionEnded:
+            pass  # the peer is gone: nothing left to wait for
+        return True
+
+    def _linger(self) -> None:
+        """Read and drop raw bytes until the peer closes, or time or the byte budget runs out."""
+        read = getattr(self.rfile, "read1", self.rfile.read)
+        budget, deadline = LINGER_BYTES, time.monotonic() + CLOSE_TIMEOUT_S
+        try:
+            while budget > 0 and time.monotonic() < deadline:
+                chunk = read(min(65536, budget))
+                if not chunk:
+                    return
+                budget -= len(chunk)
+        except OSError:
+            pass  # reset or timeout: the peer is gone or silent, and we are closing anyway
 
     def messages(self):
         """Yield each complete text message; handles control frames and closes on errors."""
         try:
             yield from self._messages()
         except ProtocolError as exc:
-            self.close(exc.close_code, exc.reason)
+            self.close(exc.close_code, exc.reason, in_sync=exc.in_sync)
         except ConnectionEnded:
             self.closed = True
 
@@ -297,20 +328,20 @@ class Connection:
                 self._control(frame)
                 continue
             if frame.opcode == OP_CONTINUATION and kind is None:
-                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "continuation frame without a message to continue")
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "continuation without a message to continue", in_sync=True)
             if frame.opcode != OP_CONTINUATION and kind is not None:
-                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "new message started before the last one finished")
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "new message before the last one finished", in_sync=True)
             kind = kind if frame.opcode == OP_CONTINUATION else frame.opcode
             parts.append(frame.payload)
             if not frame.fin:
                 continue
             payload, message_kind, parts, kind = b"".join(parts), kind, [], None
             if message_kind == OP_BINARY:
-                raise ProtocolError(CLOSE_UNSUPPORTED_DATA, "send tasks as text frames, not binary")
+                raise ProtocolError(CLOSE_UNSUPPORTED_DATA, "send tasks as text frames, not binary", in_sync=True)
             try:
                 yield payload.decode("utf-8")
             except UnicodeDecodeError:
-                raise ProtocolError(CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8") from None
+                raise ProtocolError(CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8", in_sync=True) from None
 
     def _control(self, frame: Frame) -> None:
         if frame.opcode == OP_PING:
@@ -329,8 +360,11 @@ def _refuse(handler, error: HandshakeError) -> None:
         handler.send_header(name, value)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Connection", "close")
     handler.end_headers()
-    handler.wfile.write(body)
+    handler.close_connection = True  # the client may have sent frames already; do not read them as HTTP
+    if handler.command != "HEAD":
+        handler.wfile.write(body)
 
 
 def serve(
