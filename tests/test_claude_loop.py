@@ -1,0 +1,336 @@
+"""The Claude tool-use loop, through the real anthropic SDK, against the local fake Messages API."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from skills.claude_loop import MAX_RETRIES, TRUNCATION_MARKER, run_tool_loop
+from skills.config import Settings
+from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, UpstreamUnavailable
+from skills.tools import ToolContext, ToolResult, tool
+from tests.fixtures.fake_anthropic import (
+    api_error,
+    delayed,
+    overloaded,
+    presented_key,
+    rate_limited,
+    reply_error,
+    reply_text,
+    reply_tool_use,
+    reply_tool_uses,
+)
+
+MODEL = "claude-haiku-4-5"
+SYSTEM = "You are a test agent. Use the tools."
+
+
+@tool
+def add_numbers(ctx: ToolContext, a: int, b: int) -> ToolResult:
+    """Add two whole numbers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return ToolResult(f"{a} + {b} = {a + b}", {"sum": a + b})
+
+
+@tool
+def ping_host(ctx: ToolContext, host: str) -> ToolResult:
+    """Check whether a host answers.
+
+    Args:
+        host: The host name.
+    """
+    raise UpstreamUnavailable(f"host {host} is unreachable")
+
+
+@tool
+def list_items(ctx: ToolContext, count: int = 500) -> ToolResult:
+    """List many items.
+
+    Args:
+        count: How many.
+    """
+    return ToolResult(f"{count} items", [{"index": i, "name": f"item-{i}"} for i in range(count)])
+
+
+@tool
+def slow_step(ctx: ToolContext, seconds: float) -> ToolResult:
+    """Wait a while, then report the deadline the tool was given.
+
+    Args:
+        seconds: How long to wait.
+    """
+    time.sleep(seconds)
+    return ToolResult("waited", {"deadline": ctx.deadline})
+
+
+TOOLS = {fn.__tool__.name: fn.__tool__ for fn in (add_numbers, ping_host, list_items, slow_step)}
+
+
+def settings_for(fake, **env) -> Settings:
+    base = {"ANTHROPIC_API_KEY": fake.api_key, "ANTHROPIC_BASE_URL": fake.base_url, "ORCHESTRATOR_AGENT_TIMEOUT": "10"}
+    base.update(env)
+    return Settings(base)
+
+
+def run(settings, query="What is 2 + 3?", context=None, tools=TOOLS):
+    ctx = ToolContext(settings=settings, agent_id="test-agent")
+    return run_tool_loop(
+        settings=settings, model=MODEL, system_prompt=SYSTEM, tools=tools, query=query, context=context, ctx=ctx
+    )
+
+
+def assert_no_key(error, key):
+    assert key not in str(error)
+    assert key not in json.dumps(error.to_json())
+
+
+def test_loop_runs_the_requested_tool_and_returns_the_final_answer(fake_anthropic):
+    fake_anthropic.script(
+        [
+            reply_tool_use("add_numbers", {"a": 2, "b": 3}, text="Let me add.", input_tokens=100, output_tokens=30),
+            reply_text("2 + 3 is 5.", input_tokens=150, output_tokens=12),
+        ]
+    )
+    settings = settings_for(fake_anthropic, ORCHESTRATOR_MAX_TOKENS="333")
+
+    outcome = run(settings)
+
+    assert outcome.text == "2 + 3 is 5."
+    assert outcome.model == MODEL
+    assert outcome.usage == {"input_tokens": 250, "output_tokens": 42}
+    assert outcome.turns == 2
+    assert outcome.stop_reason == "end_turn"
+    assert [(c.name, c.arguments, c.ok) for c in outcome.tool_calls] == [("add_numbers", {"a": 2, "b": 3}, True)]
+
+    first, second = fake_anthropic.bodies
+    assert first["system"] == SYSTEM
+    assert first["model"] == MODEL
+    assert first["max_tokens"] == 333
+    assert {t["name"] for t in first["tools"]} == set(TOOLS)
+    assert first["messages"][0]["content"][0] == {"type": "text", "text": "What is 2 + 3?"}
+    assert "tool_choice" not in first
+
+    assistant, results = second["messages"][1], second["messages"][2]
+    tool_use = assistant["content"][1]
+    assert assistant["role"] == "assistant" and assistant["content"][0] == {"type": "text", "text": "Let me add."}
+    assert results["role"] == "user"
+    [result] = results["content"]
+    assert result["type"] == "tool_result" and result["tool_use_id"] == tool_use["id"]
+    assert "is_error" not in result
+    assert json.loads(result["content"]) == {"summary": "2 + 3 = 5", "data": {"sum": 5}}
+
+    headers = fake_anthropic.requests[0].headers
+    assert presented_key(headers) == fake_anthropic.api_key and headers["anthropic-version"]
+
+
+def test_failing_tool_goes_back_to_the_model_as_is_error(fake_anthropic):
+    fake_anthropic.script([reply_tool_use("ping_host", {"host": "db1"}), reply_text("db1 is down.")])
+
+    outcome = run(settings_for(fake_anthropic), query="Is db1 up?")
+
+    assert outcome.text == "db1 is down."
+    [call] = outcome.tool_calls
+    assert not call.ok and call.error_code == "upstream_unavailable" and "db1 is unreachable" in call.error
+    [result] = fake_anthropic.bodies[1]["messages"][2]["content"]
+    assert result["is_error"] is True
+    assert "host db1 is unreachable" in result["content"] and "upstream_unavailable" in result["content"]
+
+
+def test_every_tool_use_in_a_turn_gets_its_own_result_even_unknown_tools_and_bad_arguments(fake_anthropic):
+    fake_anthropic.script(
+        [
+            reply_tool_uses(("no_such_tool", {}), ("add_numbers", {"a": 1}), ("add_numbers", {"a": 1, "b": 1})),
+            reply_text("done"),
+        ]
+    )
+
+    outcome = run(settings_for(fake_anthropic))
+
+    uses = fake_anthropic.bodies[1]["messages"][1]["content"]
+    results = fake_anthropic.bodies[1]["messages"][2]["content"]
+    assert [r["tool_use_id"] for r in results] == [u["id"] for u in uses]
+    assert results[0]["is_error"] and "no tool named 'no_such_tool'" in results[0]["content"]
+    assert results[1]["is_error"] and "needs argument 'b'" in results[1]["content"]
+    assert "is_error" not in results[2]
+    assert [c.ok for c in outcome.tool_calls] == [False, False, True]
+
+
+def test_request_context_is_shown_to_the_model(fake_anthropic):
+    fake_anthropic.script([reply_text("fine")])
+
+    run(settings_for(fake_anthropic), query="How is the server?", context={"page": "monitoring"})
+
+    content = fake_anthropic.bodies[0]["messages"][0]["content"]
+    assert content[0]["text"] == "How is the server?"
+    assert '"page": "monitoring"' in content[1]["text"]
+
+
+def test_last_allowed_turn_forbids_tools_so_the_model_answers_with_what_it_has(fake_anthropic):
+    fake_anthropic.script(
+        [
+            reply_tool_use("add_numbers", {"a": 1, "b": 1}),
+            reply_text("So far: 1 + 1 = 2; I could not check the rest."),
+        ]
+    )
+
+    outcome = run(settings_for(fake_anthropic, ORCHESTRATOR_MAX_TURNS="2"))
+
+    assert outcome.stop_reason == "max_turns"
+    assert outcome.turns == 2
+    assert outcome.text.startswith("So far")
+    assert "tool_choice" not in fake_anthropic.bodies[0]
+    assert fake_anthropic.bodies[1]["tool_choice"] == {"type": "none"}
+
+
+def test_turn_cap_without_any_answer_is_a_clear_error(fake_anthropic):
+    fake_anthropic.script([reply_tool_use("add_numbers", {"a": 1, "b": 1})])
+
+    with pytest.raises(UpstreamUnavailable, match="ORCHESTRATOR_MAX_TURNS=1"):
+        run(settings_for(fake_anthropic, ORCHESTRATOR_MAX_TURNS="1"))
+    assert len(fake_anthropic.bodies) == 1
+
+
+def test_max_tokens_stop_returns_the_partial_text(fake_anthropic):
+    fake_anthropic.script([reply_text("The answer is", stop_reason="max_tokens")])
+
+    outcome = run(settings_for(fake_anthropic))
+
+    assert (outcome.text, outcome.stop_reason) == ("The answer is", "max_tokens")
+
+
+def test_big_tool_results_are_truncated_with_a_visible_marker(fake_anthropic):
+    fake_anthropic.script([reply_tool_use("list_items", {"count": 500}), reply_text("many")])
+
+    run(settings_for(fake_anthropic, ORCHESTRATOR_TOOL_RESULT_CHARS="300"))
+
+    [result] = fake_anthropic.bodies[1]["messages"][2]["content"]
+    assert len(result["content"]) == 300
+    assert result["content"].startswith('{"summary":"500 items","data":[{"index":0,"name":"item-0"}')
+    assert TRUNCATION_MARKER in result["content"]
+
+
+def test_rate_limit_is_retried_by_the_sdk_then_succeeds(fake_anthropic):
+    fake_anthropic.script([rate_limited(), reply_text("ok")])
+    started = time.monotonic()
+
+    outcome = run(settings_for(fake_anthropic))
+
+    assert outcome.text == "ok"
+    assert len(fake_anthropic.bodies) == 2
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    "make_reply, status, kind",
+    [(overloaded, 529, "overloaded_error"), (api_error, 500, "api_error"), (rate_limited, 429, "rate_limit_error")],
+)
+def test_persistent_server_errors_become_upstream_unavailable_after_retries(fake_anthropic, make_reply, status, kind):
+    fake_anthropic.script([make_reply() for _ in range(MAX_RETRIES + 1)])
+
+    with pytest.raises(UpstreamUnavailable) as caught:
+        run(settings_for(fake_anthropic))
+
+    assert len(fake_anthropic.bodies) == MAX_RETRIES + 1
+    assert f"HTTP {status} {kind}" in caught.value.message
+    assert "Traceback" not in caught.value.message
+    assert_no_key(caught.value, fake_anthropic.api_key)
+
+
+def test_missing_api_key_requires_the_model_or_direct(fake_anthropic):
+    settings = Settings({"ANTHROPIC_BASE_URL": fake_anthropic.base_url})
+
+    with pytest.raises(ModelRequired) as caught:
+        run(settings)
+
+    assert "ANTHROPIC_API_KEY is not set" in caught.value.message and "--direct" in caught.value.message
+    assert fake_anthropic.requests == []
+
+
+def test_rejected_api_key_is_reported_once_without_the_key(fake_anthropic):
+    settings = settings_for(fake_anthropic, ANTHROPIC_API_KEY="sk-ant-wrong-secret-987654")
+
+    with pytest.raises(AgentNotConfigured) as caught:
+        run(settings)
+
+    assert "the Anthropic API rejected ANTHROPIC_API_KEY" in caught.value.message
+    assert len(fake_anthropic.requests) == 1  # a 401 is not retried
+    assert_no_key(caught.value, "sk-ant-wrong-secret-987654")
+
+
+def test_key_echoed_in_an_api_error_is_redacted(fake_anthropic):
+    fake_anthropic.script([reply_error(400, "invalid_request_error", f"bad header {fake_anthropic.api_key}")])
+
+    with pytest.raises(UpstreamUnavailable) as caught:
+        run(settings_for(fake_anthropic))
+
+    assert "[redacted]" in caught.value.message
+    assert_no_key(caught.value, fake_anthropic.api_key)
+
+
+def test_slow_api_times_out_within_the_budget_without_retrying(fake_anthropic):
+    fake_anthropic.script([delayed(5, reply_text("late"))])
+    started = time.monotonic()
+
+    with pytest.raises(ExecutionTimeout, match="ORCHESTRATOR_AGENT_TIMEOUT"):
+        run(settings_for(fake_anthropic, ORCHESTRATOR_AGENT_TIMEOUT="0.5"))
+
+    assert time.monotonic() - started < 1.5
+    assert len(fake_anthropic.requests) == 1
+
+
+def test_time_budget_covers_the_whole_loop_not_each_call(fake_anthropic):
+    fake_anthropic.script([reply_tool_use("slow_step", {"seconds": 0.7}), delayed(1.0, reply_text("late"))])
+    started = time.monotonic()
+
+    with pytest.raises(ExecutionTimeout):
+        run(settings_for(fake_anthropic, ORCHESTRATOR_AGENT_TIMEOUT="1.2"))
+
+    assert time.monotonic() - started < 1.9
+
+
+def test_tools_are_given_the_loop_deadline(fake_anthropic):
+    fake_anthropic.script([reply_tool_use("slow_step", {"seconds": 0}), reply_text("ok")])
+    started = time.monotonic()
+
+    run(settings_for(fake_anthropic, ORCHESTRATOR_AGENT_TIMEOUT="7"))
+
+    [result] = fake_anthropic.bodies[1]["messages"][2]["content"]
+    deadline = json.loads(result["content"])["data"]["deadline"]
+    assert started + 6 < deadline <= started + 7.1
+
+
+def test_retry_after_longer_than_the_budget_fails_at_once(fake_anthropic):
+    fake_anthropic.script([rate_limited(retry_after=30), reply_text("too late")])
+    started = time.monotonic()
+
+    with pytest.raises(UpstreamUnavailable, match="HTTP 429"):
+        run(settings_for(fake_anthropic, ORCHESTRATOR_AGENT_TIMEOUT="3"))
+
+    assert time.monotonic() - started < 1
+
+
+def test_unreachable_api_is_upstream_unavailable():
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings({"ANTHROPIC_API_KEY": "sk-ant-x", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"})
+
+    with pytest.raises(UpstreamUnavailable, match="could not reach the Anthropic API"):
+        run(settings)
+
+
+def test_importing_the_loop_does_not_import_the_sdk():
+    code = "import sys, skills.claude_loop; print('anthropic' in sys.modules)"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "False"
