@@ -163,7 +163,7 @@ def _cache_path(state_dir: str, path: str) -> str:
 def _read_cache(cache_path: str, key: tuple):
     try:
         with open(cache_path, "rb") as handle:
-            cached = marshal.load(handle)
+            cached = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
     if isinstance(cached, dict) and cached.get("key") == key:

@@ -176,8 +176,14 @@ def load_agent_tools(agents_dir: str, agent_id: str) -> dict[str, Tool]:
 
 def load_agent_prompt(agents_dir: str, agent_id: str) -> str:
     path = os.path.join(agents_dir, agent_id, "prompt.md")
-    with open(path, encoding="utf-8") as handle:
-        return handle.read().strip()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        raise RegistryInvalid(
+            f"the registry lists agent {agent_id!r} but {path} cannot be read: add its system prompt",
+            details={"agent": agent_id},
+        ) from None
 
 
 
