@@ -171,6 +171,7 @@ class WorkerPool:
         self._idle: queue.LifoQueue[tuple[Worker, object]] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._live = 0
+        self._all: set[Worker] = set()  # idle and busy, so close() can stop every one
         self._closed = False
         for _ in range(min(warm, self.size)):
             self._release(self._spawn())
@@ -179,16 +180,20 @@ class WorkerPool:
         with self._lock:
             self._live += 1
         try:
-            return Worker(self.script, self.argv, self.env), self.generation()
+            worker = Worker(self.script, self.argv, self.env)
         except OSError as exc:
             with self._lock:
                 self._live -= 1
             raise ScriptFailed(self.script, f"could not start: {exc}") from exc
+        with self._lock:
+            self._all.add(worker)
+        return worker, self.generation()
 
     def _discard(self, worker: Worker, *, kill: bool, reason: str | None = None) -> None:
         worker.kill() if kill else worker.stop()
         with self._lock:
             self._live -= 1
+            self._all.discard(worker)
         if reason:
             self.on_restart(self.script, reason)
 
@@ -251,13 +256,18 @@ class WorkerPool:
             return self._live
 
     def close(self) -> None:
+        """Stop idle workers politely (EOF) and kill busy ones: the server is going away."""
         self._closed = True
         while True:
             try:
                 worker, _gen = self._idle.get_nowait()
             except queue.Empty:
-                return
+                break
             self._discard(worker, kill=False)
+        with self._lock:
+            busy = list(self._all)
+        for worker in busy:
+            worker.kill()
 
 
 class OneShotRunner:
@@ -267,6 +277,8 @@ class OneShotRunner:
         self.script = script
         self.argv = [sys.executable, path, "--json", "-"]
         self.env = env
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
 
     def call(self, payload: dict, limit_s: float) -> dict | list:
         proc = subprocess.Popen(
@@ -277,11 +289,16 @@ class OneShotRunner:
             env=self.env,
             start_new_session=True,
         )
+        with self._lock:
+            self._running.add(proc)
         try:
             out, _ = proc.communicate(json.dumps(payload).encode("utf-8"), timeout=limit_s)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise ScriptTimeout(self.script, limit_s) from None
+        finally:
+            with self._lock:
+                self._running.discard(proc)
         out = out.strip()
         if not out:
             raise ScriptFailed(
@@ -293,4 +310,7 @@ class OneShotRunner:
         return 0
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            running = list(self._running)
+        for proc in running:
+            _kill_group(proc)

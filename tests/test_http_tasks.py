@@ -1,0 +1,178 @@
+"""Async tasks (kept in SQLite, surviving a restart), batches in order, and the WebSocket hook.
+
+execute_agent is a stand-in here (see tests/fixtures/http_server.fake_bin_dir) so a task can
+be made slow, hang, or crash on cue; the real scripts are tested in test_http_api.py."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import time
+
+import pytest
+import requests
+
+from skills.server import websocket
+from tests.fixtures.http_server import fake_bin_dir, start_server
+
+FAKE_EXECUTE = """
+def answer(request):
+    text = request.get("task") or request.get("query") or ""
+    if "crash" in text:
+        os._exit(3)
+    if "hang" in text and os.environ.get("FAKE_HANG") == "1":
+        hang()
+    if text.startswith("sleep "):
+        time.sleep(float(text.split()[1]))
+    return {"success": True, "agent": request.get("agent", "vps-monitor"), "agent_name": "VPS Monitor Agent",
+            "confidence": 2, "response": "done: " + text, "execution_time_ms": 1}
+"""
+
+
+@pytest.fixture
+def bin_dir(tmp_path) -> str:
+    return fake_bin_dir(str(tmp_path / "bin"), execute_agent=FAKE_EXECUTE)
+
+
+@pytest.fixture
+def server(state_dir, bin_dir):
+    running = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir)
+    yield running
+    running.stop()
+
+
+def poll(server, task_id: str, until, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = requests.get(f"{server.url}/orchestrator/tasks/{task_id}").json()
+        if until(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def test_execute_async_returns_a_task_id_then_the_result(server):
+    accepted = requests.post(server.url + "/orchestrator/execute-async", json={"task": "sleep 0.3 check the server"})
+    assert accepted.status_code == 202
+    body = accepted.json()
+    assert body["status"] == "processing" and body["task_id"]
+    assert set(body) == {"task_id", "status"}
+    done = poll(server, body["task_id"], lambda task: task["status"] != "processing")
+    assert done["status"] == "completed"
+    assert done["result"]["response"] == "done: sleep 0.3 check the server"
+    assert done["http_status"] == 200
+
+
+def test_execute_async_also_takes_an_agent_and_query(server):
+    task_id = requests.post(
+        server.url + "/orchestrator/execute-async", json={"agent": "vps-monitor", "query": "load average"}
+    ).json()["task_id"]
+    done = poll(server, task_id, lambda task: task["status"] != "processing")
+    assert done["status"] == "completed" and done["kind"] == "execute"
+    assert done["result"]["agent"] == "vps-monitor"
+
+
+def test_a_failing_async_task_ends_failed_with_the_error(server):
+    task_id = requests.post(server.url + "/orchestrator/execute-async", json={"task": "crash please"}).json()["task_id"]
+    done = poll(server, task_id, lambda task: task["status"] != "processing")
+    assert done["status"] == "failed"
+    assert done["http_status"] == 502 and done["result"]["code"] == "script_failed"
+
+
+def test_unknown_task_is_404_and_a_request_without_task_or_agent_is_422(server):
+    missing = requests.get(server.url + "/orchestrator/tasks/0123456789abcdef")
+    assert missing.status_code == 404 and missing.json()["code"] == "task_not_found"
+    refused = requests.post(server.url + "/orchestrator/execute-async", json={"query": "no agent"})
+    assert refused.status_code == 422 and refused.json()["field"] == "task"
+
+
+def _submit_and_kill(state_dir: str, bin_dir: str, task_id: str | None = None) -> str:
+    """Start a server whose agent hangs, get a task running on it, then SIGKILL the server."""
+    running = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir, FAKE_HANG="1")
+    try:
+        if task_id is None:
+            task_id = requests.post(
+                running.url + "/orchestrator/execute-async", json={"task": "hang until restarted"}
+            ).json()["task_id"]
+            attempts = 1
+        else:
+            attempts = 2
+        task = poll(running, task_id, lambda body: body["attempts"] >= attempts)
+        assert task["status"] == "processing" and task["attempts"] == attempts
+    finally:
+        running.stop(signal.SIGKILL)
+    return task_id
+
+
+def test_an_unfinished_async_task_is_resumed_after_a_restart(state_dir, bin_dir):
+    task_id = _submit_and_kill(state_dir, bin_dir)
+    restarted = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir)
+    try:
+        assert restarted.info["resumed_tasks"] == 1
+        done = poll(restarted, task_id, lambda task: task["status"] != "processing")
+    finally:
+        restarted.stop()
+    assert done["status"] == "completed" and done["attempts"] == 2
+    assert done["result"]["response"] == "done: hang until restarted"
+
+
+def test_a_task_interrupted_twice_is_marked_failed_with_the_reason(state_dir, bin_dir):
+    task_id = _submit_and_kill(state_dir, bin_dir)
+    _submit_and_kill(state_dir, bin_dir, task_id)  # resumed, then interrupted again
+    restarted = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir)
+    try:
+        done = requests.get(f"{restarted.url}/orchestrator/tasks/{task_id}").json()
+        assert restarted.info["resumed_tasks"] == 0
+    finally:
+        restarted.stop()
+    assert done["status"] == "failed"
+    assert done["result"]["code"] == "interrupted"
+    assert "server stopped while this task was running" in done["error"]
+
+
+def test_batch_answers_in_request_order_for_a_bare_list_and_for_tasks(server):
+    tasks = ["sleep 0.6 first", "sleep 0.3 second", "third"]
+    for body in (tasks, {"tasks": tasks}):
+        started = time.monotonic()
+        response = requests.post(server.url + "/orchestrator/batch", json=body)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 200
+        assert [item["response"] for item in response.json()] == [f"done: {task}" for task in tasks]
+        assert elapsed < 0.6 + 0.3  # the tasks ran side by side, not one after another
+
+
+def test_a_failing_batch_item_is_an_error_in_its_place(server):
+    results = requests.post(server.url + "/orchestrator/batch", json=["one", "crash two", "three"]).json()
+    assert results[0]["response"] == "done: one" and results[2]["response"] == "done: three"
+    assert results[1]["code"] == "script_failed"
+
+
+def _websocket_exchange(port: int, text: str) -> str:
+    key = base64.b64encode(os.urandom(16)).decode("ascii")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            (
+                "GET /ws/orchestrator HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode("ascii")
+        )
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"HTTP/1.1 101")
+        while reader.readline() not in (b"\r\n", b""):
+            pass
+        sock.sendall(websocket.encode_frame(websocket.OP_TEXT, text.encode("utf-8"), mask=os.urandom(4)))
+        frame = websocket.read_frame(reader, require_mask=False)
+        sock.sendall(websocket.encode_frame(websocket.OP_CLOSE, websocket.close_payload(1000), mask=os.urandom(4)))
+        return frame.payload.decode("utf-8")
+
+
+def test_the_websocket_answers_a_task_with_its_smart_execute_json(server):
+    import json
+
+    plain = json.loads(_websocket_exchange(server.port, "check the server"))
+    wrapped = json.loads(_websocket_exchange(server.port, json.dumps({"task": "check the disk"})))
+    refused = json.loads(_websocket_exchange(server.port, json.dumps({"task": ""})))
+    assert plain["success"] is True and plain["response"] == "done: check the server"
+    assert wrapped["response"] == "done: check the disk"
+    assert refused["code"] == "bad_input" and refused["field"] == "task"
