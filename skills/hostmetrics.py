@@ -143,7 +143,7 @@ def parse_processes(text: str) -> list[dict]:
             continue
         try:
             processes.append({
-                "pid": int(fields[0]), "user": fields[1], "cpu_percent": float(fields[2]),
+                "pid": int(fields[0]), "user": fields[1], "cpu_percent_lifetime": float(fields[2]),
                 "memory_percent": float(fields[3]), "rss_bytes": int(fields[4]) * 1024, "command": fields[5].strip(),
             })  # fmt: skip
         except ValueError:
@@ -153,7 +153,34 @@ def parse_processes(text: str) -> list[dict]:
     return processes
 
 
+def parse_process_ticks(text: str) -> dict[int, int]:
+    """/proc/<pid>/stat lines -> {pid: user+system CPU ticks}. comm may hold spaces and ')'."""
+    ticks = {}
+    for line in text.splitlines():
+        pid, _, rest = line.partition(" (")
+        after_comm = rest.rpartition(") ")[2].split()
+        if pid.isdigit() and len(after_comm) > 12:
+            ticks[int(pid)] = int(after_comm[11]) + int(after_comm[12])  # fields 14 utime, 15 stime
+    return ticks
+
+
+def process_cpu_percent(ticks: tuple[dict, dict], cpu: tuple[dict, dict]) -> dict[int, float]:
+    """Each process's share of ONE core between two samples (like top: 200% = two full cores).
+
+    Measured against the kernel's own tick count from /proc/stat, so no clock-tick constant
+    is needed from the server.
+    """
+    before, after = cpu
+    elapsed_per_core = (sum(after["total"][:8]) - sum(before["total"][:8])) / max(1, len(after["cores"]))
+    if elapsed_per_core <= 0:
+        return {}
+    return {
+        pid: round(100.0 * max(0, now - ticks[0].get(pid, now)) / elapsed_per_core, 1) for pid, now in ticks[1].items()
+    }
+
+
 def top_processes(processes: list[dict], limit: int, sort_by: str) -> list[dict]:
+    """Needs `cpu_percent` (a measured share, see process_cpu_percent) on each process."""
     key = "rss_bytes" if sort_by == "memory" else "cpu_percent"
     return sorted(processes, key=lambda p: (p[key], p["rss_bytes"]), reverse=True)[:limit]
 

@@ -19,6 +19,7 @@ always refused. Connect, banner, auth and each command are bounded by settings.s
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
@@ -40,6 +41,7 @@ class Command:
     """One allow-listed command: a file to read, or a fixed argv with `{param}` placeholders."""
 
     file: str | None = None
+    files_glob: str | None = None  # a FIXED glob (no parameters), expanded by the remote shell
     argv: tuple[str, ...] = ()
     ok_status: frozenset[int] | None = frozenset({0})  # None: any exit status is an answer
 
@@ -55,6 +57,8 @@ COMMANDS: dict[str, Command] = {
     "uptime": Command(file="/proc/uptime"),
     "cpuinfo": Command(file="/proc/cpuinfo"),
     "net_dev": Command(file="/proc/net/dev"),
+    # Per-process CPU ticks; processes that exit mid-read make cat exit 1, the rest still count.
+    "process_ticks": Command(files_glob="/proc/[0-9]*/stat", ok_status=frozenset({0, 1})),
     "hostname": Command(file="/proc/sys/kernel/hostname"),
     "os_release": Command(file="/etc/os-release"),
     "uname": Command(argv=("uname", "-snrm")),
@@ -95,6 +99,8 @@ def _fill(arg: str, values: dict) -> str:
 
 def remote_command_line(command: Command, argv: tuple[str, ...]) -> str:
     """The exec_command string: every word shell-quoted, locale pinned for stable parsing."""
+    if command.files_glob:
+        return f"env LC_ALL=C cat {command.files_glob}"  # a constant from COMMANDS, never user text
     words = ("cat", command.file) if command.file else argv
     return "env LC_ALL=C " + " ".join(shlex.quote(word) for word in words)
 
@@ -116,6 +122,8 @@ class LocalTransport:
         command, argv = resolve(name, params)
         if command.file:
             return self._read(command.file)
+        if command.files_glob:
+            return self._read_glob(command.files_glob)
         try:
             proc = subprocess.run(
                 argv, check=False, capture_output=True, text=True, timeout=self.timeout_s, env=LOCAL_ENV
@@ -130,6 +138,16 @@ class LocalTransport:
             raise UpstreamUnavailable(f"{argv[0]} is not installed on {self.server_name}") from None
         _check_status(self.server_name, name, command, proc.returncode, proc.stderr)
         return proc.stdout
+
+    def _read_glob(self, pattern: str) -> str:
+        texts = []
+        for path in glob.glob(pattern):
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    texts.append(handle.read())
+            except OSError:
+                continue  # the process exited between listing and reading
+        return "".join(texts)
 
     def _read(self, path: str) -> str:
         try:

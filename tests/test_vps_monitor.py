@@ -91,20 +91,44 @@ def test_cpu_usage_measures_a_real_percentage_per_core(local):
     assert f"on {data['cores']} cores" in result.summary and "% busy over" in result.summary
 
 
-def test_cpu_usage_sees_a_busy_core(local):
-    stop = time.monotonic() + 1.5
+class BusyThread:
+    """Keeps one core of this process busy while a measurement runs."""
 
-    def spin():
-        while time.monotonic() < stop:
+    def __enter__(self):
+        self.stop = False
+        self.thread = threading.Thread(target=self._spin)
+        self.thread.start()
+        return self
+
+    def _spin(self):
+        while not self.stop:
             pass
 
-    thread = threading.Thread(target=spin)
-    thread.start()
-    try:
+    def __exit__(self, *exc):
+        self.stop = True
+        self.thread.join()
+
+
+def test_cpu_usage_sees_a_busy_core(local):
+    with BusyThread():
         data = call(local, "cpu_usage").data
-    finally:
-        thread.join()
     assert max(data["per_core_percent"]) > 50.0  # one core spun flat out for the whole sample
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+def test_top_processes_by_cpu_finds_the_busy_process_now(where, local, ssh):
+    settings, server = (local, "localhost") if where == "local" else (ssh, SERVER_NAME)
+    with BusyThread():
+        processes = call(settings, "top_processes", server=server, limit=3).data["processes"]
+    assert processes[0]["pid"] == os.getpid() and processes[0]["cpu_percent"] > 50.0
+    assert [p["cpu_percent"] for p in processes] == sorted((p["cpu_percent"] for p in processes), reverse=True)
+
+
+def test_process_ticks_parser_survives_odd_command_names():
+    from skills.hostmetrics import parse_process_ticks
+
+    line = "42 (tmux: a) b) S 1 42 42 0 -1 4194560 100 0 0 0 700 55 0 0 20 0 1 0 300 1000 50\n"
+    assert parse_process_ticks(line + "7 (sh) S 1 7 7 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 1 1 1\n") == {42: 755, 7: 7}
 
 
 def test_memory_usage_totals_match_proc_meminfo(local):

@@ -38,6 +38,14 @@ def _sample(run, command: str, parser):
     return first, second, time.monotonic() - started
 
 
+def _sample_processes(run) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
+    """(/proc/stat, per-process ticks) read together, twice, SAMPLE_INTERVAL_S apart."""
+    first = (hm.parse_cpu_times(run("cpu_times")), hm.parse_process_ticks(run("process_ticks")))
+    time.sleep(SAMPLE_INTERVAL_S)
+    second = (hm.parse_cpu_times(run("cpu_times")), hm.parse_process_ticks(run("process_ticks")))
+    return (first[0], second[0]), (first[1], second[1])
+
+
 def _cpu(run) -> dict:
     before, after, elapsed = _sample(run, "cpu_times", hm.parse_cpu_times)
     return hm.cpu_usage(before, after, elapsed)
@@ -324,24 +332,28 @@ def uptime(ctx: ToolContext, server: str = "localhost") -> ToolResult:
 def top_processes(
     ctx: ToolContext, server: str = "localhost", limit: int = 10, sort_by: Literal["cpu", "memory"] = "cpu"
 ) -> ToolResult:
-    """The processes using the most CPU or memory (pid, user, %CPU since start, %memory, resident memory).
+    """The processes using the most CPU (measured over half a second) or memory: pid, user, %CPU, resident memory.
 
     Args:
         server: Name of a configured server (see the servers file); "localhost" is this machine.
         limit: How many processes to list, 1 to 50.
-        sort_by: "cpu" (ps %CPU, averaged over each process's life) or "memory" (resident memory).
+        sort_by: "cpu" (share of one core over the last half second) or "memory" (resident memory).
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PROCESSES:
         raise BadInput(f"limit must be a whole number from 1 to {MAX_PROCESSES}, got {limit!r}", field="limit")
     if sort_by not in ("cpu", "memory"):
         raise BadInput(f"sort_by must be 'cpu' or 'memory', got {sort_by!r}", field="sort_by")
     with _transport(ctx, server) as t:
+        cpu, ticks = _sample_processes(t.run)
         processes = hm.parse_processes(t.run("processes"))
+    shares = hm.process_cpu_percent(ticks, cpu)
+    for process in processes:
+        process["cpu_percent"] = shares.get(process["pid"], 0.0)
     top = hm.top_processes(processes, limit, sort_by)
     listed = ", ".join(
         f"{p['command']} (pid {p['pid']}, {p['cpu_percent']:.1f}% CPU, {hm.human_bytes(p['rss_bytes'])})" for p in top
     )
-    summary = f"{server}: top {len(top)} of {len(processes)} processes by {sort_by}: {listed}."
+    summary = f"{server}: top {len(top)} of {len(processes)} processes by {sort_by} (CPU over {SAMPLE_INTERVAL_S:g} s): {listed}."
     return ToolResult(
         summary, {"server": server, "sort_by": sort_by, "total_processes": len(processes), "processes": top}
     )
