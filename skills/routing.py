@@ -97,7 +97,7 @@ def build_index(agents: list[dict]) -> dict:
             phrase_postings.setdefault(parts[0], []).append((parts, position, round(weight, 4), display))
     near: dict[str, list] = {}
     for term in postings:
-        if len(term) >= 5:
+        if len(term) >= 6:
             for variant in _deletions(term):
                 near.setdefault(variant, []).append(term)
     return {"postings": postings, "phrases": phrase_postings, "near": near}
@@ -108,7 +108,7 @@ def build_index(agents: list[dict]) -> dict:
 
 def _near_terms(term: str, index: dict) -> list[str]:
     """Known terms one edit away (missing, extra or swapped letter) from an unknown word."""
-    if len(term) < 5:
+    if len(term) < 6:  # shorter words are too often one letter from another real word
         return []
     near = index["near"]
     postings = index["postings"]
