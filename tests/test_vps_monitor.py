@@ -450,3 +450,26 @@ def test_parse_reads_server_names_from_the_configured_file(monkeypatch, tmp_path
     monkeypatch.setenv("ORCHESTRATOR_SERVERS", path)
     assert TOOLS["uptime"].parse("uptime of staging") == {"server": "staging"}
     assert TOOLS["uptime"].parse("uptime of production") == {}
+
+
+# ---- end to end: the offline fast path of bin/execute_agent over SSH ----
+
+
+def test_execute_agent_checks_a_service_on_a_named_ssh_server(script, sshd_server):
+    run = script(
+        "execute_agent", "--agent", "vps-monitor", "--query", "Is sshd running on loopback?", env=sshd_server.env()
+    )
+    assert run.returncode == 0, run.stdout
+    call_record = run.json["tool_calls"][0]
+    assert call_record["name"] == "service_status"
+    assert call_record["arguments"] == {"service": "sshd", "server": SERVER_NAME}
+    assert run.json["response"].startswith("loopback: sshd is running")
+
+
+def test_execute_agent_reports_a_refused_host_key(script, sshd_server, tmp_path):
+    empty = tmp_path / "known_hosts"
+    env = sshd_server.env(ORCHESTRATOR_SSH_KNOWN_HOSTS=str(empty))
+    run = script("execute_agent", "--agent", "vps-monitor", "--query", "uptime of loopback", env=env)
+    assert run.returncode == 1 and run.json["code"] == "tool_refused"
+    assert "host key" in run.json["error"] and "BEGIN OPENSSH PRIVATE KEY" not in run.stdout + run.stderr
+    assert not empty.exists()
