@@ -26,6 +26,8 @@ def answer(request):
         hang()
     if "garbage" in task:
         return "Traceback? no: this is not JSON"
+    if "leak" in task:
+        return "could not connect to postgresql://app:hunter2-secret@db.internal/prod"
     agent = {"agent_id": "vps-monitor", "agent_name": "VPS Monitor Agent", "confidence": 1, "matched_keywords": []}
     return {"status": "routed", "task": task, "agent": agent, "request": request, "argv": sys.argv[1:],
             "pid": os.getpid(), "execution_time_ms": 0.1}
@@ -144,3 +146,13 @@ def test_one_process_per_request_mode_answers_the_same_and_fails_the_same(state_
         fake.stop()
     assert statuses == [502, 502, 504, 200]
     assert argv == ["--json", "-"]
+
+
+def test_a_secret_in_broken_script_output_reaches_neither_the_client_nor_the_log(server):
+    response = route(server, "leak a connection string")
+    with open(server.log_path, encoding="utf-8") as handle:
+        log = handle.read()
+    assert response.status_code == 502
+    assert "hunter2-secret" not in response.text
+    assert "route_task failed: printed something that is not JSON" in log  # the log says what happened
+    assert "hunter2-secret" not in log and "postgresql://app:***@" in log

@@ -63,7 +63,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.one_process_per_request:
         settings.server_workers = 0
     note = check_exposure(args.host, settings.api_key, args.allow_remote)
-    log = setup_logging(settings.log_path)
+    log = setup_logging(settings.log_path, settings)
     app = App(settings)
     try:
         server = OrchestratorHTTPServer((args.host, args.port), app)

@@ -25,7 +25,25 @@ def excerpt(text: str, limit: int = TASK_EXCERPT) -> str:
     return str(text)[:limit].translate(_CONTROL) + "..."
 
 
-def setup_logging(log_path: str) -> logging.Logger:
+class RedactSecrets(logging.Filter):
+    """Last line of defence: configured keys and connection-string passwords become ***."""
+
+    def __init__(self, settings):
+        super().__init__()
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from skills.redaction import redact
+
+        record.msg = redact(record.getMessage(), self.settings)
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.settings)
+            record.exc_info = None
+        return True
+
+
+def setup_logging(log_path: str, settings=None) -> logging.Logger:
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -35,6 +53,7 @@ def setup_logging(log_path: str) -> logging.Logger:
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     handler = RotatingFileHandler(log_path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.addFilter(RedactSecrets(settings))
     logger.addHandler(handler)
     return logger
 

@@ -62,7 +62,7 @@ class Service:
         self.quick_limit_s = settings.request_timeout_s
         self.exec_limit_s = settings.agent_timeout_s + settings.request_timeout_s
         self.runners = {name: self._runner(name) for name in SCRIPTS}
-        self.store = TaskStore(db_path(settings.state_dir))
+        self.store = TaskStore(db_path(settings))
         self.background = ThreadPoolExecutor(ASYNC_CONCURRENCY, thread_name_prefix="async-task")
         self.batch_pool = ThreadPoolExecutor(BATCH_CONCURRENCY, thread_name_prefix="batch")
         self._cache: dict[str, tuple[float, object, object]] = {}
@@ -107,8 +107,8 @@ class Service:
             message = f"{script} did not answer within {exc.limit_s:g}s and was stopped; try again or simplify the task"
             return Reply(504, {"error": message, "code": "timeout"})
         except ScriptFailed as exc:
-            self.log.error("%s failed: %s", script, exc.message)
-            message = f"{script} failed: {exc.message}"
+            self.log.error("%s failed: %s %s", script, exc.message, exc.detail)
+            message = f"{script} failed: {exc.message}; the server's log and stderr have the details"
             return Reply(502, {"error": message, "code": "script_failed"})
         except PoolBusy:
             message = f"every {script} worker is busy; retry in a few seconds"

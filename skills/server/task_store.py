@@ -1,4 +1,4 @@
-"""Asynchronous tasks (`POST /orchestrator/execute-async`), kept in SQLite so a restart loses none.
+"""Asynchronous tasks (`POST /orchestrator/execute-async`), kept in the ledger so a restart loses none.
 
 A task is a row: its request, its status (processing, completed, failed), the answer and the
 HTTP status that answer carries. On start the server asks `recover()` for the rows a previous
@@ -17,7 +17,6 @@ import uuid
 
 from skills.migrations import apply_migrations, open_sqlite
 
-DB_NAME = "server.sqlite3"
 MAX_ATTEMPTS = 2  # the first run plus one resume after a restart
 KEEP_DAYS = 7  # finished tasks older than this are deleted at start
 
@@ -46,8 +45,11 @@ MIGRATIONS = [("http_tasks_create", _create_tasks)]
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 
-def db_path(state_dir: str) -> str:
-    return os.path.join(state_dir, DB_NAME)
+def db_path(settings) -> str:
+    """The ledger's file: tasks sit beside the executions they ran (own table, own migrations)."""
+    from skills.ledger import ledger_path
+
+    return ledger_path(settings)
 
 
 class TaskStore:

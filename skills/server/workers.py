@@ -30,10 +30,11 @@ _READ_CHUNK = 65536
 class ScriptFailed(Exception):
     """The script crashed, exited, or answered with something that is not one JSON object (502)."""
 
-    def __init__(self, script: str, message: str):
+    def __init__(self, script: str, message: str, detail: str = ""):
         super().__init__(f"{script}: {message}")
         self.script = script
         self.message = message
+        self.detail = detail  # for the server's log only: it may quote the script's output
 
 
 class ScriptTimeout(Exception):
@@ -65,7 +66,7 @@ def _parse_answer(script: str, raw: bytes) -> dict | list:
     try:
         answer = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
-        raise ScriptFailed(script, f"printed something that is not JSON: {raw[:80]!r}") from None
+        raise ScriptFailed(script, "printed something that is not JSON", f"it began {raw[:80]!r}") from None
     if not isinstance(answer, (dict, list)):
         raise ScriptFailed(script, "printed JSON that is neither an object nor a list")
     return answer
