@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, UpstreamUnavailable
+from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, OrchestratorError, UpstreamUnavailable
 from skills.tools import Tool, ToolCall, ToolContext, ToolResult, run_tool
 
 MAX_RETRIES = 2  # per model call, on top of the first attempt
@@ -92,8 +92,20 @@ def run_tool_loop(
                 return _finish(outcome, response, stop_reason)
             messages.append({"role": "assistant", "content": [_block_json(block) for block in response.content]})
             messages.append({"role": "user", "content": _run_tools(tools, tool_uses, tool_ctx, settings, outcome)})
+    except OrchestratorError as error:
+        _attach_progress(error, outcome)
+        raise
     finally:
         client.close()
+
+
+def _attach_progress(error: OrchestratorError, outcome: LoopOutcome) -> None:
+    """A run that fails after some turns still spent tokens and ran tools: say so, for the ledger."""
+    if outcome.turns:
+        error.details.setdefault("usage", dict(outcome.usage))
+        error.details.setdefault("turns", outcome.turns)
+    if outcome.tool_calls:
+        error.details.setdefault("tool_calls", [call.to_json() for call in outcome.tool_calls])
 
 
 def _client(settings, deadline: float):

@@ -298,6 +298,23 @@ def test_time_budget_covers_the_whole_loop_not_each_call(fake_anthropic):
     assert time.monotonic() - started < 1.9
 
 
+def test_a_run_failing_after_some_turns_reports_what_it_spent(fake_anthropic):
+    fake_anthropic.script(
+        [
+            reply_tool_use("add_numbers", {"a": 1, "b": 2}, input_tokens=70, output_tokens=9),
+            *[overloaded() for _ in range(MAX_RETRIES + 1)],
+        ]
+    )
+
+    with pytest.raises(UpstreamUnavailable) as caught:
+        run(settings_for(fake_anthropic))
+
+    details = caught.value.details
+    assert details["usage"] == {"input_tokens": 70, "output_tokens": 9}
+    assert details["turns"] == 1
+    assert [c["name"] for c in details["tool_calls"]] == ["add_numbers"]
+
+
 def test_tools_are_given_the_loop_deadline(fake_anthropic):
     fake_anthropic.script([reply_tool_use("slow_step", {"seconds": 0}), reply_text("ok")])
     started = time.monotonic()
