@@ -205,6 +205,16 @@ def test_a_refused_request_leaves_the_kept_alive_connection_usable(server):
     assert first.status_code == 415 and second.status_code == 200
 
 
+def test_any_other_method_is_405_and_its_body_does_not_leak_into_the_next_request(server):
+    with requests.Session() as session:
+        traced = session.request("TRACE", server.url + "/orchestrator/route", json={"task": "cpu"})
+        queried = session.request("QUERY", server.url + "/orchestrator/agents", json={"category": "x"})
+        after = session.get(server.url + "/orchestrator/agents")
+    assert traced.status_code == 405 and traced.json()["code"] == "method_not_allowed"
+    assert queried.status_code == 405 and queried.headers["Allow"] == "GET, OPTIONS"
+    assert after.status_code == 200
+
+
 def test_a_request_http_server_itself_refuses_still_gets_a_json_error(server):
     headers = b"".join(b"X-Filler-%d: y\r\n" % index for index in range(120))
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:

@@ -127,6 +127,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch("DELETE")
 
+    def __getattr__(self, name: str):
+        """Any other method (TRACE, CONNECT, ...) gets the same 404/405 answer, not http.server's 501."""
+        method = name[3:]
+        if name.startswith("do_") and method.isalpha() and method.isupper() and len(method) <= 20:
+            return lambda: self._dispatch(method)
+        raise AttributeError(name)
+
     def _dispatch(self, method: str) -> None:
         started = time.perf_counter()
         path, _, query = self.path.partition("?")
@@ -295,7 +302,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(error.status, error.to_json(), error.headers)
 
     def _send(self, status: int, body, headers: dict | None = None, *, content_type: str = "application/json") -> None:
-        if not self._body_read and self.command == "POST" and not self.close_connection:
+        if not self._body_read and not self.close_connection:  # any method may carry a body
             self._drain_body()
         if body is None:
             data = b""
