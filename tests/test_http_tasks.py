@@ -24,6 +24,9 @@ def answer(request):
         os._exit(3)
     if "hang" in text and os.environ.get("FAKE_HANG") == "1":
         hang()
+    if "ambiguous" in text:
+        return {"success": False, "status": "multiple_matches", "code": "ambiguous_task", "error": "choose one",
+                "task": text, "options": [{"agent_id": "neon-database"}, {"agent_id": "convex-database"}]}
     if text.startswith("sleep "):
         time.sleep(float(text.split()[1]))
     return {"success": True, "agent": request.get("agent", "vps-monitor"), "agent_name": "VPS Monitor Agent",
@@ -176,3 +179,11 @@ def test_the_websocket_answers_a_task_with_its_smart_execute_json(server):
     assert plain["success"] is True and plain["response"] == "done: check the server"
     assert wrapped["response"] == "done: check the disk"
     assert refused["code"] == "bad_input" and refused["field"] == "task"
+
+
+def test_smart_execute_that_cannot_choose_an_agent_is_409_with_the_options(server):
+    response = requests.post(server.url + "/orchestrator/smart-execute", json={"task": "ambiguous data question"})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["success"] is False and body["status"] == "multiple_matches"
+    assert [option["agent_id"] for option in body["options"]] == ["neon-database", "convex-database"]

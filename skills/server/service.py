@@ -37,7 +37,8 @@ def _all_error_classes(cls=errors.OrchestratorError):
 
 
 CODE_STATUS = {cls.code: cls.http_status for cls in _all_error_classes()}
-CODE_STATUS.update({"script_failed": 502, "overloaded": 503, "interrupted": 500})
+# Codes the server adds, and smart execute's "several agents fit: choose one" (not an error class).
+CODE_STATUS.update({"script_failed": 502, "overloaded": 503, "interrupted": 500, "ambiguous_task": 409})
 
 
 @dataclass
