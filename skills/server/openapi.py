@@ -1,0 +1,527 @@
+"""The OpenAPI 3.1 description served at `GET /openapi.json`.
+
+Written out as data (there is no framework to derive it from): the shared schemas, then one
+entry per operation. Request shapes are what skills/server/validation.py accepts (unknown
+fields are ignored, a null optional field counts as absent); response shapes are the scripts'
+output (skills/commands/*) and skills/server/service.py's replies. Error statuses come from
+skills/errors.py, the same table the server maps script error codes with. Tests compare the
+paths and methods here with the server's routing table and run schemathesis against the live
+server, so a drift shows up.
+"""
+
+from __future__ import annotations
+
+from skills import errors
+
+JSON = "application/json"
+VERSION = "0.1.0"
+MAX_TEXT = 5000  # a task or query, in characters (validation.MAX_TEXT; the guide's limit)
+MAX_AGENT_ID = 100
+MAX_BATCH = 50
+# What workforce_stats understands (skills/stats.parse_since), as a pattern clients can check.
+SINCE_PATTERN = (
+    r"^\s*([0-9]{1,4}[mhdw]|(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?(Z|[+-][01][0-9]:[0-5][0-9])?)?)?\s*$"
+)
+
+# --- schemas ------------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _or_null(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+# One character that Python's str.strip() keeps: the server refuses text that is only whitespace,
+# and ECMA-262's \s (what JSON Schema's `pattern` means) is a slightly different set.
+NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _text(max_length: int, example: str) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NOT_BLANK, "examples": [example]}
+
+
+_CONTEXT = _or_null(
+    {
+        "type": "object",
+        "description": 'Request context passed to routing and the agent, e.g. {"page": "monitoring"}.',
+    }
+)
+_FLAG = {"type": ["boolean", "null"]}
+_MS = {"type": "number", "minimum": 0, "description": "milliseconds"}
+
+SCHEMAS: dict[str, dict] = {
+    "Error": {
+        "type": "object",
+        "description": "Every refusal and failure: a message saying what to do, a stable code, the field at fault.",
+        "required": ["error", "code"],
+        "properties": {
+            "error": {"type": "string"},
+            "code": {"type": "string", "examples": ["bad_input", "unauthorized", "agent_not_found", "timeout"]},
+            "field": {"type": "string"},
+            "details": {"type": "object"},
+        },
+    },
+    "AgentMatch": {
+        "type": "object",
+        "description": "One candidate agent for a task.",
+        "required": ["agent_id", "agent_name", "confidence"],
+        "properties": {
+            "agent_id": {"type": "string", "examples": ["vps-monitor"]},
+            "agent_name": {"type": "string", "examples": ["VPS Monitor Agent"]},
+            "category": {"type": "string"},
+            "confidence": {"type": "integer", "minimum": 0, "description": "how many keywords matched"},
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "confidence_level": {"type": "string", "enum": ["high", "medium", "low"]},
+            "matched_keywords": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "RouteRequest": {
+        "type": "object",
+        "required": ["task"],
+        "properties": {
+            "task": _text(MAX_TEXT, "Check CPU usage on the server"),
+            "auto_select": {**_FLAG, "description": "always pick the best agent when any matches"},
+            "context": _CONTEXT,
+            "explain": {**_FLAG, "description": "show what contributed to each candidate's score"},
+        },
+    },
+    "RouteResult": {
+        "type": "object",
+        "required": ["status", "task", "agent"],
+        "properties": {
+            "status": {"type": "string", "enum": ["routed", "high_confidence", "multiple_matches", "no_match"]},
+            "task": {"type": "string"},
+            "agent": _or_null(_ref("AgentMatch")),
+            "options": {"type": "array", "items": _ref("AgentMatch"), "description": "when too close to call"},
+            "alternatives": {"type": "array", "items": _ref("AgentMatch")},
+            "suggestions": {"type": "array", "items": _ref("AgentMatch")},
+            "message": {"type": "string", "description": "with no_match: how to phrase the task"},
+            "execution_time_ms": _MS,
+        },
+    },
+    "ExecuteRequest": {
+        "type": "object",
+        "required": ["agent", "query"],
+        "properties": {
+            "agent": _text(MAX_AGENT_ID, "neon-database"),
+            "query": _text(MAX_TEXT, "How many active contractors?"),
+            "context": _CONTEXT,
+        },
+    },
+    "SmartExecuteRequest": {
+        "type": "object",
+        "required": ["task"],
+        "properties": {
+            "task": _text(MAX_TEXT, "Show me server health metrics"),
+            "context": _CONTEXT,
+        },
+    },
+    "ToolCall": {
+        "type": "object",
+        "required": ["name", "duration_ms", "ok"],
+        "properties": {
+            "name": {"type": "string"},
+            "arguments": {"type": "object"},
+            "duration_ms": _MS,
+            "ok": {"type": "boolean"},
+            "error": {"type": "string"},
+            "code": _or_null({"type": "string"}),
+        },
+    },
+    "ExecutionResult": {
+        "type": "object",
+        "description": "An agent's answer. `success` false carries `error` and `code`, and, when routing "
+        "was unsure, `status` with the `options` (or `suggestions`) to choose from.",
+        "required": ["success"],
+        "properties": {
+            "success": {"type": "boolean"},
+            "agent": _or_null({"type": "string"}),
+            "agent_name": {"type": "string"},
+            "response": {"type": "string"},
+            "execution_time_ms": _MS,
+            "model": _or_null({"type": "string"}),
+            "mode": {"type": "string", "description": "claude, or direct (the offline fast path)"},
+            "usage": _or_null({"type": "object"}),
+            "cost_usd": _or_null({"type": "number"}),
+            "tool_calls": {"type": "array", "items": _ref("ToolCall")},
+            "data": {},
+            "confidence": {"type": "integer"},
+            "routing": {"type": "object"},
+            "status": {"type": "string", "enum": ["multiple_matches", "no_match"]},
+            "options": {"type": "array", "items": _ref("AgentMatch")},
+            "suggestions": {"type": "array", "items": _ref("AgentMatch")},
+            "error": {"type": "string"},
+            "code": {"type": "string"},
+        },
+    },
+    "Agent": {
+        "type": "object",
+        "required": ["id", "name", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "category": {"type": "string"},
+            "description": {"type": "string"},
+            "status": {"type": "string", "enum": ["active", "inactive", "maintenance"]},
+            "triggers": {"type": "array", "items": {"type": "string"}},
+            "model": {"type": "string"},
+            "cost_per_query": {"type": "string", "examples": ["$0.001"]},
+            "configured": {"type": "boolean"},
+        },
+    },
+    "AgentDetails": {
+        "allOf": [_ref("Agent")],
+        "type": "object",
+        "properties": {
+            "weak_triggers": {"type": "array", "items": {"type": "string"}},
+            "examples": {"type": "array", "items": {"type": "string"}},
+            "requires": {"type": "array", "items": {"type": "string"}},
+            "tools": {"type": "array", "items": {"type": "object", "required": ["name"]}},
+            "missing": {"type": "array", "items": {"type": "string"}},
+            "message": {"type": "string"},
+            "execution_mode": {"type": "string"},
+        },
+    },
+    "Stats": {
+        "type": "object",
+        "required": ["total_agents", "active_agents", "categories"],
+        "properties": {
+            "total_agents": {"type": "integer", "minimum": 0},
+            "active_agents": {"type": "integer", "minimum": 0},
+            "categories": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "average_cost": {"type": "string", "examples": ["$0.001"]},
+            "summary": {"type": "object", "properties": {"operational_status": {"type": "string"}}},
+            "since": _or_null({"type": "string"}),
+            "agents": {"type": "object", "description": "measured figures per agent, from the ledger"},
+        },
+    },
+    "BatchRequest": {
+        "description": f'Up to {MAX_BATCH} tasks, as a bare JSON list (the guide) or {{"tasks": [...]}}; '
+        "each a task string or a smart-execute request.",
+        "anyOf": [
+            _ref("BatchTasks"),
+            {"type": "object", "required": ["tasks"], "properties": {"tasks": _ref("BatchTasks")}},
+        ],
+    },
+    "BatchTasks": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_BATCH,
+        "items": {"anyOf": [_text(MAX_TEXT, "Check CPU usage on the server"), _ref("SmartExecuteRequest")]},
+    },
+    "BatchResult": {
+        "type": "array",
+        "description": "One smart-execute result per task, in request order (an item may be an Error).",
+        "items": {"anyOf": [_ref("ExecutionResult"), _ref("Error")]},
+    },
+    "AsyncRequest": {
+        "description": "A smart-execute request (`task`) or an execute request (`agent` and `query`).",
+        "anyOf": [
+            {"allOf": [_ref("SmartExecuteRequest")], "not": {"required": ["agent"]}},
+            _ref("ExecuteRequest"),
+        ],
+    },
+    "AsyncAccepted": {
+        "type": "object",
+        "required": ["task_id", "status"],
+        "properties": {"task_id": {"type": "string"}, "status": {"const": "processing"}},
+    },
+    "AsyncTask": {
+        "type": "object",
+        "required": ["task_id", "status"],
+        "properties": {
+            "task_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
+            "kind": {"type": "string", "enum": ["execute", "smart-execute"]},
+            "created_at": {"type": "string"},
+            "finished_at": _or_null({"type": "string"}),
+            "attempts": {"type": "integer", "minimum": 0},
+            "result": {"description": "the JSON the synchronous endpoint would have answered"},
+            "http_status": {"type": "integer", "description": "the status the synchronous endpoint would have used"},
+            "error": {"type": "string"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "registry": {"type": "object", "properties": {"loaded": {"type": "boolean"}}},
+            "ledger": {"type": "object", "properties": {"writable": {"type": "boolean"}}},
+            "agents": {"type": "array", "items": {"type": "object"}},
+            "workers": {"type": "object"},
+            "uptime_s": {"type": "number"},
+        },
+    },
+}
+
+# --- responses ----------------------------------------------------------------------------
+
+
+def _script_statuses() -> set[int]:
+    """Every status a script's error code can map to (skills/errors.py's http_status)."""
+    found, stack = set(), [errors.OrchestratorError]
+    while stack:
+        cls = stack.pop()
+        found.add(cls.http_status)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+_WHY = {
+    400: "Malformed JSON (or, on the WebSocket, a bad handshake header).",
+    401: "ORCHESTRATOR_API_KEY is set and the request lacks `Authorization: Bearer <key>`.",
+    403: "Refused for safety (a tool refused the request; on the WebSocket, an Origin not allowed).",
+    404: "Not found (no such agent, task or path, or no agent for the task).",
+    409: "The agent is inactive or in maintenance.",
+    411: "A chunked body: send it with Content-Length.",
+    413: "Request body too large.",
+    415: "The body is not `application/json`.",
+    422: "A field is missing or has the wrong type, or a task/query is over 5,000 characters; `field` names it.",
+    426: "Not a WebSocket upgrade, or Sec-WebSocket-Version is not 13.",
+    429: "Rate limit reached (ORCHESTRATOR_RATE_LIMIT per minute); retry after `Retry-After` seconds.",
+    500: "The server or a script failed unexpectedly (e.g. the registry does not validate).",
+    502: "The script behind this endpoint crashed or printed something that is not JSON, or an upstream failed.",
+    503: "Too many requests in flight, or the agent (or Claude) is not configured here.",
+    504: "The script behind this endpoint ran past its time limit.",
+}
+_GUARDED = {401, 429, 500, 503}  # API key, rate limit, in-flight cap, a server fault: all but /health and /
+_BODY = {400, 411, 413, 415, 422}  # endpoints that take a JSON body
+_SCRIPTED = {500, 502, 503, 504}  # endpoints that run a script
+_EXECUTION = _script_statuses() | _SCRIPTED  # an agent run can end in any error class's status
+
+
+def _json(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(statuses: set[int], schema: dict | None = None) -> dict:
+    responses = {}
+    for status in sorted(statuses):
+        response = _json(_WHY[status], schema or _ref("Error"))
+        if status in (429, 503):
+            response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds"}}
+        responses[str(status)] = response
+    return responses
+
+
+def _op(op_id: str, summary: str, tag: str, ok: dict, statuses: set[int], *, ok_status: str = "200", **extra) -> dict:
+    responses = {ok_status: ok, **_errors(statuses - {int(ok_status)}, extra.pop("error_schema", None))}
+    return {"operationId": op_id, "summary": summary, "tags": [tag], "responses": responses, **extra}
+
+
+def _body(schema: str) -> dict:
+    return {"required": True, "content": {JSON: {"schema": _ref(schema)}}}
+
+
+def _param(name: str, where: str, description: str, **schema) -> dict:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def _paths() -> dict:
+    execution = _json("The agent's answer.", _ref("ExecutionResult"))
+    # A failed run answers with its ExecutionResult (success false, error, code) under the error's status.
+    failed_run = {"anyOf": [_ref("Error"), _ref("ExecutionResult")]}
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    public = {"security": []}
+    return {
+        "/orchestrator/route": {
+            "post": _op(
+                "routeTask",
+                "Route a task to the best agent",
+                "routing",
+                _json("The routing decision (also for no_match and multiple_matches).", _ref("RouteResult")),
+                _BODY | _GUARDED | _SCRIPTED,
+                requestBody=_body("RouteRequest"),
+            )
+        },
+        "/orchestrator/execute": {
+            "post": _op(
+                "executeAgent",
+                "Run a query through a named agent",
+                "execution",
+                execution,
+                _BODY | _GUARDED | _EXECUTION,
+                requestBody=_body("ExecuteRequest"),
+                error_schema=failed_run,
+            )
+        },
+        "/orchestrator/smart-execute": {
+            "post": _op(
+                "smartExecute",
+                "Route a task, then run it through the chosen agent",
+                "execution",
+                execution,
+                _BODY | _GUARDED | _EXECUTION,
+                requestBody=_body("SmartExecuteRequest"),
+                error_schema=failed_run,
+                description="When routing is unsure the answer has `success: false`, `status` "
+                "(no_match or multiple_matches) and the `options` to choose from; call execute with one.",
+            )
+        },
+        "/orchestrator/execute-async": {
+            "post": _op(
+                "executeAsync",
+                "Start an execute or smart execute in the background",
+                "execution",
+                _json("Accepted: poll GET /orchestrator/tasks/{task_id}.", _ref("AsyncAccepted")),
+                _BODY | _GUARDED,
+                ok_status="202",
+                requestBody=_body("AsyncRequest"),
+            )
+        },
+        "/orchestrator/tasks/{task_id}": {
+            "get": _op(
+                "getTask",
+                "A background task's state, and its result once finished",
+                "execution",
+                _json("The task.", _ref("AsyncTask")),
+                {404} | _GUARDED,
+                parameters=[_param("task_id", "path", "from POST /orchestrator/execute-async")],
+            )
+        },
+        "/orchestrator/batch": {
+            "post": _op(
+                "batchExecute",
+                "Smart-execute several tasks with bounded concurrency",
+                "execution",
+                _json("One result per task, in request order.", _ref("BatchResult")),
+                _BODY | _GUARDED,
+                requestBody=_body("BatchRequest"),
+            )
+        },
+        "/orchestrator/agents": {
+            "get": _op(
+                "listAgents",
+                "The agents, optionally of one category",
+                "agents",
+                _json("The agents.", {"type": "array", "items": _ref("Agent")}),
+                {422} | _GUARDED | _SCRIPTED,
+                parameters=[_param("category", "query", "e.g. infrastructure, database; an unknown one is 422")],
+            )
+        },
+        "/orchestrator/agents/{agent_id}": {
+            "get": _op(
+                "agentInfo",
+                "One agent in detail, with its configuration state",
+                "agents",
+                _json("The agent.", _ref("AgentDetails")),
+                {404, 422} | _GUARDED | _SCRIPTED,
+                parameters=[_param("agent_id", "path", "e.g. vps-monitor")],
+            )
+        },
+        "/orchestrator/stats": {
+            "get": _op(
+                "workforceStats",
+                "Workforce statistics, measured from the ledger",
+                "agents",
+                _json("The statistics.", _ref("Stats")),
+                {422} | _GUARDED | _SCRIPTED,
+                parameters=[
+                    _param(
+                        "since",
+                        "query",
+                        "only executions since 24h / 7d / 30m / 2w or an ISO date (2026-11-01, 2026-11-01T08:00Z)",
+                        pattern=SINCE_PATTERN,
+                    )
+                ],
+            )
+        },
+        "/health": {
+            "get": _op(
+                "health",
+                "Registry loaded, ledger writable, each agent's configuration (no API key needed)",
+                "service",
+                _json("Healthy.", _ref("Health")),
+                {429},
+                responses_extra={"503": _json("Degraded: see `registry` and `ledger`.", _ref("Health"))},
+                **public,
+            )
+        },
+        "/metrics": {
+            "get": _op(
+                "metrics",
+                "Prometheus text-format metrics",
+                "service",
+                {"description": "Metrics.", "content": text},
+                _GUARDED,
+            )
+        },
+        "/openapi.json": {
+            "get": _op("openapi", "This document", "service", _json("OpenAPI 3.1.", {"type": "object"}), _GUARDED)
+        },
+        "/": {
+            "get": _op(
+                "page",
+                "The built-in web page",
+                "service",
+                {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                {429},
+                **public,
+            )
+        },
+        "/ws/orchestrator": {
+            "get": _op(
+                "websocket",
+                "WebSocket (RFC 6455) for tasks",
+                "execution",
+                {"description": "Switching Protocols: the connection is now a WebSocket."},
+                {400, 403, 426} | _GUARDED,
+                ok_status="101",
+                description='Send a task as a text frame (plain text or {"task": ...}); each answer is '
+                "the smart-execute JSON in a text frame. Binary frames close with 1003, messages over "
+                "64 KiB with 1009.",
+            )
+        },
+    }
+
+
+def _finish(paths: dict) -> dict:
+    for item in paths.values():
+        for operation in item.values():
+            operation["responses"].update(operation.pop("responses_extra", {}))
+    return paths
+
+
+def build_spec(*, api_key_required: bool = False) -> dict:
+    """The document; `api_key_required` (ORCHESTRATOR_API_KEY is set) adds bearer auth and the 401s."""
+    paths = _finish(_paths())
+    spec = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "FibreFlow Orchestrator API",
+            "version": VERSION,
+            "description": "Routes natural-language tasks to FibreFlow's specialised agents and runs them. "
+            'Every error is JSON: {"error", "code", "field"}.',
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": name} for name in ("routing", "execution", "agents", "service")],
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }
+    if api_key_required:
+        spec["components"]["securitySchemes"] = {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "description": "The server's ORCHESTRATOR_API_KEY."}
+        }
+        spec["security"] = [{"bearerAuth": []}]
+    else:
+        for item in paths.values():
+            for operation in item.values():
+                operation.pop("security", None)
+                operation["responses"].pop("401", None)
+    return spec
+
+
+def operations(spec: dict) -> set[tuple[str, str]]:
+    """(METHOD, path) pairs the document describes: what tests compare with the server's routes."""
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item}

@@ -1,0 +1,210 @@
+"""The built-in page at GET /, in a real headless Chromium (Debian's `chromium` package) driven by
+Playwright, against the real server: type a task, see the routed agent, the answer and the tools.
+
+Browser downloads are impossible here, so Playwright runs the system binary (/usr/bin/chromium).
+Every request the page makes is watched: anything not to the server itself fails the test,
+which is what "self-contained" means.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from html.parser import HTMLParser
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect, sync_playwright
+
+from skills.server.app import PAGE_PATH
+from tests.fixtures.http_server import start_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+TASK = "Check CPU usage on the server"  # answered on this machine, with no API key or database
+AMBIGUOUS_TASK = "contractor database"  # two agents fit equally well
+KEY = "page-test-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = start_server(str(tmp_path_factory.mktemp("page-state")))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (Debian's package)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh tab that records every request going anywhere but the server."""
+    tab = browser.new_page()
+    tab.outside_requests = []
+    tab.on("request", lambda request: _watch(tab, server.url, request.url))
+    yield tab
+    assert tab.outside_requests == [], "the page must load nothing from elsewhere"
+    tab.close()
+
+
+def _watch(tab: Page, base: str, url: str) -> None:
+    if not (url.startswith(base + "/") or url == base or url.startswith(("data:", "about:"))):
+        tab.outside_requests.append(url)
+
+
+def ask(page: Page, task: str) -> None:
+    page.get_by_label("Task").fill(task)
+    page.get_by_role("button", name="Ask", exact=True).click()
+
+
+# --- the file itself ---------------------------------------------------------------------
+
+
+class _References(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found = []
+        self.labels, self.inputs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("src", "href", "action", "srcset"):
+            if attrs.get(name):
+                self.found.append((tag, name, attrs[name]))
+        if tag == "label" and attrs.get("for"):
+            self.labels.add(attrs["for"])
+        if tag in ("input", "textarea", "select"):
+            self.inputs.append(attrs.get("id"))
+
+
+def test_page_file_references_nothing_outside_itself():
+    with open(PAGE_PATH, encoding="utf-8") as handle:
+        html = handle.read()
+    parser = _References()
+    parser.feed(html)
+    assert parser.found == []  # no <script src>, <link href>, <img src>, <a href>, <form action>
+    assert not re.search(r"@import|url\(|https?://", html)
+
+
+def test_every_form_field_has_a_label():
+    with open(PAGE_PATH, encoding="utf-8") as handle:
+        parser = _References()
+        parser.feed(handle.read())
+    assert parser.inputs and all(field in parser.labels for field in parser.inputs)
+
+
+def test_server_serves_the_page_as_html(server):
+    response = requests.get(server.url + "/", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    with open(PAGE_PATH, encoding="utf-8") as handle:
+        assert response.text == handle.read()
+
+
+# --- in the browser ----------------------------------------------------------------------
+
+
+def test_asking_a_task_shows_agent_confidence_answer_and_tools(page, server, tmp_path):
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    page.goto(server.url + "/")
+    expect(page.locator("#agents table.agents tbody tr")).to_have_count(5)
+    ask(page, TASK)
+    answer = page.locator("#answer")
+    expect(answer).to_be_visible(timeout=30_000)
+    expect(answer).to_have_attribute("data-agent", "vps-monitor")
+    expect(answer.locator(".meta")).to_contain_text("VPS Monitor Agent")
+    expect(answer.locator(".meta")).to_contain_text("Confidence")
+    expect(answer.locator(".answer")).to_contain_text("CPU")
+    tools = answer.locator("table.tools tbody tr")
+    expect(tools).to_have_count(1)
+    expect(tools.first).to_contain_text("cpu_usage")
+    expect(tools.first).to_contain_text("ok")
+    expect(tools.first).to_contain_text(re.compile(r"\d+ ms"))
+    page.screenshot(path=str(tmp_path / "page-answer.png"), full_page=True)
+    assert os.path.getsize(tmp_path / "page-answer.png") > 10_000
+
+
+def test_enter_in_the_task_box_sends_it(page, server):
+    page.goto(server.url + "/")
+    page.get_by_label("Task").fill("How much RAM is free on the VPS?")
+    page.get_by_label("Task").press("Enter")
+    expect(page.locator("#answer table.tools")).to_contain_text("memory_usage", timeout=30_000)
+
+
+def test_unsure_routing_shows_the_options_and_one_can_be_picked(page, server):
+    page.goto(server.url + "/")
+    ask(page, AMBIGUOUS_TASK)
+    options = page.locator("#options li")
+    expect(options.first).to_be_visible(timeout=30_000)
+    assert options.count() >= 2
+    expect(page.locator("#result")).to_contain_text("More than one agent")
+    names = page.locator("#options li strong").all_inner_texts()
+    assert "Neon PostgreSQL Agent" in names and "Contractor Management Agent" in names
+    # Picking one runs /orchestrator/execute with that agent: here it is not configured (no
+    # database), and the page says so in words rather than failing silently.
+    page.locator("#options li", has_text="Neon PostgreSQL Agent").get_by_role("button").click()
+    expect(page.locator("#result [role=alert]")).to_contain_text("NEON_DATABASE_URL", timeout=30_000)
+
+
+def test_agents_list_shows_status_and_category_and_stats_show_totals(page, server):
+    page.goto(server.url + "/")
+    row = page.locator("#agents tbody tr", has_text="VPS Monitor Agent")
+    expect(row).to_contain_text("infrastructure")
+    expect(row).to_contain_text("active")
+    expect(page.locator("#agents tbody tr", has_text="Neon PostgreSQL Agent")).to_contain_text("needs setup")
+    stats = page.locator("#stats")
+    expect(stats.locator("dl.stats")).to_contain_text("Agents")
+    expect(stats.locator("dl.stats div", has_text="Agents").first.locator("dd")).to_have_text("5")
+    expect(stats).to_contain_text("infrastructure: 1")
+
+
+def test_page_fits_a_phone_screen_without_sideways_scrolling(page, server, tmp_path):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(server.url + "/")
+    expect(page.locator("#agents tbody tr")).to_have_count(5)
+    ask(page, TASK)
+    expect(page.locator("#answer")).to_be_visible(timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(tmp_path / "page-phone.png"), full_page=True)
+
+
+def test_with_an_api_key_the_page_asks_for_it_then_sends_it_as_bearer(browser, tmp_path):
+    running = start_server(str(tmp_path), ORCHESTRATOR_API_KEY=KEY)
+    tab = browser.new_page()
+    sent = []
+    tab.on("request", lambda request: sent.append(request.headers.get("authorization")))
+    try:
+        tab.goto(running.url + "/")  # the page itself is public
+        expect(tab.locator("#agents [role=alert]")).to_contain_text("API key")
+        tab.locator("#key-box summary").click()
+        tab.get_by_label("API key").fill(KEY)
+        tab.get_by_role("button", name="Use key").click()
+        expect(tab.locator("#agents tbody tr")).to_have_count(5)
+        assert tab.evaluate("sessionStorage.getItem('orchestrator_api_key')") == KEY
+        ask(tab, TASK)
+        expect(tab.locator("#answer")).to_be_visible(timeout=30_000)
+        assert f"Bearer {KEY}" in sent
+        assert KEY not in tab.locator("body").inner_text()  # never shown back
+    finally:
+        tab.evaluate("sessionStorage.clear()")
+        tab.close()
+        running.stop()
