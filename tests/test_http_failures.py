@@ -156,3 +156,8 @@ def test_a_secret_in_broken_script_output_reaches_neither_the_client_nor_the_log
     assert "hunter2-secret" not in response.text
     assert "route_task failed: printed something that is not JSON" in log  # the log says what happened
     assert "hunter2-secret" not in log and "postgresql://app:***@" in log
+
+
+def test_a_bin_dir_without_the_scripts_stops_the_server_at_start_saying_so(state_dir, tmp_path):
+    with pytest.raises(RuntimeError, match="ORCHESTRATOR_BIN_DIR must be the directory"):
+        start_server(state_dir, ORCHESTRATOR_BIN_DIR=str(tmp_path))

@@ -62,6 +62,7 @@ class Service:
         self.log = get_logger()
         self.quick_limit_s = settings.request_timeout_s
         self.exec_limit_s = settings.agent_timeout_s + settings.request_timeout_s
+        self._check_bin_dir()
         self.runners = {name: self._runner(name) for name in SCRIPTS}
         self.store = TaskStore(db_path(settings))
         self.background = ThreadPoolExecutor(ASYNC_CONCURRENCY, thread_name_prefix="async-task")
@@ -78,6 +79,16 @@ class Service:
             return os.stat(self.settings.registry_path).st_mtime_ns
         except OSError:
             return None
+
+    def _check_bin_dir(self) -> None:
+        for name in SCRIPTS:
+            path = os.path.join(self.settings.bin_dir, name)
+            if not os.path.isfile(path):
+                raise errors.BadInput(
+                    f"{path} does not exist: ORCHESTRATOR_BIN_DIR must be the directory holding the "
+                    "orchestrator's scripts (the project's bin/)",
+                    field="ORCHESTRATOR_BIN_DIR",
+                )
 
     def _runner(self, name: str):
         path = os.path.join(self.settings.bin_dir, name)
@@ -184,7 +195,7 @@ class Service:
         return self.run("workforce_stats", {"since": since} if since else {}, self.quick_limit_s)
 
     def health(self) -> Reply:
-        agents = self.list_agents(None)
+        agents = self.run("list_agents", {}, self.quick_limit_s)  # uncached: a probe wants the truth now
         registry_ok = agents.status == 200 and isinstance(agents.body, list)
         ledger_ok = self.store.writable()
         body = {
