@@ -114,7 +114,7 @@ def request_sizes(settings) -> dict:
         except OrchestratorError as error:
             sizes[agent["id"]] = {"error": error.message}
             continue
-        characters = len(prompt) + len(json.dumps(tools))
+        characters = len(prompt) + len(json.dumps(tools, separators=(",", ":")))  # as sent on the wire
         # ~4 characters a token for English and JSON; the API's count_tokens needs the network
         sizes[agent["id"]] = {"characters": characters, "estimated_tokens": characters // 4, "tools": len(tools)}
     return sizes

@@ -190,7 +190,7 @@ def health_summary(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """One-look health of a server: CPU busy %, memory, root disk, load average and uptime, with warnings.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        server: A configured server name; "localhost" is this machine.
     """
     with _transport(ctx, server) as t:
         cpu = _cpu(t.run)
@@ -228,7 +228,7 @@ def system_info(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """Operating system, kernel, architecture, hostname, CPU model and core count, total memory and uptime.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        server: A configured server name; "localhost" is this machine.
     """
     with _transport(ctx, server) as t:
         uname = hm.parse_uname(t.run("uname"))
@@ -255,7 +255,7 @@ def cpu_usage(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """CPU busy percentage measured over half a second (overall and per core), iowait, steal and load average.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        server: A configured server name; "localhost" is this machine.
     """
     with _transport(ctx, server) as t:
         cpu = _cpu(t.run)
@@ -273,7 +273,7 @@ def memory_usage(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """Memory and swap: total, used, available, buffers/cache, in bytes and percent.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        server: A configured server name; "localhost" is this machine.
     """
     with _transport(ctx, server) as t:
         mem = hm.parse_meminfo(t.run("meminfo"))
@@ -285,7 +285,7 @@ def disk_usage(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """Disk space of every real filesystem (size, used, free, percent used), fullest first.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        server: A configured server name; "localhost" is this machine.
     """
     with _transport(ctx, server) as t:
         filesystems = hm.parse_filesystems(t.run("filesystems"))
@@ -300,7 +300,7 @@ def load_average(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """Load average over 1, 5 and 15 minutes, per core, and running/total task counts.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        server: A configured server name; "localhost" is this machine.
     """
     with _transport(ctx, server) as t:
         load = hm.parse_loadavg(t.run("loadavg"))
@@ -319,7 +319,7 @@ def uptime(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """How long the server has been up and when it last booted (UTC).
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        server: A configured server name; "localhost" is this machine.
     """
     with _transport(ctx, server) as t:
         up = hm.parse_uptime(t.run("uptime"))
@@ -332,12 +332,12 @@ def uptime(ctx: ToolContext, server: str = "localhost") -> ToolResult:
 def top_processes(
     ctx: ToolContext, server: str = "localhost", limit: int = 10, sort_by: Literal["cpu", "memory"] = "cpu"
 ) -> ToolResult:
-    """The processes using the most CPU (measured over half a second) or memory: pid, user, %CPU, resident memory.
+    """Processes using the most CPU (over half a second) or memory: pid, user, %CPU, memory.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
-        limit: How many processes to list, 1 to 50.
-        sort_by: "cpu" (share of one core over the last half second) or "memory" (resident memory).
+        server: A configured server name; "localhost" is this machine.
+        limit: How many, 1 to 50.
+        sort_by: Order by cpu or memory.
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PROCESSES:
         raise BadInput(f"limit must be a whole number from 1 to {MAX_PROCESSES}, got {limit!r}", field="limit")
@@ -361,11 +361,11 @@ def top_processes(
 
 @tool(parse=parse_network)
 def network_stats(ctx: ToolContext, server: str = "localhost", interface: str = "") -> ToolResult:
-    """Network counters per interface (bytes, packets, errors, drops) and throughput measured over half a second.
+    """Network counters per interface (bytes, packets, errors, drops) and throughput over half a second.
 
     Args:
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
-        interface: One interface to report, e.g. eth0; empty for all.
+        server: A configured server name; "localhost" is this machine.
+        interface: One interface, e.g. eth0; empty for all.
     """
     with _transport(ctx, server) as t:
         before, after, elapsed = _sample(t.run, "net_dev", hm.parse_net_dev)
@@ -394,8 +394,8 @@ def service_status(ctx: ToolContext, service: str, server: str = "localhost") ->
     """Whether a service is running: systemd's state when systemd runs, else matching processes.
 
     Args:
-        service: Service or unit name, e.g. nginx, docker, postgresql (letters, digits and @._:- only).
-        server: Name of a configured server (see the servers file); "localhost" is this machine.
+        service: Service or unit name, e.g. nginx, docker.
+        server: A configured server name; "localhost" is this machine.
     """
     validate_service(service)  # before any connection: a bad name never reaches a server
     with _transport(ctx, server) as t:
