@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import anthropic  # noqa: F401  imported up front so the timing tests time the loop, not a cold import
 import pytest
 
 from skills.claude_loop import MAX_RETRIES, TRUNCATION_MARKER, run_tool_loop
@@ -296,6 +297,7 @@ def test_time_budget_covers_the_whole_loop_not_each_call(fake_anthropic):
         run(settings_for(fake_anthropic, ORCHESTRATOR_AGENT_TIMEOUT="1.2"))
 
     assert time.monotonic() - started < 1.9
+    assert len(fake_anthropic.bodies) == 2  # the second call was cut short, not skipped
 
 
 def test_a_run_failing_after_some_turns_reports_what_it_spent(fake_anthropic):
