@@ -140,7 +140,7 @@ def test_schemathesis_finds_no_failure_against_the_live_server(server, tmp_path)
         "--no-color",
     ]  # fmt: skip
     env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path / "hypothesis")}
-    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540)
+    run = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540)
     report = run.stdout + run.stderr
     (tmp_path / "schemathesis-report.txt").write_text(report)
     assert run.returncode == 0, report[-6000:]

@@ -67,7 +67,7 @@ def page(browser, server):
 
 
 def _watch(tab: Page, base: str, url: str) -> None:
-    if not (url.startswith(base + "/") or url == base or url.startswith(("data:", "about:"))):
+    if not (url == base or url.startswith((base + "/", "data:", "about:"))):
         tab.outside_requests.append(url)
 
 
