@@ -66,3 +66,12 @@ def test_model_errors_are_retried_then_reported_cleanly(script, fake_anthropic):
     assert failed.json["code"] == "upstream_unavailable"
     assert fake_anthropic.api_key not in failed.stdout + failed.stderr
     assert "Traceback" not in failed.stdout + failed.stderr
+
+
+def test_a_loop_that_fails_midway_still_books_its_tokens(script, fake_anthropic):
+    fake_anthropic.script([reply_tool_use("uptime", {}, input_tokens=250, output_tokens=15)] + [api_error()] * 5)
+    failed = script("execute_agent", "--agent", "vps-monitor", "--query", "how long has it been up?", env=fake_anthropic.env())
+    assert failed.returncode == 3
+    vps = script("workforce_stats").json["agents"]["vps-monitor"]
+    assert vps["calls"] == 1 and vps["successes"] == 0
+    assert vps["input_tokens"] == 250 and vps["output_tokens"] == 15
