@@ -183,6 +183,14 @@ def test_a_task_of_exactly_5000_characters_is_accepted(server):
     assert post(server, "/orchestrator/route", {"task": "server " + "x" * 4993}).status_code == 200
 
 
+def test_a_chunked_body_is_read_like_any_other(server):
+    chunks = iter([b'{"task": "Check CPU usage', b' on the server"}'])
+    response = requests.post(server.url + "/orchestrator/route", data=chunks, headers=JSON_HEADERS)
+    assert response.status_code == 200 and response.json()["task"] == "Check CPU usage on the server"
+    huge = iter([b'{"task": "cpu", "context": {"blob": "'] + [b"x" * 65536] * 5 + [b'"}}'])
+    assert requests.post(server.url + "/orchestrator/route", data=huge, headers=JSON_HEADERS).status_code == 413
+
+
 def test_a_body_over_the_limit_is_413(server):
     response = post(server, "/orchestrator/route", {"task": "cpu", "context": {"blob": "x" * 300_000}})
     assert response.status_code == 413 and response.json()["code"] == "body_too_large"

@@ -195,9 +195,12 @@ class Handler(BaseHTTPRequestHandler):
     # --- request bodies ------------------------------------------------------------------
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
+        encoding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+        if encoding == "chunked":
+            return self._read_chunked()
+        if encoding:
             self.close_connection = True
-            raise ApiError(411, "length_required", "send the body with a Content-Length header, not chunked")
+            raise ApiError(411, "length_required", "send the body with Content-Length (or chunked)")
         raw_length = self.headers.get("Content-Length") or "0"
         try:
             length = int(raw_length)
@@ -212,6 +215,27 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         self._body_read = True
         return body
+
+    def _read_chunked(self) -> bytes:
+        """A chunked body (RFC 9112 section 7.1), refused with 413 once it passes MAX_BODY."""
+        self._body_read = True
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise ApiError(400, "bad_request", "malformed chunked body: send Content-Length instead") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers: nothing we use
+                return bytes(body)
+            if len(body) + size > MAX_BODY:
+                self.close_connection = True
+                raise ApiError(413, "body_too_large", f"the body is over the limit of {MAX_BODY} bytes")
+            body += self.rfile.read(size)
+            self.rfile.readline(8)  # the CRLF after each chunk
 
     def _json_body(self):
         raw = self._read_body()
@@ -332,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        if self.headers.get("Transfer-Encoding") or not 0 <= length <= MAX_BODY:
+        if self.headers.get("Transfer-Encoding") or not 0 <= length <= MAX_BODY:  # not worth decoding to discard
             self.close_connection = True
         elif length:
             self.rfile.read(length)
