@@ -7,6 +7,7 @@ check us against the standard rather than against our own encoder.
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 
@@ -320,3 +321,68 @@ def test_errors_found_after_a_whole_frame_keep_the_stream_in_sync():
     conn = ws.Connection(stream, io.BytesIO(), max_message=1000)
     assert list(conn.messages()) == []
     assert stream.tell() == len(wire)  # parsed frame by frame up to the close frame, and no further
+
+
+# --- serve() on a stand-in handler: what the server's on_text errors turn into --------------
+
+
+class _Handler:
+    """Just what serve() uses of http.server's BaseHTTPRequestHandler."""
+
+    def __init__(self, wire: bytes, **header_changes):
+        self.command = "GET"
+        self.headers = good_headers(**header_changes)
+        self.rfile, self.wfile = io.BytesIO(wire), io.BytesIO()
+        self.status_line = None
+        self.close_connection = False
+
+    def send_response(self, code, message=None):
+        self.status_line = code
+        self.wfile.write(f"HTTP/1.1 {code}\r\n".encode())
+
+    def send_header(self, name, value):
+        self.wfile.write(f"{name}: {value}\r\n".encode())
+
+    def end_headers(self):
+        self.wfile.write(b"\r\n")
+
+    def frames(self) -> list[ws.Frame]:
+        return server_frames(self.wfile.getvalue().partition(b"\r\n\r\n")[2])
+
+
+def test_serve_answers_orchestrator_errors_as_json_and_carries_on():
+    from skills.errors import AgentNotFound
+
+    def on_text(text):
+        if text == "bad":
+            raise AgentNotFound("no agent 'x': GET /orchestrator/agents lists them", field="agent")
+        return '{"ok": true}'
+
+    handler = _Handler(client_frame(ws.OP_TEXT, b"bad") + client_frame(ws.OP_TEXT, b"good") + client_frame(ws.OP_CLOSE))
+    assert ws.serve(handler, on_text) == 101
+    replies = [frame.payload for frame in handler.frames() if frame.opcode == ws.OP_TEXT]
+    assert json.loads(replies[0])["code"] == "agent_not_found"
+    assert replies[1] == b'{"ok": true}'
+    assert handler.close_connection is True
+
+
+def test_serve_closes_with_1011_and_reraises_an_unexpected_error():
+    def on_text(text):
+        raise RuntimeError("bug")
+
+    handler = _Handler(client_frame(ws.OP_TEXT, b"task") + client_frame(ws.OP_CLOSE))
+    with pytest.raises(RuntimeError):
+        ws.serve(handler, on_text)
+    assert close_code(handler.frames()[-1]) == ws.CLOSE_INTERNAL_ERROR
+
+
+def test_serve_refuses_a_bad_handshake_with_json_and_returns_its_status():
+    handler = _Handler(b"", Upgrade=None)
+    assert ws.serve(handler, lambda text: text) == 426
+    head, _, body = handler.wfile.getvalue().partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 426") and b"Sec-WebSocket-Version: 13" in head
+    assert json.loads(body) == {
+        "error": "this endpoint speaks WebSocket only: send Upgrade: websocket",
+        "code": "bad_handshake",
+        "field": "Upgrade",
+    }

@@ -373,18 +373,19 @@ def serve(
     *,
     allowed_origins: list[str] | tuple[str, ...] = (),
     max_message: int = DEFAULT_MAX_MESSAGE,
-) -> None:
+) -> int:
     """Run one WebSocket connection on `handler` (a BaseHTTPRequestHandler) until it closes.
 
     A bad handshake is answered with 400/403/405/426 and a JSON error. `on_text` errors that
     are OrchestratorErrors go back to the client as their JSON; anything else closes the
-    connection with 1011 and is re-raised so the server logs it.
+    connection with 1011 and is re-raised so the server logs it. Returns the HTTP status of
+    the handshake answer (101, or the refusal's), for the server's metrics.
     """
     try:
         accept = check_handshake(handler.command, handler.headers, allowed_origins)
     except HandshakeError as error:
         _refuse(handler, error)
-        return
+        return error.status
     handler.send_response(101, "Switching Protocols")
     handler.send_header("Upgrade", "websocket")
     handler.send_header("Connection", "Upgrade")
@@ -405,3 +406,4 @@ def serve(
     except Exception:
         conn.close(CLOSE_INTERNAL_ERROR, "internal error")
         raise
+    return 101
