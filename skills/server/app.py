@@ -306,7 +306,10 @@ class Handler(BaseHTTPRequestHandler):
 
         self._status = 101
         self.connection.settimeout(WEBSOCKET_IDLE_S)
-        websocket.serve(self, self.app.service.on_websocket_text, allowed_origins=self.app.settings.allowed_origins)
+        try:
+            websocket.serve(self, self.app.service.on_websocket_text, allowed_origins=self.app.settings.allowed_origins)
+        except Exception:  # serve() has closed the socket with 1011; an HTTP reply now would be noise
+            self.app.log.exception("WebSocket connection failed")
         self.close_connection = True
 
     # --- answers -------------------------------------------------------------------------
