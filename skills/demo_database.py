@@ -23,6 +23,8 @@ go to /tmp/fibreflow-demo-postgres-<hash>/ instead, recorded in cluster.json.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import hashlib
 import io
@@ -413,16 +415,37 @@ def status(settings) -> dict:
     return report
 
 
+@contextlib.contextmanager
+def _locked(base: str):
+    """One start/stop at a time per state dir (the README's demo and a test may race)."""
+    with open(os.path.join(base, ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def start(settings, *, as_of: date | None = None) -> dict:
     """Create, start and load the demo database; a no-op (reported) when it is already running."""
     base = base_dir(settings)
     os.makedirs(base, mode=0o711, exist_ok=True)  # traversable: the server may live in server/ below
-    cluster = _load_cluster(base)
-    if cluster and _server_pid(cluster) and _read_secret(settings.demo_database_url_file):
-        return {**status(settings), "action": "already_running"}
-    if cluster and os.path.isfile(os.path.join(cluster.data_dir, "PG_VERSION")):
-        return _restart(settings, cluster)
-    return _create(settings, base, as_of)
+    with _locked(base):
+        cluster = _load_cluster(base)
+        running = bool(cluster and _server_pid(cluster))
+        url_file = settings.demo_database_url_file
+        if running and _read_secret(url_file):
+            return {**status(settings), "action": "already_running"}
+        if running:  # started but never finished loading (an interrupted start): build it again
+            _pg_ctl_stop(cluster)
+            return _create(settings, base, as_of)
+        resumable = _read_secret(url_file) or _read_secret(url_file + ".stopped")
+        if cluster and resumable and os.path.isfile(os.path.join(cluster.data_dir, "PG_VERSION")):
+            return _restart(settings, cluster)
+        return _create(settings, base, as_of)
+
+
+def _pg_ctl_stop(cluster: Cluster) -> None:
+    done = _run(cluster, "pg_ctl", "stop", "-D", cluster.data_dir, "-m", "fast", "-w", "-t", str(START_TIMEOUT_S))
+    if done.returncode != 0:
+        raise UpstreamUnavailable(f"pg_ctl stop failed: {done.stderr.strip()[-300:]}")
 
 
 def _create(settings, base: str, as_of: date | None) -> dict:
@@ -486,14 +509,13 @@ def stop(settings, *, purge: bool = False) -> dict:
     if cluster is None:
         return {"running": False, "action": "not_created", "state_dir": base}
     action = "already_stopped"
-    if _server_pid(cluster):
-        done = _run(cluster, "pg_ctl", "stop", "-D", cluster.data_dir, "-m", "fast", "-w", "-t", str(START_TIMEOUT_S))
-        if done.returncode != 0:
-            raise UpstreamUnavailable(f"pg_ctl stop failed: {done.stderr.strip()[-300:]}")
-        action = "stopped"
-    url_file = settings.demo_database_url_file
-    if os.path.exists(url_file):
-        os.replace(url_file, url_file + ".stopped")
+    with _locked(base):
+        if _server_pid(cluster):
+            _pg_ctl_stop(cluster)
+            action = "stopped"
+        url_file = settings.demo_database_url_file
+        if os.path.exists(url_file):
+            os.replace(url_file, url_file + ".stopped")
     if purge:
         shutil.rmtree(cluster.run_dir, ignore_errors=True)
         shutil.rmtree(base, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 
@@ -64,6 +65,27 @@ def test_start_status_stop_and_restart_through_the_script(demo, state_dir):
     restarted = demo("start")
     assert restarted.returncode == 0 and restarted.json["action"] == "started"
     assert count(read_url(state_dir), "SELECT count(*) FROM projects") == body["rows"]["projects"]
+
+
+def test_two_starts_at_once_make_one_cluster(demo, script_env, state_dir):
+    import subprocess
+    import sys
+
+    from tests.fixtures.scripts import BIN
+
+    command = [sys.executable, os.path.join(BIN, "demo_database"), "start"]
+    runs = [subprocess.Popen(command, env=script_env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    actions = sorted(json.loads(run.communicate(timeout=120)[0])["action"] for run in runs)
+    assert actions == ["already_running", "created"]
+    assert all(run.returncode == 0 for run in runs)
+
+
+def test_an_interrupted_start_is_rebuilt_on_the_next_start(demo, state_dir):
+    assert demo("start").returncode == 0
+    os.unlink(Settings({"ORCHESTRATOR_STATE_DIR": state_dir}).demo_database_url_file)  # as if killed while loading
+    again = demo("start")
+    assert again.returncode == 0 and again.json["action"] == "created"
+    assert count(read_url(state_dir), "SELECT count(*) FROM contractors") == again.json["rows"]["contractors"]
 
 
 def test_the_agents_role_cannot_write_even_outside_a_read_only_transaction(pg_target):
