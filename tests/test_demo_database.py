@@ -88,10 +88,9 @@ def test_an_interrupted_start_is_rebuilt_on_the_next_start(demo, state_dir):
     assert count(read_url(state_dir), "SELECT count(*) FROM contractors") == again.json["rows"]["contractors"]
 
 
-def test_the_agents_role_cannot_write_even_outside_a_read_only_transaction(pg_target):
-    if pg_target.external:
-        pytest.fail("this test checks the demo database's reader role; unset DATABASE_URL to run it")
-    connection = psycopg2.connect(pg_target.url)
+def test_the_agents_role_cannot_write_even_outside_a_read_only_transaction(demo, state_dir):
+    assert demo("start").returncode == 0
+    connection = psycopg2.connect(read_url(state_dir))
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
