@@ -386,3 +386,9 @@ def test_serve_refuses_a_bad_handshake_with_json_and_returns_its_status():
         "code": "bad_handshake",
         "field": "Upgrade",
     }
+
+
+def test_close_reason_is_cut_to_fit_without_splitting_a_character():
+    payload = ws.close_payload(1000, "é" * 100)
+    assert len(payload) <= 125
+    assert ws.parse_close(payload) == (1000, "é" * 61)

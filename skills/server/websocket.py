@@ -133,7 +133,8 @@ def encode_frame(opcode: int, payload: bytes = b"", *, fin: bool = True, mask: b
 
 def close_payload(code: int, reason: str = "") -> bytes:
     """A close frame body: the 2-byte code then a UTF-8 reason, cut to fit 125 bytes."""
-    return struct.pack("!H", code) + reason.encode("utf-8")[:123]
+    cut = reason.encode("utf-8")[:123].decode("utf-8", "ignore")  # never half a character
+    return struct.pack("!H", code) + cut.encode("utf-8")
 
 
 def _read_exact(rfile: BinaryIO, size: int) -> bytes:
