@@ -22,6 +22,9 @@ from skills.routing import build_index, score_evidence
 from skills.tools import ToolCall, ToolContext, load_agent_prompt, load_agent_tools, run_tool
 
 TOOL_MATCH_THRESHOLD = 0.3
+SECOND_TOOL_THRESHOLD = 0.9  # a further tool needs a trigger of its own, not just example words
+SECOND_TOOL_RATIO = 0.9  # and about as much evidence as the best: "CPU and memory"
+MAX_DIRECT_TOOLS = 3
 
 
 @dataclass
@@ -39,37 +42,60 @@ class Outcome:
 # ---------------------------------------------------------------- offline fast path
 
 
-def pick_tool(agent: dict, query: str) -> str | None:
-    """The agent's tool whose triggers and examples best match the query, or None."""
+def pick_tools(agent: dict, query: str) -> list[str]:
+    """The agent's tools the query asks for, best first: "CPU and memory" asks for two.
+
+    Scored with the router's own matching over each tool's triggers and examples; a tool
+    counts when it has clear evidence of its own (close to the best one's), at most three.
+    """
     entries = agent.get("tools", [])
     if not entries:
-        return None
+        return []
     pseudo_agents = [
         {"triggers": entry.get("triggers", []), "examples": entry.get("examples", [])} for entry in entries
     ]
     scores = score_evidence(build_index(pseudo_agents), query)
     ranked = sorted(((score, -position) for position, score in scores.items()), reverse=True)
     if not ranked or ranked[0][0] < TOOL_MATCH_THRESHOLD:
-        return None
-    return entries[-ranked[0][1]]["name"]
+        default = agent.get("default_tool")
+        return [default] if default else []
+    floor = max(SECOND_TOOL_THRESHOLD, ranked[0][0] * SECOND_TOOL_RATIO)
+    chosen = [ranked[0]] + [pair for pair in ranked[1:] if pair[0] >= floor]
+    return [entries[-position]["name"] for _, position in chosen[:MAX_DIRECT_TOOLS]]
 
 
 def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> Outcome:
-    name = pick_tool(agent, query)
-    if name is None or name not in tools:
+    names = [name for name in pick_tools(agent, query) if name in tools]
+    if not names:
         offered = ", ".join(entry["name"] for entry in agent.get("tools", []))
         raise ModelRequired(
             f"{agent['name']} cannot answer this offline: no tool of its matches the question. "
             f"Set ANTHROPIC_API_KEY to let Claude answer it, or ask about one of: {offered}.",
             details={"tools": [entry["name"] for entry in agent.get("tools", [])]},
         )
-    tool = tools[name]
-    arguments = tool.parse(query) if tool.parse else {}
-    result, call, error = run_tool(tool, ctx, arguments)
-    if error is not None:
-        error.details.setdefault("tool_calls", [call.to_json()])
-        raise error
-    return Outcome(response=result.summary, mode="direct", data=result.data, tool_calls=[call])
+    summaries, data, calls = [], {}, []
+    for rank, name in enumerate(names):
+        tool = tools[name]
+        arguments = tool.parse(query) if tool.parse else {}
+        missing = [arg for arg in tool.input_schema.get("required", []) if arg not in arguments]
+        if missing and rank > 0:
+            continue  # a runner-up tool the question gives no arguments for was not really asked for
+        if missing:  # e.g. run_query without SQL in the question: writing it is the model's job
+            raise ModelRequired(
+                f"{agent['name']} needs Claude to work out the {missing[0]!r} for {name} from this question: "
+                "set ANTHROPIC_API_KEY, or say it explicitly.",
+                field=missing[0],
+            )
+        result, call, error = run_tool(tool, ctx, arguments)
+        calls.append(call)
+        if error is not None:
+            error.details.setdefault("tool_calls", [c.to_json() for c in calls])
+            raise error
+        summaries.append(result.summary)
+        data[name] = result.data
+    # one tool: its data as it is; several: keyed by tool name
+    shaped = next(iter(data.values())) if len(data) == 1 else data
+    return Outcome(response=" ".join(summaries), mode="direct", data=shaped, tool_calls=calls)
 
 
 # ---------------------------------------------------------------- with Claude

@@ -34,6 +34,7 @@ OPTIONAL_FIELDS = {
     "context": dict,
     "requires": list,
     "tools": list,
+    "default_tool": str,
 }
 TOOL_FIELDS = {"name": str, "triggers": list, "examples": list}
 TYPE_NAMES = {str: "a string", list: "a list", dict: "a mapping", (int, float): "a number"}
@@ -109,6 +110,8 @@ def _check_agent(path: str, position: int, agent) -> dict:
             raise _fail(path, f"context.{key} must be a list of values", name, f"context.{key}")
         _check_strings(path, name, f"context.{key}", values, allow_empty=False)
     _check_tools(path, name, agent.get("tools", []))
+    if "default_tool" in agent and agent["default_tool"] not in {t["name"] for t in agent.get("tools", [])}:
+        raise _fail(path, f"default_tool {agent['default_tool']!r} is not one of its tools", name, "default_tool")
     return agent
 
 

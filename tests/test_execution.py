@@ -140,3 +140,24 @@ def test_ledger_loses_no_rows_under_concurrent_processes(tmp_path):
     rows = executions(Settings({"ORCHESTRATOR_STATE_DIR": str(tmp_path)}))
     assert len(rows) == 200
     assert len({r["pid"] for r in rows}) == 8
+
+
+def test_offline_question_about_two_things_runs_both_tools(script):
+    body = script("execute_agent", "--agent", "vps-monitor", "--query", "Show CPU and memory usage").json
+    assert [c["name"] for c in body["tool_calls"]] == ["cpu_usage", "memory_usage"]
+    assert set(body["data"]) == {"cpu_usage", "memory_usage"}
+    assert "CPU" in body["response"] and "memory" in body["response"]
+
+
+def test_offline_path_does_not_invent_missing_arguments(script, db_settings):
+    run = script("execute_agent", "--agent", "neon-database", "--query", "run a SQL query counting boq line items",
+                 env={"NEON_DATABASE_URL": db_settings.database_url})
+    assert run.returncode == 2
+    assert run.json["code"] == "model_required" and run.json["field"] == "sql"
+
+
+def test_vague_question_falls_back_to_the_agents_default_tool(script, db_settings):
+    run = script("execute_agent", "--agent", "contractor-agent", "--query", "our suppliers please",
+                 env={"NEON_DATABASE_URL": db_settings.database_url})
+    assert run.returncode == 0, run.stdout
+    assert run.json["tool_calls"][0]["name"] == "list_contractors"

@@ -109,3 +109,10 @@ def test_shipped_registry_matches_agent_folders():
         for entry in agent["tools"]:
             assert entry["name"] in tools, f"{agent['id']} lacks tool {entry['name']}"
     assert os.path.isfile(os.path.join(BIN, "route_task"))
+
+
+def test_default_tool_must_be_one_of_the_agents_tools(tmp_path):
+    agent = {**GOOD, "tools": [{"name": "list_things"}], "default_tool": "drop_things"}
+    with pytest.raises(RegistryInvalid) as caught:
+        load_registry(write(tmp_path, {"agents": [agent]}))
+    assert caught.value.field == "default_tool"
