@@ -20,7 +20,8 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
     text = text.strip()
     now = time.time() if now is None else now
     if text[:-1].isdigit() and text[-1:] in _UNITS:
-        return now - int(text[:-1]) * _UNITS[text[-1]]
+        seconds = int(text[:-1]) * _UNITS[text[-1]]
+        return max(0.0, now - seconds)  # "99999w" means "since the beginning", not an error
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -43,7 +44,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds") if ts else None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds") if ts is not None else None
 
 
 def agent_figures(rows: list[dict]) -> dict:

@@ -60,10 +60,18 @@ def page(browser, server):
     """A fresh tab that records every request going anywhere but the server."""
     tab = browser.new_page()
     tab.outside_requests = []
+    tab.policy_violations = []
     tab.on("request", lambda request: _watch(tab, server.url, request.url))
+    tab.on("console", lambda message: _watch_policy(tab, message.text))
     yield tab
     assert tab.outside_requests == [], "the page must load nothing from elsewhere"
+    assert tab.policy_violations == [], "the page must run within its own Content-Security-Policy"
     tab.close()
+
+
+def _watch_policy(tab: Page, text: str) -> None:
+    if "Content Security Policy" in text:
+        tab.policy_violations.append(text)
 
 
 def _watch(tab: Page, base: str, url: str) -> None:
@@ -118,6 +126,9 @@ def test_server_serves_the_page_as_html(server):
     assert response.headers["Content-Type"].startswith("text/html")
     with open(PAGE_PATH, encoding="utf-8") as handle:
         assert response.text == handle.read()
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
 
 
 # --- in the browser ----------------------------------------------------------------------

@@ -138,3 +138,9 @@ def test_workforce_stats_rejects_bad_since(script):
     run = script("workforce_stats", "--since", "last tuesday")
     assert run.returncode == 2
     assert run.json["field"] == "since"
+
+
+def test_workforce_stats_since_reaching_before_1970_means_everything(script):
+    run = script("workforce_stats", "--since", "99999999999999w")
+    assert run.returncode == 0, run.stdout
+    assert run.json["since"] == "1970-01-01T00:00:00+00:00"

@@ -7,6 +7,8 @@ endpoint actually does lives in skills/server/service.py, which runs the bin/ sc
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import socket
@@ -24,6 +26,28 @@ from skills.server.validation import ApiError
 MAX_BODY = 256 * 1024  # bytes; 50 tasks of 5,000 characters fit with room to spare
 SOCKET_TIMEOUT_S = 30.0  # a client that sends nothing for this long loses its connection
 WEBSOCKET_IDLE_S = 600.0
+def _inline_hashes(page: bytes, tag: bytes) -> list[str]:
+    """CSP source expressions for each inline <tag>...</tag> block of the page."""
+    hashes, start = [], 0
+    while (opening := page.find(b"<" + tag, start)) != -1:
+        body_start = page.index(b">", opening) + 1
+        body_end = page.index(b"</" + tag + b">", body_start)
+        digest = base64.b64encode(hashlib.sha256(page[body_start:body_end]).digest()).decode("ascii")
+        hashes.append(f"'sha256-{digest}'")
+        start = body_end
+    return hashes
+
+
+def page_security_policy(page: bytes) -> str:
+    """Only the page's own inline script and style may run, and it may talk only to this server."""
+    scripts = " ".join(_inline_hashes(page, b"script")) or "'none'"
+    styles = " ".join(_inline_hashes(page, b"style")) or "'none'"
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src {styles}; connect-src 'self'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
 PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
 PLACEHOLDER_PAGE = (
     "<!doctype html><meta charset=utf-8><title>FibreFlow Orchestrator</title>"
@@ -298,7 +322,13 @@ class Handler(BaseHTTPRequestHandler):
                 page = handle.read()
         except OSError:
             page = PLACEHOLDER_PAGE.encode("utf-8")
-        headers = {"X-Frame-Options": "DENY", "Cache-Control": "no-cache"}
+        headers = {
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": page_security_policy(page),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        }
         self._send(200, page, headers, content_type="text/html; charset=utf-8")
 
     def _ep_websocket(self, **_) -> None:
@@ -307,7 +337,10 @@ class Handler(BaseHTTPRequestHandler):
         self._status = 101
         self.connection.settimeout(WEBSOCKET_IDLE_S)
         try:
-            websocket.serve(self, self.app.service.on_websocket_text, allowed_origins=self.app.settings.allowed_origins)
+            # the handshake's status (101, or the refusal's) is what /metrics should count
+            self._status = websocket.serve(
+                self, self.app.service.on_websocket_text, allowed_origins=self.app.settings.allowed_origins
+            )
         except Exception:  # serve() has closed the socket with 1011; an HTTP reply now would be noise
             self.app.log.exception("WebSocket connection failed")
         self.close_connection = True
