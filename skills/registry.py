@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import zlib
 
 from skills.errors import AgentNotFound, RegistryInvalid
 
@@ -158,8 +157,16 @@ def _code_version() -> tuple:
     return tuple(os.stat(os.path.join(here, name)).st_mtime_ns for name in ("routing.py", "text.py"))
 
 
+def _path_hash(path: str) -> int:
+    """FNV-1a of the path: a stable cache file name without importing zlib or hashlib."""
+    value = 0xCBF29CE484222325
+    for byte in path.encode("utf-8"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
 def _cache_path(state_dir: str, path: str) -> str:
-    name = "registry-%08x.marshal" % zlib.crc32(path.encode("utf-8"))
+    name = "registry-%016x.marshal" % _path_hash(path)
     return os.path.join(state_dir, "cache", name)
 
 

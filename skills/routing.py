@@ -12,12 +12,11 @@ Evidence, strongest first:
 
 The index (term -> postings) is built once per registry version and cached with it, so a
 route touches only the postings of the task's own words: fast for 5 agents or 10,000.
-No imports beyond `math` and the text normaliser: this is the routing hot path.
+No imports beyond the text normaliser when routing: this is the hot path (`math` is
+loaded only to build an index).
 """
 
 from __future__ import annotations
-
-import math
 
 from skills.text import all_terms, phrase_terms, stem, terms
 
@@ -28,6 +27,7 @@ PHRASE_WEIGHT = 1.5
 TYPO_DISCOUNT = 0.7
 CONTEXT_BONUS = 0.6
 
+_E = 2.718281828459045
 MATCH_THRESHOLD = 0.65  # below this best score: no_match
 CLOSE_RATIO = 0.75  # runner-up within this fraction of the best: too close to call
 HIGH_SCORE = 2.0
@@ -39,6 +39,8 @@ MEDIUM_SCORE = 1.2
 
 def _idf(df: int, n_agents: int) -> float:
     """1.0 for a term one agent has, shrinking as more agents share it."""
+    import math  # index building only
+
     if n_agents <= 1:
         return 1.0
     return math.log(1 + n_agents / df) / math.log(1 + n_agents)
@@ -199,7 +201,7 @@ def confidence_level(score: float, clear: bool) -> str:
 
 def normalised_score(raw: float) -> float:
     """Raw evidence mapped into [0, 1): 0.8 -> 0.41, 2 -> 0.74, 3 -> 0.86."""
-    return round(1 - math.exp(-raw / 1.5), 3)
+    return round(1 - _E ** (-raw / 1.5), 3)
 
 
 def _candidate(agent: dict, evidence: _Evidence, level: str, explain: bool) -> dict:
