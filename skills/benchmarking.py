@@ -59,11 +59,20 @@ def generated_registry(n_agents: int, seed: int = 7) -> tuple[dict, list[str]]:
     for number in range(n_agents):
         triggers = rng.sample(vocabulary, 12) + [" ".join(rng.sample(vocabulary, 2))]
         examples = [" ".join(rng.sample(vocabulary, 6)) for _ in range(3)]
-        agents.append({
-            "id": f"agent-{number}", "name": f"Agent {number}", "category": f"c{number % 20}",
-            "description": "generated", "status": "active", "model": "m", "cost_per_query": 0.001,
-            "triggers": triggers, "weak_triggers": rng.sample(vocabulary, 2), "examples": examples,
-        })
+        agents.append(
+            {
+                "id": f"agent-{number}",
+                "name": f"Agent {number}",
+                "category": f"c{number % 20}",
+                "description": "generated",
+                "status": "active",
+                "model": "m",
+                "cost_per_query": 0.001,
+                "triggers": triggers,
+                "weak_triggers": rng.sample(vocabulary, 2),
+                "examples": examples,
+            }
+        )
     tasks = []
     for _ in range(50):
         agent = rng.choice(agents)
@@ -88,7 +97,10 @@ def process_figures(runs: int) -> dict:
     env = dict(os.environ)
     env.setdefault("ORCHESTRATOR_STATE_DIR", settings.state_dir)
     route_argv = [sys.executable, os.path.join(PROJECT_ROOT, "bin", "route_task"), "--task", SAMPLE_TASKS[0]]
-    figures = {"interpreter": sys.executable, "python_c_pass": time_processes([sys.executable, "-c", "pass"], env, runs)}
+    figures = {
+        "interpreter": sys.executable,
+        "python_c_pass": time_processes([sys.executable, "-c", "pass"], env, runs),
+    }
     figures["route_task_bytecode_cached"] = time_processes(route_argv, env, runs)
     with tempfile.TemporaryDirectory() as empty_prefix:
         # an empty pycache prefix hides every .pyc: each run compiles our modules from source

@@ -26,7 +26,7 @@ TEXT, FLAG, OBJECT = "text", "flag", "object"
 
 
 class Option:
-    __slots__ = ("flag", "field", "kind", "help")
+    __slots__ = ("field", "flag", "help", "kind")
 
     def __init__(self, flag: str, field: str, kind: str, help: str):
         self.flag, self.field, self.kind, self.help = flag, field, kind, help
@@ -111,7 +111,9 @@ def check_fields(fields: dict, options: list[Option]) -> dict:
 def require_text(fields: dict, name: str, *, limit: int = MAX_TEXT) -> str:
     value = fields.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise BadInput(f"field {name!r} is required: give --{name.replace('_', '-')} TEXT or {{\"{name}\": ...}}", field=name)
+        raise BadInput(
+            f'field {name!r} is required: give --{name.replace("_", "-")} TEXT or {{"{name}": ...}}', field=name
+        )
     if len(value) > limit:
         raise BadInput(f"field {name!r} is {len(value)} characters; the limit is {limit}", field=name)
     return value.strip()
@@ -149,7 +151,9 @@ def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepa
     return worst
 
 
-def run_script(name: str, summary: str, options: list[Option], handle, argv: list[str] | None = None, prepare=None) -> int:
+def run_script(
+    name: str, summary: str, options: list[Option], handle, argv: list[str] | None = None, prepare=None
+) -> int:
     """Parse, dispatch, print; returns the exit status.
 
     `prepare(fields) -> fields` may reshape input first (execute_agent accepts a piped routing result).

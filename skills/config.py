@@ -23,28 +23,24 @@ def _read_dotenv(path: str) -> dict:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
-def _as_int(env: dict, name: str, default: int) -> int:
+def _as_number(env: dict, name: str, default, kind, what: str):
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        from skills.errors import BadInput
+        from skills.errors import BadInput  # errors are rare: keep the import off the hot path
 
-        raise BadInput(f"{name} must be a whole number, got {raw!r}", field=name) from None
+        raise BadInput(f"{name} must be {what}, got {raw!r}", field=name) from None
+
+
+def _as_int(env: dict, name: str, default: int) -> int:
+    return _as_number(env, name, default, int, "a whole number")
 
 
 def _as_float(env: dict, name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        from skills.errors import BadInput
-
-        raise BadInput(f"{name} must be a number, got {raw!r}", field=name) from None
+    return _as_number(env, name, default, float, "a number")
 
 
 def _as_bool(env: dict, name: str) -> bool:

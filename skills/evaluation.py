@@ -12,22 +12,22 @@ def read_labelled(path: str) -> list[dict]:
     """Lines of {"task": ..., "agent": id-or-null}; a bad line is an error naming its number."""
     import json
 
-    cases = []
     try:
-        handle = open(path, encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.readlines()
     except OSError as error:
         raise BadInput(f"cannot read {path}: {error.strerror}", field="file") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-            except ValueError as error:
-                raise BadInput(f"{path} line {number} is not valid JSON: {error}", field="file") from None
-            if not isinstance(case, dict) or not isinstance(case.get("task"), str) or "agent" not in case:
-                raise BadInput(f'{path} line {number} needs {{"task": str, "agent": id or null}}', field="file")
-            cases.append(case)
+    cases = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+        except ValueError as error:
+            raise BadInput(f"{path} line {number} is not valid JSON: {error}", field="file") from None
+        if not isinstance(case, dict) or not isinstance(case.get("task"), str) or "agent" not in case:
+            raise BadInput(f'{path} line {number} needs {{"task": str, "agent": id or null}}', field="file")
+        cases.append(case)
     if not cases:
         raise BadInput(f"{path} has no labelled tasks", field="file")
     return cases

@@ -211,7 +211,7 @@ def execute(
         entry.tool_calls = error.details.get("tool_calls", [])
         spent = error.details.get("usage") or {}  # a loop that failed midway still cost tokens
         entry.input_tokens, entry.output_tokens = spent.get("input_tokens", 0), spent.get("output_tokens", 0)
-        entry.cost_usd = cost_usd(settings, agent["model"], {**{"input_tokens": 0, "output_tokens": 0}, **spent}) or 0.0
+        entry.cost_usd = cost_usd(settings, agent["model"], {"input_tokens": 0, "output_tokens": 0, **spent}) or 0.0
         record(settings, entry)
         raise
     elapsed_ms = (time.perf_counter() - started) * 1000

@@ -15,7 +15,7 @@ def _unsupported(value):
 
 
 def _float_repr(value: float) -> str:
-    if value != value or value in (float("inf"), float("-inf")):
+    if not float("-inf") < value < float("inf"):
         return "null"  # NaN and infinities are not JSON
     return float.__repr__(value)
 

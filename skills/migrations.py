@@ -7,7 +7,7 @@ upgrades itself on first open and a new one is built by the same steps.
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
@@ -36,6 +36,6 @@ def open_sqlite(path: str, timeout_s: float = 30.0) -> sqlite3.Connection:
     """A connection in WAL mode, waiting (not failing) while another process writes."""
     conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA busy_timeout=%d" % int(timeout_s * 1000))
+    conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
     conn.row_factory = sqlite3.Row
     return conn

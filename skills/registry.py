@@ -95,7 +95,9 @@ def _check_agent(path: str, position: int, agent) -> dict:
     if not agent["id"].strip() or " " in agent["id"]:
         raise _fail(path, "field 'id' must be a non-empty slug without spaces", name, "id")
     if agent["status"] not in STATUSES:
-        raise _fail(path, f"field 'status' must be one of {', '.join(STATUSES)}, got {agent['status']!r}", name, "status")
+        raise _fail(
+            path, f"field 'status' must be one of {', '.join(STATUSES)}, got {agent['status']!r}", name, "status"
+        )
     if agent["cost_per_query"] < 0:
         raise _fail(path, "field 'cost_per_query' must not be negative", name, "cost_per_query")
     _check_strings(path, name, "triggers", agent["triggers"], allow_empty=False)
@@ -103,7 +105,9 @@ def _check_agent(path: str, position: int, agent) -> dict:
         _check_strings(path, name, field, agent.get(field, []), allow_empty=True)
     for requirement in agent.get("requires", []):
         if requirement not in REQUIREMENTS:
-            raise _fail(path, f"field 'requires' may contain {', '.join(REQUIREMENTS)}, got {requirement!r}", name, "requires")
+            raise _fail(
+                path, f"field 'requires' may contain {', '.join(REQUIREMENTS)}, got {requirement!r}", name, "requires"
+            )
     for key, values in agent.get("context", {}).items():
         if not isinstance(values, list):
             raise _fail(path, f"context.{key} must be a list of values", name, f"context.{key}")
@@ -166,7 +170,7 @@ def _path_hash(path: str) -> int:
 
 
 def _cache_path(state_dir: str, path: str) -> str:
-    name = "registry-%016x.marshal" % _path_hash(path)
+    name = f"registry-{_path_hash(path):016x}.marshal"
     return os.path.join(state_dir, "cache", name)
 
 

@@ -124,7 +124,7 @@ def _near_terms(term: str, index: dict) -> list[str]:
 
 
 class _Evidence:
-    __slots__ = ("score", "strong", "weak", "keywords", "parts")
+    __slots__ = ("keywords", "parts", "score", "strong", "weak")
 
     def __init__(self) -> None:
         self.score = 0.0
@@ -222,7 +222,9 @@ def _candidate(agent: dict, evidence: _Evidence, level: str, explain: bool) -> d
     return out
 
 
-def route(registry: dict, task: str, *, auto_select: bool = False, context: dict | None = None, explain: bool = False) -> dict:
+def route(
+    registry: dict, task: str, *, auto_select: bool = False, context: dict | None = None, explain: bool = False
+) -> dict:
     """Decide where `task` goes. Returns the guide's route JSON (without timing)."""
     agents = registry["agents"]
     found = _collect(task, registry["index"], explain)

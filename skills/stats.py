@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from skills.errors import BadInput
 from skills.ledger import executions
@@ -14,7 +14,7 @@ _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_since(text: str | None, now: float | None = None) -> float | None:
-    """"24h", "7d", "30m", "2w", or an ISO date/time (UTC if no zone) -> a Unix time."""
+    """ "24h", "7d", "30m", "2w", or an ISO date/time (UTC if no zone) -> a Unix time."""
     if not text:
         return None
     text = text.strip()
@@ -23,14 +23,14 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
         seconds = int(text[:-1]) * _UNITS[text[-1]]
         return max(0.0, now - seconds)  # "99999w" means "since the beginning", not an error
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadInput(
             f"since {text!r} is not understood: use e.g. 24h, 7d, 30m, 2w or an ISO date like 2026-11-01",
             field="since",
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -44,7 +44,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds") if ts is not None else None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts is not None else None
 
 
 def agent_figures(rows: list[dict]) -> dict:

@@ -19,11 +19,12 @@ import importlib.util
 import inspect
 import os
 import sys
+import time
 import types
 import typing
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from skills.errors import BadInput, OrchestratorError, RegistryInvalid
 
@@ -53,7 +54,12 @@ class ToolCall:
     error_code: str | None = None
 
     def to_json(self) -> dict:
-        body = {"name": self.name, "arguments": self.arguments, "duration_ms": round(self.duration_ms, 1), "ok": self.ok}
+        body = {
+            "name": self.name,
+            "arguments": self.arguments,
+            "duration_ms": round(self.duration_ms, 1),
+            "ok": self.ok,
+        }
         if self.error:
             body["error"] = self.error
             body["code"] = self.error_code
@@ -168,9 +174,7 @@ def load_agent_tools(agents_dir: str, agent_id: str) -> dict[str, Tool]:
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
     return {
-        obj.__tool__.name: obj.__tool__
-        for obj in vars(module).values()
-        if callable(obj) and hasattr(obj, "__tool__")
+        obj.__tool__.name: obj.__tool__ for obj in vars(module).values() if callable(obj) and hasattr(obj, "__tool__")
     }
 
 
@@ -186,9 +190,9 @@ def load_agent_prompt(agents_dir: str, agent_id: str) -> str:
         ) from None
 
 
-
-
-def run_tool(tool: Tool, ctx: ToolContext, arguments: dict) -> tuple[ToolResult | None, ToolCall, OrchestratorError | None]:
+def run_tool(
+    tool: Tool, ctx: ToolContext, arguments: dict
+) -> tuple[ToolResult | None, ToolCall, OrchestratorError | None]:
     """Call a tool, timing it; an OrchestratorError becomes a failed ToolCall instead of escaping.
 
     Unexpected exceptions (bugs) are not swallowed: they propagate.

@@ -117,10 +117,17 @@ def test_workforce_stats_figures_match_what_was_executed(script, state_dir):
 
 def test_ledger_keeps_secrets_out(tmp_path):
     settings = Settings({"ORCHESTRATOR_STATE_DIR": str(tmp_path), "ANTHROPIC_API_KEY": "sk-ant-api03-verysecretvalue"})
-    record(settings, ExecutionRecord(
-        agent_id="neon-database", query="use postgresql://admin:hunter2pw@db.example/x please", mode="direct",
-        success=False, duration_ms=1.0, error="auth failed for key sk-ant-api03-verysecretvalue",
-    ))
+    record(
+        settings,
+        ExecutionRecord(
+            agent_id="neon-database",
+            query="use postgresql://admin:hunter2pw@db.example/x please",
+            mode="direct",
+            success=False,
+            duration_ms=1.0,
+            error="auth failed for key sk-ant-api03-verysecretvalue",
+        ),
+    )
     dump = json.dumps(executions(settings))
     assert "hunter2pw" not in dump and "verysecretvalue" not in dump
     assert "postgresql://admin:***@" in dump
@@ -128,13 +135,13 @@ def test_ledger_keeps_secrets_out(tmp_path):
 
 def test_ledger_loses_no_rows_under_concurrent_processes(tmp_path):
     writer = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {ROOT!r})\n"
         "from skills.config import Settings\n"
         "from skills.ledger import ExecutionRecord, record\n"
-        "s = Settings({'ORCHESTRATOR_STATE_DIR': %r})\n"
+        f"s = Settings({{'ORCHESTRATOR_STATE_DIR': {str(tmp_path)!r}}})\n"
         "for i in range(25):\n"
         "    record(s, ExecutionRecord(agent_id='vps-monitor', query=f'q{i}', mode='direct', success=True, duration_ms=i))\n"
-    ) % (ROOT, str(tmp_path))
+    )
     processes = [subprocess.Popen([sys.executable, "-c", writer]) for _ in range(8)]
     assert all(p.wait(timeout=120) == 0 for p in processes)
     rows = executions(Settings({"ORCHESTRATOR_STATE_DIR": str(tmp_path)}))
@@ -150,14 +157,26 @@ def test_offline_question_about_two_things_runs_both_tools(script):
 
 
 def test_offline_path_does_not_invent_missing_arguments(script, db_settings):
-    run = script("execute_agent", "--agent", "neon-database", "--query", "run a SQL query counting boq line items",
-                 env={"NEON_DATABASE_URL": db_settings.database_url})
+    run = script(
+        "execute_agent",
+        "--agent",
+        "neon-database",
+        "--query",
+        "run a SQL query counting boq line items",
+        env={"NEON_DATABASE_URL": db_settings.database_url},
+    )
     assert run.returncode == 2
     assert run.json["code"] == "model_required" and run.json["field"] == "sql"
 
 
 def test_vague_question_falls_back_to_the_agents_default_tool(script, db_settings):
-    run = script("execute_agent", "--agent", "contractor-agent", "--query", "our suppliers please",
-                 env={"NEON_DATABASE_URL": db_settings.database_url})
+    run = script(
+        "execute_agent",
+        "--agent",
+        "contractor-agent",
+        "--query",
+        "our suppliers please",
+        env={"NEON_DATABASE_URL": db_settings.database_url},
+    )
     assert run.returncode == 0, run.stdout
     assert run.json["tool_calls"][0]["name"] == "list_contractors"

@@ -8,12 +8,20 @@ from tests.fixtures.scripts import ROOT
 
 
 def test_tool_loop_end_to_end_through_execute_agent(script, fake_anthropic):
-    fake_anthropic.script([
-        reply_tool_use("cpu_usage", {"server": "localhost"}, input_tokens=400, output_tokens=30),
-        reply_text("CPU is mostly idle.", input_tokens=600, output_tokens=20),
-    ])
-    run = script("execute_agent", "--agent", "vps-monitor", "--query", "How hard is the processor working?",
-                 env=fake_anthropic.env())
+    fake_anthropic.script(
+        [
+            reply_tool_use("cpu_usage", {"server": "localhost"}, input_tokens=400, output_tokens=30),
+            reply_text("CPU is mostly idle.", input_tokens=600, output_tokens=20),
+        ]
+    )
+    run = script(
+        "execute_agent",
+        "--agent",
+        "vps-monitor",
+        "--query",
+        "How hard is the processor working?",
+        env=fake_anthropic.env(),
+    )
     assert run.returncode == 0, run.stdout
     body = run.json
     assert body["success"] is True and body["mode"] == "claude"
@@ -35,13 +43,15 @@ def test_tool_loop_end_to_end_through_execute_agent(script, fake_anthropic):
 
 
 def first_tool_use_id(body: dict) -> str:
-    assistant = [m for m in body["messages"] if m["role"] == "assistant"][0]
+    assistant = next(m for m in body["messages"] if m["role"] == "assistant")
     return next(b["id"] for b in assistant["content"] if b["type"] == "tool_use")
 
 
 def test_smart_execute_with_claude_and_the_ledger(script, fake_anthropic):
     fake_anthropic.script([reply_text("Disk is 40% full.", input_tokens=300, output_tokens=12)])
-    run = script("execute_agent", "--task", "is the disk nearly full on the production server", env=fake_anthropic.env())
+    run = script(
+        "execute_agent", "--task", "is the disk nearly full on the production server", env=fake_anthropic.env()
+    )
     assert run.returncode == 0, run.stdout
     assert run.json["agent"] == "vps-monitor" and run.json["confidence"] >= 1
     stats = script("workforce_stats").json["agents"]["vps-monitor"]
@@ -70,7 +80,9 @@ def test_model_errors_are_retried_then_reported_cleanly(script, fake_anthropic):
 
 def test_a_loop_that_fails_midway_still_books_its_tokens(script, fake_anthropic):
     fake_anthropic.script([reply_tool_use("uptime", {}, input_tokens=250, output_tokens=15)] + [api_error()] * 5)
-    failed = script("execute_agent", "--agent", "vps-monitor", "--query", "how long has it been up?", env=fake_anthropic.env())
+    failed = script(
+        "execute_agent", "--agent", "vps-monitor", "--query", "how long has it been up?", env=fake_anthropic.env()
+    )
     assert failed.returncode == 3
     vps = script("workforce_stats").json["agents"]["vps-monitor"]
     assert vps["calls"] == 1 and vps["successes"] == 0

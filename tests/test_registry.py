@@ -87,11 +87,11 @@ def test_cached_route_does_not_import_yaml(tmp_path):
     """The second route of an unchanged registry reads the marshal cache, not the YAML."""
     env = {**os.environ, "ORCHESTRATOR_STATE_DIR": str(tmp_path), "ORCHESTRATOR_ENV_FILE": str(tmp_path / "none")}
     code = (
-        "import sys; sys.path.insert(0, %r); sys.argv=['route_task','--task','check cpu'];"
+        f"import sys; sys.path.insert(0, {ROOT!r}); sys.argv=['route_task','--task','check cpu'];"
         "from skills.commands.route_task import main; main(); print('yaml' in sys.modules, 'json' in sys.modules)"
-    ) % ROOT
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    )
+    first = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    second = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
     assert first.stdout.strip().endswith("True False")
     assert second.stdout.strip().endswith("False False")
 

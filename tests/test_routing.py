@@ -27,10 +27,18 @@ def two_agents(tmp_path):
     return make_registry(
         tmp_path,
         [
-            {"id": "servers", "name": "Server Agent", "triggers": ["server", "monitor", "health check", "cpu"],
-             "examples": ["Is the web box responding quickly?"]},
-            {"id": "data", "name": "Data Agent", "triggers": ["data", "contractor", "table"],
-             "weak_triggers": ["report"]},
+            {
+                "id": "servers",
+                "name": "Server Agent",
+                "triggers": ["server", "monitor", "health check", "cpu"],
+                "examples": ["Is the web box responding quickly?"],
+            },
+            {
+                "id": "data",
+                "name": "Data Agent",
+                "triggers": ["data", "contractor", "table"],
+                "weak_triggers": ["report"],
+            },
         ],
     )
 
@@ -146,7 +154,12 @@ def test_explain_lists_contributions_per_candidate(two_agents):
 
 @pytest.mark.parametrize(
     "task",
-    ["what's the weather in Cape Town?", "write me a poem", "reserve a table for two tonight", "tips for a job interview"],
+    [
+        "what's the weather in Cape Town?",
+        "write me a poem",
+        "reserve a table for two tonight",
+        "tips for a job interview",
+    ],
 )
 def test_out_of_scope_requests_are_no_match_with_real_registry(task, script):
     run = script("route_task", "--task", task, "--auto-select")

@@ -22,8 +22,10 @@ def test_router_meets_the_quality_bar(path, script):
 
 def test_evaluate_routing_table_and_threshold(script, tmp_path):
     labelled = tmp_path / "set.jsonl"
-    labelled.write_text('{"task": "check cpu on the server", "agent": "vps-monitor"}\n'
-                        '{"task": "check cpu on the server", "agent": "project-agent"}\n')
+    labelled.write_text(
+        '{"task": "check cpu on the server", "agent": "vps-monitor"}\n'
+        '{"task": "check cpu on the server", "agent": "project-agent"}\n'
+    )
     table = script("evaluate_routing", str(labelled), "--format", "table")
     assert "accuracy 50.0% (1/2)" in table.stdout
     assert script("evaluate_routing", str(labelled), "--min-accuracy", "0.9").returncode == 1

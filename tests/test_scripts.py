@@ -27,8 +27,12 @@ def test_route_task_reads_json_from_stdin(script):
 
 def test_route_task_jsonl_answers_line_by_line_and_survives_bad_lines(script):
     lines = "\n".join(
-        [json.dumps({"task": "disk space on the vps"}), "{broken", json.dumps({"task": "a poem please"}),
-         json.dumps({"task": 5})]
+        [
+            json.dumps({"task": "disk space on the vps"}),
+            "{broken",
+            json.dumps({"task": "a poem please"}),
+            json.dumps({"task": 5}),
+        ]
     )
     run = script("route_task", "--jsonl", stdin=lines + "\n")
     results = [json.loads(line) for line in run.stdout.splitlines()]
@@ -89,7 +93,11 @@ def test_help_is_plain_text_exit_0(script):
 def test_list_agents_all_and_by_category(script):
     everyone = script("list_agents").json
     assert [a["id"] for a in everyone] == [
-        "vps-monitor", "neon-database", "convex-database", "contractor-agent", "project-agent"
+        "vps-monitor",
+        "neon-database",
+        "convex-database",
+        "contractor-agent",
+        "project-agent",
     ]
     for agent in everyone:
         assert set(agent) >= {"id", "name", "description", "status", "triggers", "model", "cost_per_query"}
@@ -131,7 +139,13 @@ def test_workforce_stats_guide_fields(script):
     assert stats["categories"] == {"infrastructure": 1, "database": 2, "data_management": 2}
     assert stats["average_cost"] == "$0.001"
     assert stats["summary"]["operational_status"] in ("fully operational", "partially operational")
-    assert set(stats["agents"]) == {"vps-monitor", "neon-database", "convex-database", "contractor-agent", "project-agent"}
+    assert set(stats["agents"]) == {
+        "vps-monitor",
+        "neon-database",
+        "convex-database",
+        "contractor-agent",
+        "project-agent",
+    }
 
 
 def test_workforce_stats_rejects_bad_since(script):

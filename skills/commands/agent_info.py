@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from skills.cli import TEXT, Option, require_text, run_script
+from skills.commands.list_agents import agent_summary
 from skills.readiness import readiness
-from skills.registry import find_agent, format_cost, load_registry
+from skills.registry import find_agent, load_registry
 
 OPTIONS = [Option("--agent", "agent", TEXT, "the agent id, e.g. vps-monitor (required)")]
 
@@ -14,14 +15,7 @@ def agent_details(agent: dict, settings) -> dict:
 
     tools = load_agent_tools(settings.agents_dir, agent["id"])
     return {
-        "id": agent["id"],
-        "name": agent["name"],
-        "category": agent["category"],
-        "description": agent["description"],
-        "status": agent["status"],
-        "model": agent["model"],
-        "cost_per_query": format_cost(agent["cost_per_query"]),
-        "triggers": agent["triggers"],
+        **agent_summary(agent, settings),
         "weak_triggers": agent.get("weak_triggers", []),
         "examples": agent.get("examples", []),
         "requires": agent.get("requires", []),

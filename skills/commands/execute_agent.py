@@ -72,7 +72,9 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
     if not fields.get("agent"):
         return smart_execute(registry, settings, require_text(fields, "task"), context, direct)
     agent_id = require_text(fields, "agent", limit=200)
-    query = require_text(fields, "query") if fields.get("query") or not fields.get("task") else require_text(fields, "task")
+    query = (
+        require_text(fields, "query") if fields.get("query") or not fields.get("task") else require_text(fields, "task")
+    )
     return execute(registry, settings, agent_id, query, context=context, direct=direct), 0
 
 

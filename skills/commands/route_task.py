@@ -32,4 +32,6 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script("route_task", "Route a task to the best agent; prints the routing decision as JSON.", OPTIONS, handle, argv)
+    return run_script(
+        "route_task", "Route a task to the best agent; prints the routing decision as JSON.", OPTIONS, handle, argv
+    )

@@ -26,6 +26,8 @@ from skills.server.validation import ApiError
 MAX_BODY = 256 * 1024  # bytes; 50 tasks of 5,000 characters fit with room to spare
 SOCKET_TIMEOUT_S = 30.0  # a client that sends nothing for this long loses its connection
 WEBSOCKET_IDLE_S = 600.0
+
+
 def _inline_hashes(page: bytes, tag: bytes) -> list[str]:
     """CSP source expressions for each inline <tag>...</tag> block of the page."""
     hashes, start = [], 0
