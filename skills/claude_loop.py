@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, OrchestratorError, UpstreamUnavailable
+from skills.redaction import mask_secret
 from skills.tools import Tool, ToolCall, ToolContext, ToolResult, run_tool
 
 MAX_RETRIES = 2  # per model call, on top of the first attempt
@@ -192,7 +193,7 @@ def _status_error(error, settings, model: str):
     """Turn an SDK status error into one of ours, without the SDK's message (it embeds the raw body)."""
     status = error.status_code
     kind, detail = _error_body(error.body)
-    detail = _scrub(detail, settings.anthropic_api_key)
+    detail = mask_secret(detail, settings.anthropic_api_key)
     described = f"HTTP {status}" + (f" {kind}" if kind else "") + (f": {detail}" if detail else "")
     if status == 401:
         return AgentNotConfigured(
@@ -222,10 +223,6 @@ def _error_body(body) -> tuple[str, str]:
     if isinstance(error, dict):
         return str(error.get("type") or ""), str(error.get("message") or "")
     return "", ""
-
-
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "[redacted]") if secret and text else text
 
 
 def _user_content(query: str, context: dict | None) -> list[dict]:

@@ -23,6 +23,7 @@ import urllib.request
 from typing import Any
 
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, UpstreamUnavailable
+from skills.redaction import mask_secret
 
 DEFAULT_TIMEOUT_S = 15.0  # per request, when the caller gives no deadline
 UDF_FAILED = 560  # Convex's status for "the function threw"
@@ -97,10 +98,10 @@ def _send(request, timeout: float, base: str, key: str | None) -> tuple[int, byt
     except urllib.error.URLError as error:
         if isinstance(error.reason, (TimeoutError, socket.timeout)):
             raise ExecutionTimeout(f"Convex at {base} did not answer within {timeout:.1f}s") from None
-        reason = _scrub(str(error.reason), key)
+        reason = mask_secret(str(error.reason), key)
         raise UpstreamUnavailable(f"could not reach Convex at {base}: {reason}; check CONVEX_URL") from None
     except OSError as error:  # connection reset mid-response and the like
-        raise UpstreamUnavailable(f"Convex at {base} dropped the connection: {_scrub(str(error), key)}") from None
+        raise UpstreamUnavailable(f"Convex at {base} dropped the connection: {mask_secret(str(error), key)}") from None
 
 
 def _value(status: int, raw: bytes, path: str, key: str | None) -> Any:
@@ -114,7 +115,7 @@ def _value(status: int, raw: bytes, path: str, key: str | None) -> Any:
         raise _function_error(body, path, key)
     text = raw.decode("utf-8", "replace")[:300]
     code = body.get("code") if isinstance(body, dict) else None
-    message = _scrub(body.get("message", text) if isinstance(body, dict) else text, key)
+    message = mask_secret(body.get("message", text) if isinstance(body, dict) else text, key)
     if status in (401, 403):
         raise AgentNotConfigured(
             f"Convex rejected CONVEX_DEPLOY_KEY (HTTP {status} {code or ''}: {message}): "
@@ -127,7 +128,7 @@ def _value(status: int, raw: bytes, path: str, key: str | None) -> Any:
 
 def _function_error(body: dict, path: str, key: str | None):
     data = body.get("errorData") if isinstance(body.get("errorData"), dict) else {}
-    message = _scrub(str(data.get("message") or _first_line(body.get("errorMessage") or "")), key)
+    message = mask_secret(str(data.get("message") or _first_line(body.get("errorMessage") or "")), key)
     if data.get("code") in _CALLER_ERRORS:
         return BadInput(message, field=data.get("field"))
     if "Could not find public function" in message:
@@ -148,7 +149,3 @@ def _first_line(message: str) -> str:
         if line and line != "Server Error":
             return line.removeprefix("Uncaught ").removeprefix("ConvexError: ").removeprefix("Error: ")
     return "no error message"
-
-
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "[redacted]") if secret and text else text

@@ -12,6 +12,11 @@ _PATTERNS = [
 ]
 
 
+def mask_secret(text: str, secret: str | None) -> str:
+    """`text` with every occurrence of one known secret replaced by a visible marker."""
+    return text.replace(secret, "[redacted]") if secret and text else text
+
+
 def secret_values(settings) -> list[str]:
     """The configured secrets themselves, so they are masked wherever they appear."""
     values = [settings.anthropic_api_key, settings.convex_deploy_key, settings.api_key]

@@ -12,10 +12,10 @@ server, so a drift shows up.
 from __future__ import annotations
 
 from skills import errors
+from skills.cli import MAX_TEXT
 
 JSON = "application/json"
 VERSION = "0.1.0"
-MAX_TEXT = 5000  # a task or query, in characters (validation.MAX_TEXT; the guide's limit)
 MAX_AGENT_ID = 100
 MAX_BATCH = 50
 # What workforce_stats understands (skills/stats.parse_since), as a pattern clients can check.

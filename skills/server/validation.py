@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-MAX_TEXT = 5000  # characters in a task or query (the guide's input validation)
+from skills.cli import MAX_TEXT  # the scripts' limit; the server refuses earlier with a 422
+
 MAX_AGENT_ID = 100
 MAX_BATCH = 50  # tasks in one batch request
 
