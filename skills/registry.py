@@ -155,10 +155,13 @@ def _parse_yaml(path: str):
         raise _fail(path, f"is not valid YAML{where}: {problem}") from None
 
 
+CODE_FILES = ("text.py", "routing/lexical.py", "routing/decision.py")
+
+
 def _code_version() -> tuple:
     """The index depends on the routing and text code too: a changed weight rebuilds it."""
     here = os.path.dirname(os.path.abspath(__file__))
-    return tuple(os.stat(os.path.join(here, name)).st_mtime_ns for name in ("routing.py", "text.py"))
+    return tuple(os.stat(os.path.join(here, name)).st_mtime_ns for name in CODE_FILES)
 
 
 def _path_hash(path: str) -> int:

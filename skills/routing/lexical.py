@@ -1,4 +1,4 @@
-"""The routing decision: which agent should handle a task, and how sure we are.
+"""Lexical evidence: what the task's words say about each agent.
 
 Evidence, strongest first:
 - a trigger phrase of the agent ("load average", "behind schedule");
@@ -18,20 +18,13 @@ loaded only to build an index).
 
 from __future__ import annotations
 
-from skills.text import all_terms, phrase_terms, stem, terms
+from skills.text import all_terms, phrase_terms, terms
 
 TRIGGER, WEAK, EXAMPLE = 0, 1, 2
 KIND_NAMES = ("trigger", "weak", "example")
 BASE_WEIGHT = {TRIGGER: 1.0, WEAK: 0.35, EXAMPLE: 0.3}
 PHRASE_WEIGHT = 1.5
 TYPO_DISCOUNT = 0.7
-CONTEXT_BONUS = 0.6
-
-_E = 2.718281828459045
-MATCH_THRESHOLD = 0.65  # below this best score: no_match
-CLOSE_RATIO = 0.75  # runner-up within this fraction of the best: too close to call
-HIGH_SCORE = 2.0
-MEDIUM_SCORE = 1.2
 
 
 # ---------------------------------------------------------------- index building
@@ -123,7 +116,7 @@ def _near_terms(term: str, index: dict) -> list[str]:
     return sorted(found)
 
 
-class _Evidence:
+class Evidence:
     __slots__ = ("keywords", "parts", "score", "strong", "weak")
 
     def __init__(self) -> None:
@@ -134,14 +127,14 @@ class _Evidence:
         self.parts: list[tuple] = []
 
 
-def _collect(task: str, index: dict, explain: bool) -> dict[int, _Evidence]:
+def collect(task: str, index: dict, explain: bool) -> dict[int, Evidence]:
     postings = index["postings"]
-    found: dict[int, _Evidence] = {}
+    found: dict[int, Evidence] = {}
 
     def credit(position: int, kind: int, weight: float, display: str, source: str) -> None:
         evidence = found.get(position)
         if evidence is None:
-            evidence = found[position] = _Evidence()
+            evidence = found[position] = Evidence()
         if kind == WEAK:
             evidence.weak += weight
         else:
@@ -177,93 +170,4 @@ def _collect(task: str, index: dict, explain: bool) -> dict[int, _Evidence]:
 
 def score_evidence(index: dict, task: str) -> dict[int, float]:
     """Raw evidence per entry of `index` (used to pick an agent's tool with the same matching)."""
-    return {position: evidence.score for position, evidence in _collect(task, index, False).items()}
-
-
-def _context_matches(agent: dict, context: dict | None) -> bool:
-    hints = agent.get("context")
-    if not hints or not context:
-        return False
-    for key, wanted in hints.items():
-        value = context.get(key)
-        if isinstance(value, str) and stem(value.strip().lower()) in {stem(w.lower()) for w in wanted}:
-            return True
-    return False
-
-
-def confidence_level(score: float, clear: bool) -> str:
-    if score >= HIGH_SCORE and clear:
-        return "high"
-    if score >= MEDIUM_SCORE:
-        return "medium"
-    return "low"
-
-
-def normalised_score(raw: float) -> float:
-    """Raw evidence mapped into [0, 1): 0.8 -> 0.41, 2 -> 0.74, 3 -> 0.86."""
-    return round(1 - _E ** (-raw / 1.5), 3)
-
-
-def _candidate(agent: dict, evidence: _Evidence, level: str, explain: bool) -> dict:
-    out = {
-        "agent_id": agent["id"],
-        "agent_name": agent["name"],
-        "category": agent["category"],
-        "confidence": len(evidence.keywords),
-        "score": normalised_score(evidence.score),
-        "confidence_level": level,
-        "matched_keywords": evidence.keywords,
-    }
-    if explain:
-        out["explain"] = {
-            "raw_score": round(evidence.score, 3),
-            "contributions": [{"term": t, "kind": k, "weight": w} for t, k, w in evidence.parts],
-        }
-    return out
-
-
-def route(
-    registry: dict, task: str, *, auto_select: bool = False, context: dict | None = None, explain: bool = False
-) -> dict:
-    """Decide where `task` goes. Returns the guide's route JSON (without timing)."""
-    agents = registry["agents"]
-    found = _collect(task, registry["index"], explain)
-    for position, evidence in found.items():
-        if evidence.score > 0 and _context_matches(agents[position], context):
-            evidence.score += CONTEXT_BONUS
-            if explain:
-                evidence.parts.append(("context", "context", CONTEXT_BONUS))
-
-    ranked = sorted(
-        ((e, p) for p, e in found.items() if agents[p]["status"] == "active" and e.score > 0),
-        key=lambda pair: (-pair[0].score, pair[1]),
-    )
-    matched = [(e, p) for e, p in ranked if e.score >= MATCH_THRESHOLD]
-    if not matched:
-        return {
-            "status": "no_match",
-            "task": task,
-            "agent": None,
-            "alternatives": [],
-            "suggestions": [_candidate(agents[p], e, "low", explain) for e, p in ranked[:3]],
-            "message": "No agent matches this task. Say which system it is about: a server, the database, "
-            "tasks, contractors or projects.",
-        }
-
-    best_score = matched[0][0].score
-    close = [(e, p) for e, p in matched if e.score >= best_score * CLOSE_RATIO]
-    clear = len(close) == 1
-    level = confidence_level(best_score, clear)
-    top = _candidate(agents[matched[0][1]], matched[0][0], level, explain)
-    others = [_candidate(agents[p], e, confidence_level(e.score, False), explain) for e, p in matched[1:]]
-
-    if clear or auto_select:
-        status = "high_confidence" if (level == "high" and not auto_select) else "routed"
-        return {"status": status, "task": task, "agent": top, "alternatives": others}
-    return {
-        "status": "multiple_matches",
-        "task": task,
-        "agent": None,
-        "options": [top] + others[: len(close) - 1],
-        "alternatives": others[len(close) - 1 :],
-    }
+    return {position: evidence.score for position, evidence in collect(task, index, False).items()}
