@@ -157,6 +157,49 @@ def _parse_yaml(path: str):
 
 CODE_FILES = ("text.py", "routing/lexical.py", "routing/decision.py")
 
+# What routing learns outside the registry file: each is a marshal file under
+# <state_dir>/routing/, written by its own module (entities: names read from the agents'
+# data sources; feedback: confirmed corrections). Their identity is part of the cache key, so
+# a refreshed file rebuilds the index on the next route; a missing one means "nothing learnt".
+ROUTING_INPUTS = ("entities", "feedback")
+
+
+def routing_input_path(state_dir: str, name: str) -> str:
+    return os.path.join(state_dir, "routing", f"{name}.marshal")
+
+
+def _routing_inputs_identity(state_dir: str | None) -> tuple:
+    identity = []
+    for name in ROUTING_INPUTS if state_dir else ():
+        try:
+            info = os.stat(routing_input_path(state_dir, name))
+            identity.append((name, info.st_ino, info.st_size, info.st_mtime_ns))
+        except OSError:
+            identity.append((name, None))
+    return tuple(identity)
+
+
+def read_routing_inputs(state_dir: str | None) -> dict:
+    """{name: value} of the routing inputs present; an unreadable one counts as absent."""
+    inputs = {}
+    for name in ROUTING_INPUTS if state_dir else ():
+        try:
+            with open(routing_input_path(state_dir, name), "rb") as handle:
+                inputs[name] = marshal.loads(handle.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            continue
+    return inputs
+
+
+def write_routing_input(state_dir: str, name: str, value) -> None:
+    """Atomically replace one routing input (marshal-able plain values only)."""
+    path = routing_input_path(state_dir, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as handle:
+        marshal.dump(value, handle)
+    os.replace(temporary, path)
+
 
 def _code_version() -> tuple:
     """The index depends on the routing and text code too: a changed weight rebuilds it."""
@@ -200,10 +243,11 @@ def _write_cache(cache_path: str, key: tuple, registry: dict) -> None:
         pass
 
 
-def build_registry(agents: list[dict], path: str) -> dict:
+def build_registry(agents: list[dict], path: str, inputs: dict | None = None) -> dict:
+    """The registry with its index; `inputs` are the routing inputs (see ROUTING_INPUTS)."""
     from skills.routing import build_index
 
-    return {"path": path, "agents": agents, "index": build_index(agents)}
+    return {"path": path, "agents": agents, "index": build_index(agents, inputs or {})}
 
 
 def load_registry(path: str, state_dir: str | None = None) -> dict:
@@ -216,13 +260,21 @@ def load_registry(path: str, state_dir: str | None = None) -> dict:
             f"registry file {path} not found: set ORCHESTRATOR_REGISTRY or restore registry/agents.yaml",
             details={"file": path},
         ) from None
-    key = (CACHE_FORMAT, path, info.st_ino, info.st_size, info.st_mtime_ns, _code_version())
+    key = (
+        CACHE_FORMAT,
+        path,
+        info.st_ino,
+        info.st_size,
+        info.st_mtime_ns,
+        _code_version(),
+        _routing_inputs_identity(state_dir),
+    )
     cache_path = _cache_path(state_dir, path) if state_dir else None
     if cache_path:
         cached = _read_cache(cache_path, key)
         if cached is not None:
             return cached
-    registry = build_registry(validate(_parse_yaml(path), path), path)
+    registry = build_registry(validate(_parse_yaml(path), path), path, read_routing_inputs(state_dir))
     if cache_path:
         _write_cache(cache_path, key, registry)
     return registry

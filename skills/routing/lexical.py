@@ -65,8 +65,11 @@ def _deletions(term: str) -> set[str]:
     return {term[:i] + term[i + 1 :] for i in range(len(term))}
 
 
-def build_index(agents: list[dict]) -> dict:
-    """Postings for every term and phrase, weighted by rarity; plain values so marshal can cache them."""
+def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
+    """Postings for every term and phrase, weighted by rarity; plain values so marshal can cache them.
+
+    `inputs` are what routing learnt outside the registry file (skills/registry.py ROUTING_INPUTS).
+    """
     per_agent = [_agent_terms(agent) for agent in agents]
     # Rarity is counted separately for triggers and for any evidence: an example sentence
     # that happens to use another agent's trigger word must not water that trigger down.
