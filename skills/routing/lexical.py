@@ -120,6 +120,9 @@ def _near_terms(term: str, index: dict) -> list[str]:
 
 
 class Evidence:
+    """What points at one agent: strong and weak weight, the keywords shown to users, and (with
+    explain) each contribution."""
+
     __slots__ = ("keywords", "parts", "score", "strong", "weak")
 
     def __init__(self) -> None:
@@ -129,23 +132,41 @@ class Evidence:
         self.keywords: list[str] = []
         self.parts: list[tuple] = []
 
+    def add(
+        self, kind: str, weight: float, display: str | None, source: str, explain: bool, weak: bool = False
+    ) -> None:
+        """Credit `weight`; `display` (a trigger, an entity name) joins the matched keywords."""
+        if weak:
+            self.weak += weight
+        else:
+            self.strong += weight
+        if display and display not in self.keywords:
+            self.keywords.append(display)
+        if explain:
+            self.parts.append((source, kind, round(weight, 3)))
+
+
+def evidence_for(found: dict, position: int) -> Evidence:
+    evidence = found.get(position)
+    if evidence is None:
+        evidence = found[position] = Evidence()
+    return evidence
+
 
 def collect(task: str, index: dict, explain: bool) -> dict[int, Evidence]:
+    """Lexical evidence per agent position (`score` is set: weak words count only beside strong)."""
     postings = index["postings"]
     found: dict[int, Evidence] = {}
 
     def credit(position: int, kind: int, weight: float, display: str, source: str) -> None:
-        evidence = found.get(position)
-        if evidence is None:
-            evidence = found[position] = Evidence()
-        if kind == WEAK:
-            evidence.weak += weight
-        else:
-            evidence.strong += weight
-        if kind != EXAMPLE and display not in evidence.keywords:
-            evidence.keywords.append(display)
-        if explain:
-            evidence.parts.append((source, KIND_NAMES[kind] if kind >= 0 else "phrase", round(weight, 3)))
+        evidence_for(found, position).add(
+            KIND_NAMES[kind] if kind >= 0 else "phrase",
+            weight,
+            display if kind != EXAMPLE else None,
+            source,
+            explain,
+            weak=kind == WEAK,
+        )
 
     for term in dict.fromkeys(terms(task)):
         hits = postings.get(term)
