@@ -18,7 +18,7 @@ from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, O
 from skills.ledger import ExecutionRecord, record
 from skills.readiness import HOW_TO_CONFIGURE, missing_requirements
 from skills.registry import find_agent
-from skills.routing import build_index, score_evidence
+from skills.routing.lexical import build_lexical, score_evidence
 from skills.tools import ToolCall, ToolContext, load_agent_prompt, load_agent_tools, run_tool
 
 TOOL_MATCH_THRESHOLD = 0.3
@@ -54,7 +54,7 @@ def pick_tools(agent: dict, query: str) -> list[str]:
     pseudo_agents = [
         {"triggers": entry.get("triggers", []), "examples": entry.get("examples", [])} for entry in entries
     ]
-    scores = score_evidence(build_index(pseudo_agents), query)
+    scores = score_evidence(build_lexical(pseudo_agents), query)
     ranked = sorted(((score, -position) for position, score in scores.items()), reverse=True)
     if not ranked or ranked[0][0] < TOOL_MATCH_THRESHOLD:
         default = agent.get("default_tool")

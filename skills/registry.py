@@ -13,7 +13,7 @@ import os
 
 from skills.errors import AgentNotFound, RegistryInvalid
 
-CACHE_FORMAT = 4  # bump when the cached structure or the index changes shape
+CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
 STATUSES = ("active", "inactive", "maintenance")
 REQUIREMENTS = ("database", "convex")
 
@@ -155,7 +155,7 @@ def _parse_yaml(path: str):
         raise _fail(path, f"is not valid YAML{where}: {problem}") from None
 
 
-CODE_FILES = ("text.py", "routing/lexical.py", "routing/decision.py")
+CODE_FILES = ("text.py", "routing/lexical.py", "routing/model.py", "routing/calibration.py", "routing/index.py")
 
 # What routing learns outside the registry file: each is a marshal file under
 # <state_dir>/routing/, written by its own module (entities: names read from the agents'

@@ -2,13 +2,17 @@
 
 Open `decision.py` first: `route()` gathers the evidence and decides the status. The evidence
 comes from:
-- `lexical.py`: trigger words and phrases, example words, near-miss spellings (the index);
+- `model.py`: similarity to the agent's examples (and its triggers, and confirmed corrections);
+- `lexical.py`: trigger words and phrases, weak triggers, near-miss spellings;
+`calibration.py` fits how much triggers count and each agent's threshold from held-out
+examples; `index.py` builds it all once per registry version.
 
 Everything a route needs is fitted when the registry's index is built and cached with it.
 This package is on the hot path of every `route_task`: keep imports to the standard library.
 """
 
 from skills.routing.decision import route
-from skills.routing.lexical import build_index, score_evidence
+from skills.routing.index import build_index
+from skills.routing.lexical import score_evidence
 
 __all__ = ["build_index", "route", "score_evidence"]

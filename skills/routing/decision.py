@@ -1,22 +1,27 @@
 """The routing decision: gather the evidence for each agent, then route, ask or refuse.
 
+An agent's score is its similarity to the agent's examples (skills/routing/model.py) plus
+beta x the strength of its trigger evidence (skills/routing/lexical.py), plus names from its
+data (entities). Beta and each agent's threshold are fitted from the registry's own examples
+(skills/routing/calibration.py), so no constant here decides what is out of scope.
+
 `route()` returns the guide's route JSON: `routed` / `high_confidence` with one agent,
-`multiple_matches` with options when the best two are too close to call, `no_match` when
-nothing is strong enough. Context (e.g. page: monitoring) is only a nudge for agents that
+`multiple_matches` with options when the best two are too close to call, `no_match` when no
+agent reaches its threshold. Context (e.g. page: monitoring) is only a nudge for agents that
 already have evidence; inactive and maintenance agents are never chosen.
 """
 
 from __future__ import annotations
 
+from skills.routing.calibration import trigger_strength
 from skills.routing.lexical import Evidence, collect
+from skills.routing.model import matched_words, similarities
 from skills.text import stem
 
-_E = 2.718281828459045
-MATCH_THRESHOLD = 0.65  # below this best score: no_match
-CLOSE_RATIO = 0.75  # runner-up within this fraction of the best: too close to call
-HIGH_SCORE = 2.0
-MEDIUM_SCORE = 1.2
-CONTEXT_BONUS = 0.6
+CLOSE_RATIO = 0.8  # runner-up within this fraction of the best: too close to call
+HIGH_MARGIN = 2.0  # score at least this many times the agent's threshold: high confidence
+MEDIUM_MARGIN = 1.3
+CONTEXT_NUDGE = 0.2  # an agent the request's context points at scores this much more
 
 
 def _context_matches(agent: dict, context: dict | None) -> bool:
@@ -30,33 +35,76 @@ def _context_matches(agent: dict, context: dict | None) -> bool:
     return False
 
 
-def confidence_level(score: float, clear: bool) -> str:
-    if score >= HIGH_SCORE and clear:
+def confidence_level(margin: float, clear: bool) -> str:
+    if margin >= HIGH_MARGIN and clear:
         return "high"
-    if score >= MEDIUM_SCORE:
+    if margin >= MEDIUM_MARGIN:
         return "medium"
     return "low"
 
 
-def normalised_score(raw: float) -> float:
-    """Raw evidence mapped into [0, 1): 0.8 -> 0.41, 2 -> 0.74, 3 -> 0.86."""
-    return round(1 - _E ** (-raw / 1.5), 3)
+class _Scored:
+    __slots__ = ("evidence", "position", "score", "similarity", "threshold")
+
+    def __init__(self, position: int, evidence: Evidence, similarity: float, threshold: float) -> None:
+        self.position = position
+        self.evidence = evidence
+        self.similarity = similarity
+        self.threshold = threshold
+        self.score = 0.0
+
+    @property
+    def margin(self) -> float:
+        return self.score / self.threshold if self.threshold > 0 else self.score
 
 
-def _candidate(agent: dict, evidence: Evidence, level: str, explain: bool) -> dict:
+def _score_agents(registry: dict, task: str, context: dict | None, explain: bool) -> list[_Scored]:
+    agents = registry["agents"]
+    index = registry["index"]
+    header = index["header"]
+    beta = header["beta"]
+    found = collect(task, index, explain)
+    similarity = similarities(task, index["features"], header["max_idf"])
+    scored = []
+    for position in set(found) | set(similarity):
+        if agents[position]["status"] != "active":
+            continue
+        evidence = found.get(position) or Evidence()
+        threshold = index["thresholds"].get(str(position), header["threshold"])
+        item = _Scored(position, evidence, similarity.get(position, 0.0), threshold)
+        item.score = item.similarity + beta * trigger_strength(evidence.score) + trigger_strength(evidence.entity)
+        if item.score > 0 and _context_matches(agents[position], context):
+            item.score *= 1 + CONTEXT_NUDGE
+            if explain:
+                evidence.parts.append(("context", "context", CONTEXT_NUDGE))
+        if item.score > 0:
+            scored.append(item)
+    scored.sort(key=lambda item: (-item.score, item.position))
+    return scored
+
+
+def _candidate(registry: dict, task: str, item: _Scored, level: str, explain: bool) -> dict:
+    agent = registry["agents"][item.position]
+    header = registry["index"]["header"]
+    keywords = item.evidence.keywords
     out = {
         "agent_id": agent["id"],
         "agent_name": agent["name"],
         "category": agent["category"],
-        "confidence": len(evidence.keywords),
-        "score": normalised_score(evidence.score),
+        "confidence": len(keywords),
+        "score": round(min(item.score / (1 + header["beta"]), 1.0), 3),
         "confidence_level": level,
-        "matched_keywords": evidence.keywords,
+        "matched_keywords": keywords,
     }
     if explain:
+        parts = [{"term": t, "kind": k, "weight": w} for t, k, w in item.evidence.parts]
+        parts.append({"term": "(examples)", "kind": "similarity", "weight": round(item.similarity, 3)})
         out["explain"] = {
-            "raw_score": round(evidence.score, 3),
-            "contributions": [{"term": t, "kind": k, "weight": w} for t, k, w in evidence.parts],
+            "raw_score": round(item.score, 3),
+            "example_words": matched_words(task, registry["index"]["features"], item.position),
+            "threshold": item.threshold,
+            "trigger_weight": header["beta"],
+            "contributions": parts,
         }
     return out
 
@@ -65,36 +113,25 @@ def route(
     registry: dict, task: str, *, auto_select: bool = False, context: dict | None = None, explain: bool = False
 ) -> dict:
     """Decide where `task` goes. Returns the guide's route JSON (without timing)."""
-    agents = registry["agents"]
-    found = collect(task, registry["index"], explain)
-    for position, evidence in found.items():
-        if evidence.score > 0 and _context_matches(agents[position], context):
-            evidence.score += CONTEXT_BONUS
-            if explain:
-                evidence.parts.append(("context", "context", CONTEXT_BONUS))
-
-    ranked = sorted(
-        ((e, p) for p, e in found.items() if agents[p]["status"] == "active" and e.score > 0),
-        key=lambda pair: (-pair[0].score, pair[1]),
-    )
-    matched = [(e, p) for e, p in ranked if e.score >= MATCH_THRESHOLD]
+    scored = _score_agents(registry, task, context, explain)
+    matched = [item for item in scored if item.score >= item.threshold]
     if not matched:
         return {
             "status": "no_match",
             "task": task,
             "agent": None,
             "alternatives": [],
-            "suggestions": [_candidate(agents[p], e, "low", explain) for e, p in ranked[:3]],
+            "suggestions": [_candidate(registry, task, item, "low", explain) for item in scored[:3]],
             "message": "No agent matches this task. Say which system it is about: a server, the database, "
             "tasks, contractors or projects.",
         }
 
-    best_score = matched[0][0].score
-    close = [(e, p) for e, p in matched if e.score >= best_score * CLOSE_RATIO]
+    best = matched[0]
+    close = [item for item in matched if item.score >= best.score * CLOSE_RATIO]
     clear = len(close) == 1
-    level = confidence_level(best_score, clear)
-    top = _candidate(agents[matched[0][1]], matched[0][0], level, explain)
-    others = [_candidate(agents[p], e, confidence_level(e.score, False), explain) for e, p in matched[1:]]
+    level = confidence_level(best.margin, clear)
+    top = _candidate(registry, task, best, level, explain)
+    others = [_candidate(registry, task, item, confidence_level(item.margin, False), explain) for item in matched[1:]]
 
     if clear or auto_select:
         status = "high_confidence" if (level == "high" and not auto_select) else "routed"

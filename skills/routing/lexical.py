@@ -39,7 +39,7 @@ def _idf(df: int, n_agents: int) -> float:
     return math.log(1 + n_agents / df) / math.log(1 + n_agents)
 
 
-def _agent_terms(agent: dict) -> tuple[dict, dict]:
+def _agent_terms(agent: dict, example_words: bool) -> tuple[dict, dict]:
     """(single term -> (kind, display), phrase tuple -> display) for one agent; strongest kind wins."""
     singles: dict[str, tuple[int, str]] = {}
     phrases: dict[tuple, str] = {}
@@ -55,7 +55,7 @@ def _agent_terms(agent: dict) -> tuple[dict, dict]:
                 add(parts[0], kind, trigger)
             elif parts:
                 phrases[parts] = trigger
-    for example in agent.get("examples", ()):
+    for example in agent.get("examples", ()) if example_words else ():
         for term in terms(example):
             add(term, EXAMPLE, term)
     return singles, phrases
@@ -65,12 +65,13 @@ def _deletions(term: str) -> set[str]:
     return {term[:i] + term[i + 1 :] for i in range(len(term))}
 
 
-def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
+def build_lexical(agents: list[dict], example_words: bool = True) -> dict:
     """Postings for every term and phrase, weighted by rarity; plain values so marshal can cache them.
 
-    `inputs` are what routing learnt outside the registry file (skills/registry.py ROUTING_INPUTS).
+    Routing leaves example words to the model (skills/routing/model.py); picking a tool inside
+    an agent, with a handful of examples per tool, counts them here.
     """
-    per_agent = [_agent_terms(agent) for agent in agents]
+    per_agent = [_agent_terms(agent, example_words) for agent in agents]
     # Rarity is counted separately for triggers and for any evidence: an example sentence
     # that happens to use another agent's trigger word must not water that trigger down.
     trigger_df: dict = {}
@@ -123,12 +124,13 @@ class Evidence:
     """What points at one agent: strong and weak weight, the keywords shown to users, and (with
     explain) each contribution."""
 
-    __slots__ = ("keywords", "parts", "score", "strong", "weak")
+    __slots__ = ("entity", "keywords", "parts", "score", "strong", "weak")
 
     def __init__(self) -> None:
         self.score = 0.0
         self.strong = 0.0
         self.weak = 0.0
+        self.entity = 0.0  # names from the agent's own data count apart (skills/routing/entities.py)
         self.keywords: list[str] = []
         self.parts: list[tuple] = []
 
@@ -136,7 +138,9 @@ class Evidence:
         self, kind: str, weight: float, display: str | None, source: str, explain: bool, weak: bool = False
     ) -> None:
         """Credit `weight`; `display` (a trigger, an entity name) joins the matched keywords."""
-        if weak:
+        if kind == "entity":
+            self.entity += weight
+        elif weak:
             self.weak += weight
         else:
             self.strong += weight
@@ -193,5 +197,5 @@ def collect(task: str, index: dict, explain: bool) -> dict[int, Evidence]:
 
 
 def score_evidence(index: dict, task: str) -> dict[int, float]:
-    """Raw evidence per entry of `index` (used to pick an agent's tool with the same matching)."""
+    """Raw evidence per entry of a `build_lexical` index (picks an agent's tool with the same matching)."""
     return {position: evidence.score for position, evidence in collect(task, index, False).items()}

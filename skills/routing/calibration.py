@@ -1,0 +1,189 @@
+"""When is a similarity strong enough to route? Learnt from the registry itself, not tuned by hand.
+
+The registry holds no out-of-scope requests, but it can stand in for them: route each agent's
+examples with that agent taken out, and they are requests that no remaining agent should take
+(leave-one-agent-out). The requests that should be taken are the examples themselves, each
+routed with only itself taken out (leave-one-out). The threshold is the similarity that gets
+the most of both right: wrong routes and wrong refusals cost the same. Confirmed "nothing
+should have taken this" corrections (feedback) join the unrelated side as real out-of-scope.
+
+Each agent gets its own threshold where it has enough examples; fewer examples pull it toward
+the registry-wide one. Change the examples and the thresholds move.
+
+Both held-out scores are computed from the fitted statistics in closed form (no refitting), so
+calibration costs about one route per sampled example. Large registries are sampled.
+"""
+
+from __future__ import annotations
+
+from skills.routing.model import Fit, similarities
+
+_E = 2.718281828459045
+BETAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # how much trigger evidence may add to example similarity
+SAMPLE_LIMIT = 1500  # held-out examples scored at most (spread evenly over the registry)
+SHRINK = 100.0  # an agent with this many held-out scores weighs its own threshold half
+# Before any data: about one clear trigger word (raw evidence 0.65) of an agent. A registry with
+# few examples moves from there as far as its data allows: the prior counts as PRIOR_COUNT samples.
+PRIOR_THRESHOLD = 0.35
+PRIOR_COUNT = 50.0
+
+
+def _held_out(fit: Fit, document: int) -> tuple[dict[int, float], dict[int, float]]:
+    """(similarities with the document left out of its agent, with its agent left out entirely)."""
+    own, found, doc_weight = fit.documents[document]
+    weights = {feature: fit.weight(feature, kind) for feature, kind in found.items()}
+    total = sum(weights.values())
+    norm = sum(value * value for value in weights.values()) ** 0.5
+    if not total or not norm:
+        return {}, {}
+    own_documents = fit.agent_documents[own]
+    loo_dot = 0.0  # the task's unit vector against the own agent's unnormalised centroid
+    cosine: dict[int, float] = {}
+    coverage_loo: dict[int, float] = {}
+    coverage_lao: dict[int, float] = {}
+    for feature, weight in weights.items():
+        per_agent = fit.counts.get(feature, {})
+        rates = {position: count / fit.agent_documents[position] for position, count in per_agent.items()}
+        total_rate = sum(rates.values())
+        own_rate_loo = (per_agent.get(own, 0.0) - doc_weight) / (own_documents - doc_weight or 1.0)
+        loo_total = total_rate - rates.get(own, 0.0) + max(own_rate_loo, 0.0)
+        lao_total = total_rate - rates.get(own, 0.0)
+        loo_dot += weight / norm * fit.centroids[own].get(feature, 0.0)
+        for position, rate in rates.items():
+            if position == own:
+                if own_rate_loo > 0 and loo_total > 0:
+                    coverage_loo[own] = coverage_loo.get(own, 0.0) + weight * own_rate_loo / loo_total
+                continue
+            centroid_weight = fit.centroids[position].get(feature, 0.0) / fit.centroid_norms[position]
+            cosine[position] = cosine.get(position, 0.0) + weight / norm * centroid_weight
+            if loo_total > 0:
+                coverage_loo[position] = coverage_loo.get(position, 0.0) + weight * rate / loo_total
+            if lao_total > 0:
+                coverage_lao[position] = coverage_lao.get(position, 0.0) + weight * rate / lao_total
+    left_out = {p: _combine(c, coverage_lao.get(p, 0.0), total) for p, c in cosine.items()}
+    kept = {p: _combine(c, coverage_loo.get(p, 0.0), total) for p, c in cosine.items()}
+    own_norm_sq = fit.centroid_norms[own] ** 2 - 2 * doc_weight * loo_dot + doc_weight**2
+    if own_norm_sq > 1e-9:
+        own_cosine = (loo_dot - doc_weight) / own_norm_sq**0.5
+        kept[own] = _combine(own_cosine, coverage_loo.get(own, 0.0), total)
+    return kept, left_out
+
+
+def _combine(cosine: float, coverage: float, total: float) -> float:
+    return (max(cosine, 0.0) * max(coverage, 0.0) / total) ** 0.5 if cosine > 0 and coverage > 0 else 0.0
+
+
+def _best(scores: dict[int, float]) -> tuple[int | None, float]:
+    if not scores:
+        return None, 0.0
+    position = max(scores, key=lambda p: (scores[p], -p))
+    return position, scores[position]
+
+
+def trigger_strength(raw: float) -> float:
+    """Lexical (trigger) evidence mapped into [0, 1): 0.8 -> 0.41, 2 -> 0.74, 3 -> 0.86."""
+    return 1 - _E ** (-raw / 1.5)
+
+
+def combined(similarity: dict[int, float], lexical: dict[int, float], beta: float) -> dict[int, float]:
+    """An agent's routing score: example similarity plus beta x trigger strength."""
+    scores = dict(similarity)
+    if beta:
+        for position, raw in lexical.items():
+            scores[position] = scores.get(position, 0.0) + beta * trigger_strength(raw)
+    return scores
+
+
+def _sample(documents: list[int]) -> list[int]:
+    if len(documents) <= SAMPLE_LIMIT:
+        return documents
+    step = len(documents) / SAMPLE_LIMIT
+    return [documents[int(i * step)] for i in range(SAMPLE_LIMIT)]
+
+
+def _best_threshold(accepted: list[tuple[float, bool]], refused: list[float]) -> tuple[float, float] | None:
+    """(threshold, value): the cut that maximises right routes / routes + refusals / unrelated."""
+    if not accepted or not refused:
+        return None
+    events = sorted([(score, 0, correct) for score, correct in accepted] + [(score, 1, False) for score in refused])
+    # sweep the cut upwards: everything below it is refused
+    right = sum(1 for _, correct in accepted if correct)
+    refusals = 0
+    best = (events[0][0], right / len(accepted))
+    index = 0
+    while index < len(events):
+        score = events[index][0]
+        while index < len(events) and events[index][0] == score:
+            _, kind, correct = events[index]
+            refusals += kind
+            right -= kind == 0 and correct
+            index += 1
+        cut = (score + events[index][0]) / 2 if index < len(events) else score + 1e-6
+        value = right / len(accepted) + refusals / len(refused)
+        if value > best[1] + 1e-12:
+            best = (cut, value)
+    return best
+
+
+class _Samples:
+    """Held-out scores for calibration, gathered once and combined for each beta."""
+
+    def __init__(self, fit: Fit, table: dict, lexical, unrelated: list[str]) -> None:
+        self.positives = []  # (own position, kept similarities, lexical)
+        self.negatives = []  # (left-out similarities, lexical without the own agent)
+        for document in _sample(sorted(fit.examples)):
+            own = fit.documents[document][0]
+            kept, left_out = _held_out(fit, document)
+            scores = lexical(fit.examples[document])
+            self.positives.append((own, kept, scores))
+            if fit.n_agents > 1:
+                self.negatives.append((left_out, {p: v for p, v in scores.items() if p != own}))
+        for task in unrelated:
+            self.negatives.append((similarities(task, table, fit.max_idf), lexical(task)))
+
+    def split(self, beta: float) -> tuple[list, list, dict]:
+        accepted, refused, per_agent = [], [], {}
+        for own, kept, scores in self.positives:
+            position, score = _best(combined(kept, scores, beta))
+            accepted.append((score, position == own))
+            per_agent.setdefault(own, ([], []))[0].append((score, position == own))
+        for left_out, scores in self.negatives:
+            position, score = _best(combined(left_out, scores, beta))
+            refused.append(score)
+            if position is not None:
+                per_agent.setdefault(position, ([], []))[1].append(score)
+        return accepted, refused, per_agent
+
+
+def calibrate(fit: Fit, table: dict, lexical, unrelated: list[str]) -> dict:
+    """How much to trust triggers (beta) and the thresholds, fitted on held-out examples.
+
+    `lexical(task) -> {position: raw trigger evidence}`. Returns plain values for the index:
+    {"beta", "threshold", "agents": {position: threshold}, "samples": {...}}.
+    """
+    samples = _Samples(fit, table, lexical, unrelated)
+    best = None
+    for beta in BETAS:
+        accepted, refused, per_agent = samples.split(beta)
+        found = _best_threshold(accepted, refused)
+        if found and (best is None or found[1] >= best[0] - 1e-9):  # ties: trust the triggers more
+            best = (found[1], beta, found[0], per_agent)
+    if best is None:
+        return {"beta": 1.0, "threshold": PRIOR_THRESHOLD, "agents": {}, "samples": _counts(samples)}
+    _, beta, learnt, per_agent = best
+    n_samples = len(samples.positives) + len(samples.negatives)
+    # the prior is "one clear trigger", which means as much as triggers count (beta)
+    prior = beta * PRIOR_THRESHOLD + (1 - beta) * learnt
+    overall = (n_samples * learnt + PRIOR_COUNT * prior) / (n_samples + PRIOR_COUNT)
+    agents = {}
+    for position, (own_accepted, own_refused) in per_agent.items():
+        own = _best_threshold(own_accepted, own_refused)
+        if own is None:
+            continue
+        weight = (len(own_accepted) + len(own_refused)) / SHRINK
+        agents[str(position)] = round((weight * own[0] + overall) / (weight + 1), 5)
+    return {"beta": beta, "threshold": round(overall, 5), "agents": agents, "samples": _counts(samples)}
+
+
+def _counts(samples: _Samples) -> dict:
+    return {"examples": len(samples.positives), "unrelated": len(samples.negatives)}

@@ -1,0 +1,39 @@
+"""Building the routing index: everything a route needs, fitted once per registry version.
+
+The index joins the lexical tables (triggers, phrases, near-miss spellings), the example model
+and its calibration (how much to trust triggers, and the thresholds). It is plain values in
+str-keyed tables plus a small header, so it can be cached and read a row at a time.
+"""
+
+from __future__ import annotations
+
+from skills.routing.calibration import calibrate
+from skills.routing.lexical import build_lexical, collect
+from skills.routing.model import Fit
+
+
+def _feedback(inputs: dict) -> tuple[dict, list]:
+    feedback = inputs.get("feedback") or {}
+    examples = feedback.get("examples") if isinstance(feedback, dict) else None
+    unrelated = feedback.get("unrelated") if isinstance(feedback, dict) else None
+    return (examples if isinstance(examples, dict) else {}), (unrelated if isinstance(unrelated, list) else [])
+
+
+def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
+    """The routing index of `agents`; `inputs` are what routing learnt outside the registry file
+    (skills/registry.py ROUTING_INPUTS): confirmed corrections become examples and known
+    unrelated requests, entity names from the agents' data become evidence."""
+    inputs = inputs or {}
+    extra_examples, unrelated = _feedback(inputs)
+    index = build_lexical(agents, example_words=False)
+    fit = Fit(agents, extra_examples)
+    index["features"] = fit.table()
+    index["header"] = {"max_idf": fit.max_idf}
+
+    def lexical(task: str) -> dict[int, float]:
+        return {position: evidence.score for position, evidence in collect(task, index, False).items()}
+
+    calibration = calibrate(fit, index["features"], lexical, [t for t in unrelated if isinstance(t, str)])
+    index["thresholds"] = calibration.pop("agents")
+    index["header"].update(calibration)
+    return index
