@@ -166,8 +166,12 @@ def calibrate(fit: Fit, table: dict, lexical, unrelated: list[str]) -> dict:
     for beta in BETAS:
         accepted, refused, per_agent = samples.split(beta)
         found = _best_threshold(accepted, refused)
-        if found and (best is None or found[1] >= best[0] - 1e-9):  # ties: trust the triggers more
-            best = (found[1], beta, found[0], per_agent)
+        if not found:
+            continue
+        # ties (small registries): the beta that ranks more held-out examples right, then trust triggers more
+        key = (round(found[1], 9), sum(1 for _, correct in accepted if correct), beta)
+        if best is None or key >= best[0]:
+            best = (key, beta, found[0], per_agent)
     if best is None:
         return {"beta": 1.0, "threshold": PRIOR_THRESHOLD, "agents": {}, "samples": _counts(samples)}
     _, beta, learnt, per_agent = best
