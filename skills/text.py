@@ -203,8 +203,19 @@ def _undouble(word: str) -> str:
     return word
 
 
+_STEMS: dict[str, str] = {}
+
+
 def stem(word: str) -> str:
-    """A small, predictable suffix stripper (not linguistics: both sides just need to agree)."""
+    """A small, predictable suffix stripper (not linguistics: both sides just need to agree).
+    Remembered per word: building a large registry's index stems the same words many times."""
+    found = _STEMS.get(word)
+    if found is None:
+        found = _STEMS[word] = _stem(word)
+    return found
+
+
+def _stem(word: str) -> str:
     word = _VARIANTS.get(word, word)
     if len(word) <= 3:
         return word

@@ -30,8 +30,9 @@ PRIOR_COUNT = 50.0
 
 def _held_out(fit: Fit, document: int) -> tuple[dict[int, float], dict[int, float]]:
     """(similarities with the document left out of its agent, with its agent left out entirely)."""
-    own, found, doc_weight = fit.documents[document]
-    weights = {feature: fit.weight(feature, kind) for feature, kind in found.items()}
+    own, found = fit.documents[document]
+    doc_weight = 1.0
+    weights = {feature: fit.weight(feature) for feature in found}
     total = sum(weights.values())
     norm = sum(value * value for value in weights.values()) ** 0.5
     if not total or not norm:

@@ -27,43 +27,53 @@ from skills.text import STOPWORDS, all_terms
 PREFIX = 5  # words longer than this also count by their first PREFIX letters
 UNKNOWN_FUNCTION_WEIGHT = 0.5  # an unseen stopword or word pair says little either way
 MAX_POSTINGS = 256  # a feature shared by more agents keeps its strongest ones (large registries)
-TRIGGER_DOCUMENT_WEIGHT = 1.0  # a trigger counts as one short example
-SENTENCE_KINDS = (1, 3)  # stopwords and word pairs
 
 
 # ---------------------------------------------------------------- features
 
 
-def features(text: str) -> dict[str, int]:
-    """Feature -> kind (0 word, 1 stopword, 2 prefix, 3 pair) for one text."""
+def features(text: str) -> list[str]:
+    """The distinct features of a text: words, prefixes ("reser~") and word pairs ("health check")."""
     words = [word for word in all_terms(text) if not word.isdigit()]
-    found: dict[str, int] = {}
+    found = dict.fromkeys(words)
     for word in words:
-        found[word] = 1 if word in STOPWORDS else 0
         if len(word) > PREFIX:
-            found.setdefault(word[:PREFIX] + "~", 2)
+            found[word[:PREFIX] + "~"] = None
     for first, second in itertools.pairwise(words):
-        found.setdefault(f"{first} {second}", 3)
-    return found
+        found[f"{first} {second}"] = None
+    return list(found)
 
 
-def _unknown_weight(kind: int, max_idf: float) -> float:
-    """Weight of a feature no agent has: a new content word counts fully against every agent."""
-    if kind == 0:
-        return max_idf
-    if kind == 2:
-        return max_idf  # an unseen word's prefix: unseen too, so the new word counts twice
-    return UNKNOWN_FUNCTION_WEIGHT
+def is_sentence_feature(feature: str) -> bool:
+    """Stopwords and word pairs: they occur in sentences, never in trigger lists."""
+    return " " in feature or feature in STOPWORDS
+
+
+def unknown_weight(feature: str, max_idf: float) -> float:
+    """Weight of a feature no agent has: a new content word (and its prefix) counts fully
+    against every agent; an unseen stopword or word pair says little either way."""
+    return UNKNOWN_FUNCTION_WEIGHT if is_sentence_feature(feature) else max_idf
 
 
 # ---------------------------------------------------------------- fitting
 
 
-def _documents(agents: list[dict], extra_examples: dict) -> tuple[list[tuple[int, dict, float]], dict[int, str]]:
-    """(agent position, features, document weight) for every example and trigger, and which
-    of them are examples (requests in users' words, as opposed to trigger words): {index: text}."""
+def _document_features(trigger: str, known: dict) -> list[str]:
+    """A trigger's features; a phrase counts as its word pairs only (its words apart are not the
+    phrase). Remembered per trigger: large registries repeat them."""
+    found = known.get(trigger)
+    if found is None:
+        found = features(trigger)
+        found = known[trigger] = [feature for feature in found if " " in feature] or found
+    return found
+
+
+def _documents(agents: list[dict], extra_examples: dict) -> tuple[list[tuple[int, list]], dict[int, str]]:
+    """(agent position, features) for every example and trigger, and which of them are
+    examples (requests in users' words, as opposed to trigger words): {index: text}."""
     documents = []
     examples = {}
+    known: dict[str, list] = {}
     for position, agent in enumerate(agents):
         texts = list(agent.get("examples", ())) + list(extra_examples.get(agent["id"], ()))
         texts += [text for tool in agent.get("tools", ()) for text in tool.get("examples", ())]
@@ -71,20 +81,18 @@ def _documents(agents: list[dict], extra_examples: dict) -> tuple[list[tuple[int
             found = features(text)
             if found:
                 examples[len(documents)] = text
-                documents.append((position, found, 1.0))
+                documents.append((position, found))
         for trigger in agent.get("triggers", ()):
-            found = features(trigger)
-            if any(kind == 3 for kind in found.values()):  # a phrase counts as its word pairs only:
-                found = {feature: kind for feature, kind in found.items() if kind == 3}  # apart, not the phrase
+            found = _document_features(trigger, known)
             if found:
-                documents.append((position, found, TRIGGER_DOCUMENT_WEIGHT))
+                documents.append((position, found))
     return documents, examples
 
 
 def _idf(document_frequency: float, n_documents: float) -> float:
     import math  # index building only
 
-    return math.log((n_documents + 1) / (document_frequency + 0.5))
+    return max(math.log((n_documents + 1) / (document_frequency + 0.5)), 0.05)
 
 
 class Fit:
@@ -93,62 +101,56 @@ class Fit:
     def __init__(self, agents: list[dict], extra_examples: dict) -> None:
         self.n_agents = len(agents)
         self.documents, self.examples = _documents(agents, extra_examples)
-        self.n_documents = sum(weight for _, _, weight in self.documents) or 1.0
+        n_documents = len(self.documents) or 1
         # Function words and word pairs only ever occur in sentences: their rarity is counted
         # among the examples, or trigger lists (no sentences) would make "the" look rare.
-        self.n_sentences = float(len(self.examples)) or 1.0
-        self.max_idf = _idf(0, self.n_documents)
-        self.agent_documents = [0.0] * self.n_agents
-        frequency: dict[str, float] = {}
-        kinds: dict[str, int] = {}
-        counts: dict[str, dict[int, float]] = {}
-        for position, found, weight in self.documents:
-            self.agent_documents[position] += weight
-            for feature, kind in found.items():
-                kinds[feature] = kind
-                frequency[feature] = frequency.get(feature, 0.0) + weight
-                per_agent = counts.setdefault(feature, {})
-                per_agent[position] = per_agent.get(position, 0.0) + weight
+        n_sentences = len(self.examples) or 1
+        self.max_idf = _idf(0, n_documents)
+        self.agent_documents = [0] * self.n_agents
+        counts: dict[str, dict[int, int]] = {}
+        for position, found in self.documents:
+            self.agent_documents[position] += 1
+            for feature in found:
+                per_agent = counts.get(feature)
+                if per_agent is None:
+                    counts[feature] = {position: 1}
+                else:
+                    per_agent[position] = per_agent.get(position, 0) + 1
         self.counts = counts
         self.idf = {
-            feature: max(_idf(df, self.n_sentences if kinds[feature] in SENTENCE_KINDS else self.n_documents), 0.05)
-            for feature, df in frequency.items()
+            feature: _idf(sum(per_agent.values()), n_sentences if is_sentence_feature(feature) else n_documents)
+            for feature, per_agent in counts.items()
         }
-        self.vectors = [self.vector(found) for _, found, _ in self.documents]
-        self.centroids = [{} for _ in range(self.n_agents)]
-        for (position, _, weight), vector in zip(self.documents, self.vectors):
+        idf = self.idf
+        self.centroids: list[dict[str, float]] = [{} for _ in range(self.n_agents)]
+        for position, found in self.documents:
+            values = [idf[feature] for feature in found]
+            norm = sum(value * value for value in values) ** 0.5 or 1.0
             centroid = self.centroids[position]
-            for feature, value in vector.items():
-                centroid[feature] = centroid.get(feature, 0.0) + weight * value
+            for feature, value in zip(found, values, strict=True):
+                centroid[feature] = centroid.get(feature, 0.0) + value / norm
         self.centroid_norms = [sum(v * v for v in c.values()) ** 0.5 or 1.0 for c in self.centroids]
 
-    def weight(self, feature: str, kind: int) -> float:
+    def weight(self, feature: str) -> float:
         known = self.idf.get(feature)
-        return known if known is not None else _unknown_weight(kind, self.max_idf)
-
-    def vector(self, found: dict) -> dict[str, float]:
-        """Unit-length tf-idf vector of a document (binary term frequency: texts are short)."""
-        weights = {feature: self.weight(feature, kind) for feature, kind in found.items()}
-        norm = sum(v * v for v in weights.values()) ** 0.5 or 1.0
-        return {feature: value / norm for feature, value in weights.items()}
-
-    def rate(self, feature: str, position: int) -> float:
-        """How often the agent's documents use the feature (share of its documents)."""
-        return self.counts[feature].get(position, 0.0) / (self.agent_documents[position] or 1.0)
+        return known if known is not None else unknown_weight(feature, self.max_idf)
 
     def table(self) -> dict[str, tuple]:
-        """feature -> (idf, sum of rates, ((position, centroid weight, rate), ...)) for the index."""
+        """feature -> (idf, sum of rates, ((position, centroid weight, rate), ...)) for the index.
+
+        The rate is the share of the agent's documents that use the feature."""
         rows = {}
+        centroids, norms, sizes = self.centroids, self.centroid_norms, self.agent_documents
         for feature, per_agent in self.counts.items():
-            postings = []
-            for position in per_agent:
-                centroid_weight = self.centroids[position].get(feature, 0.0) / self.centroid_norms[position]
-                postings.append((position, round(centroid_weight, 5), round(self.rate(feature, position), 5)))
+            postings = [
+                (position, centroids[position][feature] / norms[position], count / sizes[position])
+                for position, count in per_agent.items()
+            ]
             total_rate = sum(rate for _, _, rate in postings)
             if len(postings) > MAX_POSTINGS:
                 postings.sort(key=lambda posting: -posting[2])
                 postings = postings[:MAX_POSTINGS]
-            rows[feature] = (round(self.idf[feature], 5), round(total_rate, 5), tuple(postings))
+            rows[feature] = (self.idf[feature], total_rate, tuple(postings))
         return rows
 
 
@@ -158,9 +160,9 @@ class Fit:
 def query_weights(task: str, table, max_idf: float) -> list[tuple[float, tuple | None]]:
     """(weight, table row or None) for each feature of the task."""
     out = []
-    for feature, kind in features(task).items():
+    for feature in features(task):
         row = table.get(feature)
-        out.append((row[0] if row else _unknown_weight(kind, max_idf), row))
+        out.append((row[0] if row else unknown_weight(feature, max_idf), row))
     return out
 
 
@@ -190,8 +192,8 @@ def similarities(task: str, table, max_idf: float) -> dict[int, float]:
 def matched_words(task: str, table, position: int, limit: int = 5) -> list[str]:
     """The task's words that the agent's examples use, most telling first (shown as keywords)."""
     found = []
-    for feature, kind in features(task).items():
-        if kind != 0:
+    for feature in features(task):
+        if feature.endswith("~") or is_sentence_feature(feature):
             continue
         row = table.get(feature)
         if row is None:
