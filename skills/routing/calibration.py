@@ -28,34 +28,39 @@ PRIOR_THRESHOLD = 0.35
 PRIOR_COUNT = 50.0
 
 
-def _held_out(fit: Fit, document: int) -> tuple[dict[int, float], dict[int, float]]:
-    """(similarities with the document left out of its agent, with its agent left out entirely)."""
+def _held_out(fit: Fit, table: dict, document: int) -> tuple[dict[int, float], dict[int, float]]:
+    """(similarities with the document left out of its agent, with its agent left out entirely).
+
+    Other agents are read from the index rows, as a route reads them; the own agent's counts
+    and centroid are corrected for the missing document in closed form."""
     own, found = fit.documents[document]
-    doc_weight = 1.0
     weights = {feature: fit.weight(feature) for feature in found}
     total = sum(weights.values())
     norm = sum(value * value for value in weights.values()) ** 0.5
     if not total or not norm:
         return {}, {}
     own_documents = fit.agent_documents[own]
+    own_centroid = fit.centroids[own]
     loo_dot = 0.0  # the task's unit vector against the own agent's unnormalised centroid
     cosine: dict[int, float] = {}
     coverage_loo: dict[int, float] = {}
     coverage_lao: dict[int, float] = {}
     for feature, weight in weights.items():
-        per_agent = fit.counts.get(feature, {})
-        rates = {position: count / fit.agent_documents[position] for position, count in per_agent.items()}
-        total_rate = sum(rates.values())
-        own_rate_loo = (per_agent.get(own, 0.0) - doc_weight) / (own_documents - doc_weight or 1.0)
-        loo_total = total_rate - rates.get(own, 0.0) + max(own_rate_loo, 0.0)
-        lao_total = total_rate - rates.get(own, 0.0)
-        loo_dot += weight / norm * fit.centroids[own].get(feature, 0.0)
-        for position, rate in rates.items():
+        row = table.get(feature)
+        if row is None:
+            continue
+        _, total_rate, postings = row
+        own_count = fit.counts[feature].get(own, 0)
+        own_rate = own_count / own_documents
+        own_rate_loo = (own_count - 1) / (own_documents - 1) if own_documents > 1 else 0.0
+        loo_total = total_rate - own_rate + max(own_rate_loo, 0.0)
+        lao_total = total_rate - own_rate
+        loo_dot += weight / norm * own_centroid.get(feature, 0.0)
+        if own_rate_loo > 0 and loo_total > 0:
+            coverage_loo[own] = coverage_loo.get(own, 0.0) + weight * own_rate_loo / loo_total
+        for position, centroid_weight, rate in postings:
             if position == own:
-                if own_rate_loo > 0 and loo_total > 0:
-                    coverage_loo[own] = coverage_loo.get(own, 0.0) + weight * own_rate_loo / loo_total
                 continue
-            centroid_weight = fit.centroids[position].get(feature, 0.0) / fit.centroid_norms[position]
             cosine[position] = cosine.get(position, 0.0) + weight / norm * centroid_weight
             if loo_total > 0:
                 coverage_loo[position] = coverage_loo.get(position, 0.0) + weight * rate / loo_total
@@ -63,10 +68,9 @@ def _held_out(fit: Fit, document: int) -> tuple[dict[int, float], dict[int, floa
                 coverage_lao[position] = coverage_lao.get(position, 0.0) + weight * rate / lao_total
     left_out = {p: _combine(c, coverage_lao.get(p, 0.0), total) for p, c in cosine.items()}
     kept = {p: _combine(c, coverage_loo.get(p, 0.0), total) for p, c in cosine.items()}
-    own_norm_sq = fit.centroid_norms[own] ** 2 - 2 * doc_weight * loo_dot + doc_weight**2
+    own_norm_sq = fit.centroid_norms[own] ** 2 - 2 * loo_dot + 1.0
     if own_norm_sq > 1e-9:
-        own_cosine = (loo_dot - doc_weight) / own_norm_sq**0.5
-        kept[own] = _combine(own_cosine, coverage_loo.get(own, 0.0), total)
+        kept[own] = _combine((loo_dot - 1.0) / own_norm_sq**0.5, coverage_loo.get(own, 0.0), total)
     return kept, left_out
 
 
@@ -134,7 +138,7 @@ class _Samples:
         self.negatives = []  # (left-out similarities, lexical without the own agent)
         for document in _sample(sorted(fit.examples)):
             own = fit.documents[document][0]
-            kept, left_out = _held_out(fit, document)
+            kept, left_out = _held_out(fit, table, document)
             scores = lexical(fit.examples[document])
             self.positives.append((own, kept, scores))
             if fit.n_agents > 1:
