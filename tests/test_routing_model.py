@@ -135,3 +135,14 @@ def test_public_benchmark_command_prints_one_table(script):
     assert rows["FibreFlow dev set"]["accuracy"] == 1.0
     table = script("benchmark_accuracy", "--k", "5").stdout
     assert "CLINC150 val, K=5" in table and "FibreFlow dev set" in table
+
+
+def test_a_misspelt_word_meets_the_word_in_the_examples(tmp_path):
+    registry = two_domains(tmp_path)
+    # "fertiliser" is only in a garden example; one letter dropped, then one swapped
+    for task in ("which fertilser for the tree", "which fertiliswr for the tree"):
+        assert agent_of(route(registry, task, auto_select=True)) == "garden", task
+    without = registry["index"]["spellings"]
+    registry["index"]["spellings"] = {}
+    assert agent_of(route(registry, "which fertilser for the tree", auto_select=True)) != "garden"
+    registry["index"]["spellings"] = without

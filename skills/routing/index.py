@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from skills.routing.calibration import calibrate
 from skills.routing.lexical import build_lexical, collect
-from skills.routing.model import Fit
+from skills.routing.model import Fit, spelling_table
 
 
 def _feedback(inputs: dict) -> tuple[dict, list]:
@@ -28,6 +28,7 @@ def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
     index = build_lexical(agents, example_words=False)
     fit = Fit(agents, extra_examples)
     index["features"] = fit.table()
+    index["spellings"] = spelling_table(index["features"])
     index["header"] = {"max_idf": fit.max_idf}
 
     def lexical(task: str) -> dict[int, float]:

@@ -12,7 +12,8 @@ the geometric mean of both:
 
 Features are every word (stemmed; stopwords kept, since idf weighs them: "who are you" is all
 stopwords and still means something), five-letter prefixes of longer words (a cheap way to meet
-"reservation" with "reserve" and "cancelling" with "cancellation") and adjacent word pairs.
+"reservation" with "reserve" and "cancelling" with "cancellation") and adjacent word pairs. An
+unknown long word one letter off a known one is read as that word (misspellings).
 
 Everything is plain values in str-keyed tables (skills/routing/__init__.py: the index shape), so
 a route reads only the rows of its own features.
@@ -26,6 +27,7 @@ from skills.text import STOPWORDS, all_terms
 
 PREFIX = 5  # words longer than this also count by their first PREFIX letters
 UNKNOWN_FUNCTION_WEIGHT = 0.5  # an unseen stopword or word pair says little either way
+SPELLING_MIN = 7  # words this long or longer are matched one letter off
 MAX_POSTINGS = 256  # a feature shared by more agents keeps its strongest ones (large registries)
 
 
@@ -157,18 +159,51 @@ class Fit:
 # ---------------------------------------------------------------- scoring
 
 
-def query_weights(task: str, table, max_idf: float) -> list[tuple[float, tuple | None]]:
-    """(weight, table row or None) for each feature of the task."""
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def spelling_table(table: dict) -> dict[str, tuple]:
+    """Deletion variant -> known content words, to meet a misspelt word (one letter missing,
+    extra or swapped) with the word the examples use. Words under SPELLING_MIN letters are left
+    out: too often one letter from another real word."""
+    variants: dict[str, list] = {}
+    for feature in table:
+        if len(feature) >= SPELLING_MIN and not feature.endswith("~") and not is_sentence_feature(feature):
+            for variant in _deletions(feature):
+                variants.setdefault(variant, []).append(feature)
+    return {variant: tuple(words) for variant, words in variants.items()}
+
+
+def _respelt(word: str, table, spellings) -> str | None:
+    """The known word one edit away from an unknown one (the most used when several are)."""
+    found = set(spellings.get(word, ()))  # the task's word is missing a letter
+    for variant in _deletions(word):
+        if variant in table:  # the task's word has an extra letter
+            found.add(variant)
+        found.update(spellings.get(variant, ()))  # one letter swapped
+    found.discard(word)
+    if not found:
+        return None
+    return max(sorted(found), key=lambda known: -table[known][0])
+
+
+def query_weights(task: str, table, max_idf: float, spellings=None) -> list[tuple[float, tuple | None]]:
+    """(weight, table row or None) for each feature of the task; a misspelt word counts as the
+    word it was meant to be."""
     out = []
     for feature in features(task):
         row = table.get(feature)
+        if row is None and spellings is not None and len(feature) >= SPELLING_MIN and " " not in feature:
+            known = None if feature.endswith("~") or feature in STOPWORDS else _respelt(feature, table, spellings)
+            row = table.get(known) if known else None
         out.append((row[0] if row else unknown_weight(feature, max_idf), row))
     return out
 
 
-def similarities(task: str, table, max_idf: float) -> dict[int, float]:
+def similarities(task: str, table, max_idf: float, spellings=None) -> dict[int, float]:
     """Agent position -> similarity in [0, 1]: sqrt(cosine x coverage)."""
-    weighted = query_weights(task, table, max_idf)
+    weighted = query_weights(task, table, max_idf, spellings)
     total = sum(weight for weight, _ in weighted)
     norm = sum(weight * weight for weight, _ in weighted) ** 0.5
     if not total or not norm:
