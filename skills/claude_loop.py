@@ -110,14 +110,19 @@ def _attach_progress(error: OrchestratorError, outcome: LoopOutcome) -> None:
 
 
 def _client(settings, deadline: float):
+    return anthropic_client(settings, timeout_s=settings.agent_timeout_s, max_retries=MAX_RETRIES, deadline=deadline)
+
+
+def anthropic_client(settings, *, timeout_s: float, max_retries: int, deadline: float):
+    """The SDK client for every model call: our key and base URL, a timeout, and the wall-time guard."""
     import anthropic  # lazy: slow to import, never on the routing path
 
     return anthropic.Anthropic(
         api_key=settings.anthropic_api_key,
         # explicit, so the SDK never consults ANTHROPIC_BASE_URL itself (config.py reads the environment)
         base_url=settings.anthropic_base_url or DEFAULT_BASE_URL,
-        max_retries=MAX_RETRIES,
-        timeout=max(settings.agent_timeout_s, 0.001),
+        max_retries=max_retries,
+        timeout=max(timeout_s, 0.001),
         middleware=[_deadline_guard(deadline)],
     )
 

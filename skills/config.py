@@ -70,6 +70,8 @@ class Settings:
         self.max_tokens = _as_int(env, "ORCHESTRATOR_MAX_TOKENS", 1024)
         self.agent_timeout_s = _as_float(env, "ORCHESTRATOR_AGENT_TIMEOUT", 60.0)
         self.tool_result_chars = _as_int(env, "ORCHESTRATOR_TOOL_RESULT_CHARS", 4000)
+        # the one short call that settles an unsure route (skills/routing/fallback.py): no retries
+        self.llm_fallback_timeout_s = _as_float(env, "ORCHESTRATOR_LLM_FALLBACK_TIMEOUT", 2.0)
 
         # PostgreSQL (Neon in production; the demo database otherwise)
         self.database_url = env.get("NEON_DATABASE_URL") or env.get("DATABASE_URL") or None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, OrchestratorError
 from skills.ledger import ExecutionRecord, record
+from skills.pricing import cost_usd
 from skills.readiness import HOW_TO_CONFIGURE, missing_requirements
 from skills.registry import find_agent
 from skills.routing.lexical import build_lexical, score_evidence
@@ -114,33 +115,6 @@ def run_with_claude(agent: dict, tools: dict, query: str, context: dict | None, 
         ctx=ctx,
     )
     return Outcome(response=loop.text, mode="claude", model=loop.model, usage=loop.usage, tool_calls=loop.tool_calls)
-
-
-# ---------------------------------------------------------------- cost
-
-
-def _prices(settings) -> dict:
-    import os
-
-    import yaml
-
-    path = os.path.join(settings.project_root, "registry", "models.yaml")
-    with open(path, encoding="utf-8") as handle:
-        return (yaml.safe_load(handle) or {}).get("models", {})
-
-
-def cost_usd(settings, model: str | None, usage: dict) -> float | None:
-    """USD for the tokens used; 0 offline; None for a model without a listed price."""
-    if not usage.get("input_tokens") and not usage.get("output_tokens"):
-        return 0.0
-    prices = _prices(settings)
-    model = model or ""
-    # the API reports dated names (claude-haiku-4-5-20251001) for the aliases we list
-    price = prices.get(model) or next((p for name, p in prices.items() if model.startswith(name)), None)
-    if price is None:
-        return None
-    total = usage["input_tokens"] * price["input_per_mtok"] + usage["output_tokens"] * price["output_per_mtok"]
-    return round(total / 1_000_000, 6)
 
 
 # ---------------------------------------------------------------- the entry point

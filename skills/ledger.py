@@ -1,4 +1,4 @@
-"""The usage ledger: every execution, recorded in SQLite, so statistics come from facts.
+"""The usage ledger: every execution and every routing-fallback model call, in SQLite, so statistics come from facts.
 
 One file (`ledger.sqlite3` in the state directory), WAL mode so several processes can write
 at once; each insert is its own short IMMEDIATE transaction and waits on a busy timeout
@@ -48,9 +48,33 @@ def _add_process_id(conn) -> None:
     conn.execute("ALTER TABLE executions ADD COLUMN pid INTEGER")
 
 
+def _create_routing_fallbacks(conn) -> None:
+    # one row per model call that settled an unsure route (skills/routing/fallback.py), whether or not
+    # an execution followed: its tokens and cost count in the workforce's measured cost
+    conn.execute(
+        """CREATE TABLE routing_fallbacks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at REAL NOT NULL,
+            task TEXT NOT NULL,
+            route_status TEXT NOT NULL,
+            model TEXT NOT NULL,
+            used INTEGER NOT NULL,
+            agent_id TEXT,
+            reason TEXT,
+            duration_ms REAL NOT NULL,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            pid INTEGER
+        )"""
+    )
+    conn.execute("CREATE INDEX routing_fallbacks_time ON routing_fallbacks (started_at)")
+
+
 MIGRATIONS = [
     ("001_create_executions", _create_executions),
     ("002_add_process_id", _add_process_id),
+    ("003_create_routing_fallbacks", _create_routing_fallbacks),
 ]
 
 
@@ -70,6 +94,23 @@ class ExecutionRecord:
     output_tokens: int = 0
     cost_usd: float = 0.0
     tool_calls: list = field(default_factory=list)  # ToolCall.to_json() dicts
+    started_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class FallbackRecord:
+    """One model call that settled (or failed to settle) an unsure route."""
+
+    task: str
+    route_status: str  # the lexical status it was asked to settle
+    model: str
+    used: bool  # the model's answer was taken (a candidate, or null = no match)
+    duration_ms: float
+    agent_id: str | None = None
+    reason: str | None = None  # why the answer was not used
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
     started_at: float = field(default_factory=time.time)
 
 
@@ -120,10 +161,41 @@ def record(settings, entry: ExecutionRecord) -> int:
         conn.close()
 
 
-def executions(settings, since: float | None = None) -> list[dict]:
+def record_fallback(settings, entry: FallbackRecord) -> int:
+    """Append one routing-fallback model call; returns its id."""
+    row = (
+        entry.started_at,
+        redact(entry.task[:MAX_QUERY_CHARS], settings),
+        entry.route_status,
+        entry.model,
+        int(entry.used),
+        entry.agent_id,
+        redact(entry.reason, settings) if entry.reason else None,
+        entry.duration_ms,
+        entry.input_tokens,
+        entry.output_tokens,
+        entry.cost_usd,
+        os.getpid(),
+    )
     conn = connect(settings)
     try:
-        sql = "SELECT * FROM executions"
+        conn.execute("BEGIN IMMEDIATE")
+        cursor = conn.execute(
+            """INSERT INTO routing_fallbacks (started_at, task, route_status, model, used, agent_id, reason,
+                   duration_ms, input_tokens, output_tokens, cost_usd, pid)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            row,
+        )
+        conn.execute("COMMIT")
+        return cursor.lastrowid
+    finally:
+        conn.close()
+
+
+def _rows(settings, table: str, since: float | None) -> list[dict]:
+    conn = connect(settings)
+    try:
+        sql = f"SELECT * FROM {table}"  # table is one of ours, never input
         args: tuple = ()
         if since is not None:
             sql += " WHERE started_at >= ?"
@@ -131,6 +203,14 @@ def executions(settings, since: float | None = None) -> list[dict]:
         return [dict(row) for row in conn.execute(sql + " ORDER BY id", args)]
     finally:
         conn.close()
+
+
+def executions(settings, since: float | None = None) -> list[dict]:
+    return _rows(settings, "executions", since)
+
+
+def routing_fallbacks(settings, since: float | None = None) -> list[dict]:
+    return _rows(settings, "routing_fallbacks", since)
 
 
 def is_writable(settings) -> bool:

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 
 from skills.errors import BadInput
-from skills.ledger import executions
+from skills.ledger import executions, routing_fallbacks
 from skills.readiness import missing_requirements
 from skills.registry import format_cost
 
@@ -63,6 +63,17 @@ def agent_figures(rows: list[dict]) -> dict:
     }
 
 
+def fallback_figures(rows: list[dict]) -> dict:
+    """The model calls that settled unsure routes: how many, how many were taken, what they cost."""
+    return {
+        "calls": len(rows),
+        "used": sum(row["used"] for row in rows),
+        "input_tokens": sum(row["input_tokens"] for row in rows),
+        "output_tokens": sum(row["output_tokens"] for row in rows),
+        "cost_usd": round(sum(row["cost_usd"] for row in rows), 6),
+    }
+
+
 def operational_status(agents: list[dict], settings) -> str:
     ready = [a for a in agents if a["status"] == "active" and not missing_requirements(a, settings)]
     if len(ready) == len(agents):
@@ -76,6 +87,7 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
     for agent in agents:
         categories[agent["category"]] = categories.get(agent["category"], 0) + 1
     rows = executions(settings, since)
+    fallback = fallback_figures(routing_fallbacks(settings, since))
     by_agent = {agent["id"]: [] for agent in agents}
     for row in rows:
         by_agent.setdefault(row["agent_id"], []).append(row)
@@ -90,8 +102,10 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
             "configured_agents": sum(not missing_requirements(a, settings) for a in agents),
             "total_executions": total_calls,
             "success_rate": round(sum(r["success"] for r in rows) / total_calls, 4) if total_calls else None,
-            "measured_cost_usd": round(sum(r["cost_usd"] for r in rows), 6),
+            # executions plus the model calls that settled unsure routes
+            "measured_cost_usd": round(sum(r["cost_usd"] for r in rows) + fallback["cost_usd"], 6),
         },
+        "routing_fallback": fallback,
         "since": _iso(since),
         "agents": {
             agent_id: {

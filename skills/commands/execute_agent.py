@@ -1,10 +1,15 @@
-"""execute_agent: run a query through an agent, or route a task and run it (smart execute)."""
+"""execute_agent: run a query through an agent, or route a task and run it (smart execute).
+
+Smart execute lets the cheapest model settle a route that lexical routing is unsure of
+(skills/routing/fallback.py) unless told not to; without ANTHROPIC_API_KEY it never asks.
+"""
 
 from __future__ import annotations
 
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
+from skills.errors import BadInput
 from skills.registry import load_registry
 
 OPTIONS = [
@@ -13,6 +18,7 @@ OPTIONS = [
     Option("--task", "task", TEXT, "without --agent: route the task first, then execute (smart execute)"),
     Option("--context", "context", OBJECT, 'request context, e.g. {"requestId": "req-123"}'),
     Option("--direct", "direct", FLAG, "use the offline fast path even when ANTHROPIC_API_KEY is set"),
+    Option("--no-llm-fallback", "no_llm_fallback", FLAG, "smart execute: never ask the model when routing is unsure"),
 ]
 
 
@@ -29,30 +35,48 @@ def accept_route_result(fields: dict) -> dict:
 def _unsure(route: dict) -> tuple[dict, int]:
     """Smart execute does not guess: it hands back the choices."""
     if route["status"] == "no_match":
-        return {
+        payload = {
             "success": False,
             "status": "no_match",
             "code": "no_match",
             "error": route["message"],
             "task": route["task"],
             "suggestions": route.get("suggestions", []),
-        }, 1
-    return {
-        "success": False,
-        "status": "multiple_matches",
-        "code": "ambiguous_task",
-        "error": "Several agents fit this task equally well: choose one of the options and call execute with it.",
-        "task": route["task"],
-        "options": route.get("options", []),
-    }, 1
+        }
+    else:
+        payload = {
+            "success": False,
+            "status": "multiple_matches",
+            "code": "ambiguous_task",
+            "error": "Several agents fit this task equally well: choose one of the options and call execute with it.",
+            "task": route["task"],
+            "options": route.get("options", []),
+        }
+    if "llm_fallback" in route:
+        payload["llm_fallback"] = route["llm_fallback"]
+    return payload, 1
 
 
-def smart_execute(registry: dict, settings, task: str, context: dict | None, direct: bool) -> tuple[dict, int]:
+def wants_llm_fallback(fields: dict) -> bool:
+    """Smart execute asks the model when unsure unless told not to (--no-llm-fallback, "llm_fallback": false)."""
+    value = fields.get("llm_fallback")
+    if value is not None and not isinstance(value, bool | dict):  # a dict: the report of a piped route result
+        raise BadInput("field 'llm_fallback' must be true or false", field="llm_fallback")
+    return not fields.get("no_llm_fallback") and value is not False
+
+
+def smart_execute(
+    registry: dict, settings, task: str, context: dict | None, direct: bool, llm_fallback: bool = True
+) -> tuple[dict, int]:
     from skills.execution import execute
     from skills.routing import route as route_task
 
     started = time.perf_counter()
     decision = route_task(registry, task, context=context)
+    if decision["agent"] is None and llm_fallback:
+        from skills.routing.fallback import settle
+
+        decision = settle(registry, decision, task, settings, context=context)
     if decision["agent"] is None:
         return _unsure(decision)
     agent = decision["agent"]
@@ -60,6 +84,8 @@ def smart_execute(registry: dict, settings, task: str, context: dict | None, dir
     result["confidence"] = agent["confidence"]
     result["routing"] = {key: agent[key] for key in ("score", "confidence_level", "matched_keywords")}
     result["routing"]["status"] = decision["status"]
+    if "llm_fallback" in decision:
+        result["routing"]["llm_fallback"] = decision["llm_fallback"]
     result["execution_time_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result, 0
 
@@ -70,7 +96,8 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
     registry = load_registry(settings.registry_path, settings.state_dir)
     context, direct = fields.get("context"), bool(fields.get("direct"))
     if not fields.get("agent"):
-        return smart_execute(registry, settings, require_text(fields, "task"), context, direct)
+        task = require_text(fields, "task")
+        return smart_execute(registry, settings, task, context, direct, wants_llm_fallback(fields))
     agent_id = require_text(fields, "agent", limit=200)
     query = (
         require_text(fields, "query") if fields.get("query") or not fields.get("task") else require_text(fields, "task")

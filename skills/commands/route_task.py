@@ -13,6 +13,7 @@ OPTIONS = [
     Option("--auto-select", "auto_select", FLAG, "always pick the best agent when any matches"),
     Option("--context", "context", OBJECT, 'request context, e.g. {"page": "monitoring"}'),
     Option("--explain", "explain", FLAG, "show what contributed to each candidate's score"),
+    Option("--llm-fallback", "llm_fallback", FLAG, "when unsure, let the cheapest model choose (ANTHROPIC_API_KEY)"),
 ]
 
 
@@ -27,6 +28,10 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
         context=fields.get("context"),
         explain=bool(fields.get("explain")),
     )
+    if fields.get("llm_fallback"):
+        from skills.routing.fallback import settle  # lazy: the plain route path stays light
+
+        result = settle(registry, result, task, settings, context=fields.get("context"))
     result["execution_time_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return result, 1 if result["status"] == "no_match" else 0
 

@@ -87,6 +87,27 @@ SCHEMAS: dict[str, dict] = {
             "auto_select": {**_FLAG, "description": "always pick the best agent when any matches"},
             "context": _CONTEXT,
             "explain": {**_FLAG, "description": "show what contributed to each candidate's score"},
+            "llm_fallback": {
+                **_FLAG,
+                "description": "when routing is unsure, let the registry's cheapest model choose among the "
+                "candidates (needs ANTHROPIC_API_KEY on the server)",
+            },
+        },
+    },
+    "LlmFallback": {
+        "type": "object",
+        "description": "Whether the model settled an unsure route. `used` false carries the `reason` and the "
+        "lexical answer stands; a call that was made reports its tokens and cost either way.",
+        "required": ["used"],
+        "properties": {
+            "used": {"type": "boolean"},
+            "reason": {"type": "string", "examples": ["timeout: the model did not answer within 2s"]},
+            "model": {"type": "string", "examples": ["claude-haiku-4-5"]},
+            "agent_id": _or_null({"type": "string"}),
+            "input_tokens": {"type": "integer", "minimum": 0},
+            "output_tokens": {"type": "integer", "minimum": 0},
+            "cost_usd": _or_null({"type": "number", "minimum": 0}),
+            "duration_ms": _MS,
         },
     },
     "RouteResult": {
@@ -100,6 +121,7 @@ SCHEMAS: dict[str, dict] = {
             "alternatives": {"type": "array", "items": _ref("AgentMatch")},
             "suggestions": {"type": "array", "items": _ref("AgentMatch")},
             "message": {"type": "string", "description": "with no_match: how to phrase the task"},
+            "llm_fallback": _ref("LlmFallback"),
             "execution_time_ms": _MS,
         },
     },
@@ -118,6 +140,11 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "task": _text(MAX_TEXT, "Show me server health metrics"),
             "context": _CONTEXT,
+            "llm_fallback": {
+                **_FLAG,
+                "description": "false: never ask the model when routing is unsure (on by default when the "
+                "server has ANTHROPIC_API_KEY)",
+            },
         },
     },
     "ToolCall": {
@@ -154,6 +181,7 @@ SCHEMAS: dict[str, dict] = {
             "status": {"type": "string", "enum": ["multiple_matches", "no_match"]},
             "options": {"type": "array", "items": _ref("AgentMatch")},
             "suggestions": {"type": "array", "items": _ref("AgentMatch")},
+            "llm_fallback": _ref("LlmFallback"),
             "error": {"type": "string"},
             "code": {"type": "string"},
         },
@@ -197,6 +225,11 @@ SCHEMAS: dict[str, dict] = {
             "summary": {"type": "object", "properties": {"operational_status": {"type": "string"}}},
             "since": _or_null({"type": "string"}),
             "agents": {"type": "object", "description": "measured figures per agent, from the ledger"},
+            "routing_fallback": {
+                "type": "object",
+                "description": "model calls that settled unsure routes: calls, used, tokens, cost_usd "
+                "(included in summary.measured_cost_usd)",
+            },
         },
     },
     "BatchRequest": {

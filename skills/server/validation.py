@@ -53,10 +53,12 @@ ROUTE = Schema(
         Field("auto_select", bool),
         Field("context", dict),
         Field("explain", bool),
+        Field("llm_fallback", bool),  # off unless asked for
     )
 )
 EXECUTE = Schema((Field("agent", str, True, MAX_AGENT_ID), Field("query", str, True, MAX_TEXT), Field("context", dict)))
-SMART_EXECUTE = Schema((Field("task", str, True, MAX_TEXT), Field("context", dict)))
+# llm_fallback is on unless false
+SMART_EXECUTE = Schema((Field("task", str, True, MAX_TEXT), Field("context", dict), Field("llm_fallback", bool)))
 
 
 def _reject_constant(name: str):
