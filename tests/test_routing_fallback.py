@@ -290,6 +290,8 @@ def test_over_http_route_on_request_and_smart_execute_by_default(state_dir, tied
         smart = requests.post(url + "smart-execute", json={"task": SHARED}, timeout=30)
         assert smart.json()["status"] == "no_match" and smart.json()["llm_fallback"]["agent_id"] is None
         assert len(fake_anthropic.bodies) == 2
+        metrics = requests.get(server.url + "/metrics", timeout=30).text
+        assert 'orchestrator_llm_fallback_total{outcome="used"} 2' in metrics
         bad = requests.post(url + "smart-execute", json={"task": SHARED, "llm_fallback": 1}, timeout=30)
         assert bad.status_code == 422 and bad.json()["field"] == "llm_fallback"
     finally:

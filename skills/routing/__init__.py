@@ -7,6 +7,10 @@ comes from:
 `calibration.py` fits how much triggers count and each agent's threshold from held-out
 examples; `index.py` builds it all once per registry version.
 
+When the decision is unsure, `fallback.py` can settle it afterwards with one forced-choice call
+to the cheapest model (`settle`, called by the commands, never by `route`; it imports the SDK
+only when it calls).
+
 Everything a route needs is fitted when the registry's index is built and cached with it.
 This package is on the hot path of every `route_task`: keep imports to the standard library.
 """

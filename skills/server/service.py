@@ -152,8 +152,14 @@ class Service:
         if reply.status == 200 and isinstance(reply.body, dict):
             status = str(reply.body.get("status", "unknown"))
             self.metrics.inc("orchestrator_routing_total", status=status)
+            self._count_fallback(reply.body.get("llm_fallback"))
             self.log.info("Routed task in %dms | Status: %s | Task: %s", elapsed_ms, status, excerpt(fields["task"]))
         return reply
+
+    def _count_fallback(self, report) -> None:
+        """A model call that settled (or failed to settle) an unsure route; reports without a model made none."""
+        if isinstance(report, dict) and "model" in report:
+            self.metrics.inc("orchestrator_llm_fallback_total", outcome="used" if report.get("used") else "failed")
 
     def execute(self, fields: dict) -> Reply:
         return self._execute(fields, fields["agent"])
@@ -174,6 +180,7 @@ class Service:
         routed_status = routing.get("status") if isinstance(routing, dict) else body.get("status")
         if agent is None and routed_status:
             self.metrics.inc("orchestrator_routing_total", status=str(routed_status))
+        self._count_fallback((routing if isinstance(routing, dict) else body).get("llm_fallback"))
         if agent:
             self.log.info("Executed via %s in %dms | Success: %s", agent, elapsed_ms, success)
         else:
