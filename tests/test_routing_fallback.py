@@ -21,26 +21,36 @@ from skills.stats import workforce_stats
 from tests.fixtures.fake_anthropic import api_error, delayed, rate_limited, reply_choice, reply_text
 
 BASE = {"category": "test", "status": "active", "cost_per_query": 0.001}
-AGENTS = [
+TWIN_EVIDENCE = {"triggers": ["gizmo", "widget"], "examples": ["Check the gizmo", "Is the widget fine?"]}
+AGENTS = [  # two agents that only their descriptions tell apart, and one of their own
     {
         "id": "servers",
         "name": "Server Agent",
         "description": "Watches the servers: CPU, memory, disk and the services running on them.",
         "model": "claude-sonnet-4-5",
-        "triggers": ["server", "cpu", "health check"],
+        **TWIN_EVIDENCE,
     },
     {
         "id": "data",
         "name": "Data Agent",
         "description": "Answers questions about contractors and tables in the database.",
         "model": "claude-haiku-4-5",
-        "triggers": ["data", "contractor", "table"],
-        "examples": ["Which firms are on our books?"],
+        **TWIN_EVIDENCE,
+    },
+    {
+        "id": "tasks",
+        "name": "Task Agent",
+        "description": "Keeps the team's to-do list.",
+        "model": "claude-sonnet-4-5",
+        "triggers": ["todo", "task list", "reminder"],
+        "examples": ["What is on my todo list?", "Add a reminder to call the firms on our books"],
     },
 ]
-CHEAPEST = "claude-haiku-4-5"  # of the two models above, by registry/models.yaml
-TIED = "server data"  # one trigger of each: too close to call
-WEAK = "any firms around"  # one example word: too little to route, but a suggestion
+CHEAPEST = "claude-haiku-4-5"  # of the models above, by registry/models.yaml
+TIED = "check the gizmo"  # the twins' evidence: too close to call
+SURE = "what is on my todo list"
+WEAK = "the firms"  # words of one example of tasks: half way to routing there, not all the way
+FAR = "tell me a joke"  # suggestions too, but nowhere near any agent
 
 
 @pytest.fixture
@@ -93,17 +103,19 @@ def test_the_request_forces_choose_agent_over_the_candidates_only(registry, sett
     assert sorted(choice["anyOf"][0]["enum"]) == ["data", "servers"]
     text = body["messages"][0]["content"]
     assert TIED in text
-    for agent in AGENTS:
+    for agent in AGENTS[:2]:
         assert agent["id"] in text and agent["name"] in text and agent["description"] in text
+    assert "tasks" not in text  # not a candidate
 
 
-def test_a_weak_no_match_is_settled_too(registry, settings, fake_anthropic):
-    fake_anthropic.script([reply_choice("data")])
+def test_a_weak_no_match_is_settled_among_its_near_misses(registry, settings, fake_anthropic):
+    fake_anthropic.script([reply_choice("tasks")])
     lexical = unsure(registry, WEAK, "no_match")
-    assert lexical["suggestions"]
     settled = settle(registry, lexical, WEAK, settings)
-    assert settled["status"] == "routed" and settled["agent"]["agent_id"] == "data"
+    assert settled["status"] == "routed" and settled["agent"]["agent_id"] == "tasks"
     assert "suggestions" not in settled and "message" not in settled
+    [body] = fake_anthropic.bodies
+    assert body["tools"][0]["input_schema"]["properties"]["agent_id"]["anyOf"][0]["enum"] == ["tasks"]
 
 
 def test_null_means_no_match_with_the_candidates_as_suggestions(registry, settings, fake_anthropic):
@@ -164,14 +176,18 @@ def test_without_a_key_the_model_is_never_called(registry, tmp_path, fake_anthro
     assert fake_anthropic.requests == []
 
 
-@pytest.mark.parametrize(
-    ("task", "status", "reason"),
-    [("server cpu health check", "high_confidence", "not needed"), ("tell me a joke", "no_match", "no candidates")],
-)
-def test_a_sure_route_or_one_without_candidates_is_not_sent(task, status, reason, registry, settings, fake_anthropic):
-    lexical = unsure(registry, task, status)
-    settled = settle(registry, lexical, task, settings)
-    assert settled["status"] == status and settled["llm_fallback"]["reason"].startswith(reason)
+def test_a_sure_route_is_not_sent(registry, settings, fake_anthropic):
+    settled = settle(registry, unsure(registry, SURE, "high_confidence"), SURE, settings)
+    assert settled["status"] == "high_confidence" and settled["llm_fallback"]["reason"].startswith("not needed")
+    assert fake_anthropic.requests == []
+
+
+def test_a_no_match_nowhere_near_any_agent_is_not_sent(registry, settings, fake_anthropic):
+    lexical = unsure(registry, FAR, "no_match")
+    assert lexical["suggestions"]  # a shared stopword is enough for a suggestion, not for a question
+    settled = settle(registry, lexical, FAR, settings)
+    assert settled == {**lexical, "llm_fallback": settled["llm_fallback"]}
+    assert settled["llm_fallback"]["reason"].startswith("no candidates")
     assert fake_anthropic.requests == []
 
 
@@ -199,17 +215,19 @@ def test_each_call_is_booked_and_counted_in_the_workforce_cost(registry, setting
 
 # ---------------------------------------------------------------- through the scripts and over HTTP
 
-SHARED = "gizmo"  # a trigger given to two real agents: a task naming only it is a tie
+SHARED = "check the gizmo"  # the twins' evidence
 
 
 @pytest.fixture
 def tied_registry_env(tmp_path, fake_anthropic) -> dict:
-    """The real registry, with vps-monitor and neon-database sharing one made-up trigger."""
+    """The real registry, with vps-monitor and neon-database made twins: only their descriptions differ."""
     with open("registry/agents.yaml", encoding="utf-8") as handle:
         document = yaml.safe_load(handle)
     for agent in document["agents"]:
         if agent["id"] in ("vps-monitor", "neon-database"):
-            agent["triggers"].append(SHARED)
+            for key in ("weak_triggers", "tools", "default_tool", "context"):  # tools' examples are evidence too
+                agent.pop(key, None)
+            agent.update(TWIN_EVIDENCE)
     path = tmp_path / "tied-agents.yaml"
     path.write_text(yaml.safe_dump(document))
     return {**fake_anthropic.env(), "ORCHESTRATOR_REGISTRY": str(path)}
@@ -217,7 +235,7 @@ def tied_registry_env(tmp_path, fake_anthropic) -> dict:
 
 def test_route_task_asks_the_model_only_with_llm_fallback(script, tied_registry_env, fake_anthropic):
     plain = script("route_task", "--task", SHARED, env=tied_registry_env)
-    assert plain.json["status"] in ("multiple_matches", "no_match") and "llm_fallback" not in plain.json
+    assert plain.json["status"] == "multiple_matches" and "llm_fallback" not in plain.json
     assert fake_anthropic.requests == []
     fake_anthropic.script([reply_choice("vps-monitor")])
     settled = script("route_task", "--task", SHARED, "--llm-fallback", env=tied_registry_env)

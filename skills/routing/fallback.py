@@ -1,8 +1,9 @@
 """Ask the model when routing is unsure: one short, forced-choice call settles a close or weak route.
 
 `settle(registry, result, task, settings)` takes a finished route result. When it is
-`multiple_matches`, or a `no_match` that still has suggestions (some evidence, too weak to
-route), and ANTHROPIC_API_KEY is set, it sends the task and the candidates (id, name, a short
+`multiple_matches`, or a weak `no_match` (a suggestion came at least half way to its agent's
+calibrated threshold: some evidence, too little to route), and ANTHROPIC_API_KEY is set, it
+sends the task and the candidates (the options or those near misses; id, name, a short
 description) to the registry's cheapest model (by registry/models.yaml) with the tool
 `choose_agent` forced: its only argument is one of the candidate ids or null. A candidate
 routes there (`routed`); null means none fits (`no_match`).
@@ -25,6 +26,7 @@ from skills.registry import find_agent
 
 TOOL_NAME = "choose_agent"
 UNSURE = ("multiple_matches", "no_match")
+NEAR_MISS = 0.5  # a no_match is weak (worth asking about) when a suggestion came half way to routing
 MAX_TOKENS = 100  # a forced tool call with one short argument needs ~30
 DESCRIPTION_CHARS = 200
 MAX_CONTEXT_CHARS = 500
@@ -66,22 +68,41 @@ class Call:
         }
 
 
-def candidates_of(result: dict) -> list[dict]:
-    """The agents an unsure result is torn between: its options, or a weak no_match's suggestions."""
+def candidates_of(registry: dict, result: dict, task: str, context: dict | None = None) -> list[dict]:
+    """The agents an unsure result is torn between: its options, or a no_match's near misses."""
     if result["status"] == "multiple_matches":
         return list(result.get("options") or [])
-    if result["status"] == "no_match":
-        return list(result.get("suggestions") or [])
+    if result["status"] == "no_match" and result.get("suggestions"):
+        return near_misses(registry, result["suggestions"], task, context)
     return []
+
+
+def near_misses(registry: dict, suggestions: list[dict], task: str, context: dict | None) -> list[dict]:
+    """The suggestions that came at least NEAR_MISS of the way to their agent's calibrated threshold.
+
+    Any shared stopword earns a suggestion, so a suggestion alone is no evidence: "tell me a joke"
+    gets one at a sixth of the way. The route's own --explain says how far each one came (raw
+    score against threshold); a suggestion without a threshold counts as evidence.
+    """
+    from skills.routing.decision import route
+
+    explained = route(registry, task, context=context, explain=True).get("suggestions") or []
+    margins = {item["agent_id"]: _margin(item.get("explain") or {}) for item in explained}
+    return [item for item in suggestions if margins.get(item["agent_id"], 1.0) >= NEAR_MISS]
+
+
+def _margin(explain: dict) -> float:
+    threshold = explain.get("threshold")
+    return explain.get("raw_score", 0.0) / threshold if threshold else 1.0
 
 
 def settle(registry: dict, result: dict, task: str, settings, *, context: dict | None = None) -> dict:
     """`result`, settled by the model when it was unsure; always with an `llm_fallback` report."""
     if result["status"] not in UNSURE:
         return {**result, "llm_fallback": _not_used("not needed: routing was sure")}
-    candidates = candidates_of(result)
+    candidates = candidates_of(registry, result, task, context)
     if not candidates:
-        return {**result, "llm_fallback": _not_used("no candidates: nothing in the task points at any agent")}
+        return {**result, "llm_fallback": _not_used("no candidates: nothing in the task comes near any agent")}
     if not settings.anthropic_api_key:
         return {**result, "llm_fallback": _not_used("ANTHROPIC_API_KEY is not set")}
 
@@ -121,8 +142,8 @@ def _no_match(result: dict, candidates: list[dict], call: Call) -> dict:
         status="no_match",
         agent=None,
         alternatives=[],
-        suggestions=candidates,
-        message=result.get("message") if result["status"] == "no_match" else NONE_FITS,
+        suggestions=result["suggestions"] if result["status"] == "no_match" else candidates,
+        message=result["message"] if result["status"] == "no_match" else NONE_FITS,
         llm_fallback=call.to_json(),
     )
     return settled

@@ -18,7 +18,10 @@ _HELP = {
     "orchestrator_http_in_flight": ("gauge", "Requests being answered right now."),
     "orchestrator_executions_total": ("counter", "Agent executions, by agent and outcome (success or error code)."),
     "orchestrator_routing_total": ("counter", "Routing decisions, by status (routed, high_confidence, ...)."),
-    "orchestrator_llm_fallback_total": ("counter", "Model calls that settled unsure routes, by outcome (used, failed)."),
+    "orchestrator_llm_fallback_total": (
+        "counter",
+        "Model calls that settled unsure routes, by outcome (used, failed).",
+    ),
     "orchestrator_cache_hits_total": ("counter", "Answers served from the server's cache, by cache."),
     "orchestrator_cache_misses_total": ("counter", "Cache lookups that had to run the script, by cache."),
     "orchestrator_worker_restarts_total": ("counter", "Warm script workers replaced, by script and reason."),
