@@ -62,6 +62,8 @@ class Settings:
         self.registry_path = env.get("ORCHESTRATOR_REGISTRY") or os.path.join(root, "registry", "agents.yaml")
         self.agents_dir = env.get("ORCHESTRATOR_AGENTS_DIR") or os.path.join(root, "agents")
         self.state_dir = env.get("ORCHESTRATOR_STATE_DIR") or default_state_dir(env)
+        # the same verdict on a task this many times before routing learns it (skills/corrections.py)
+        self.feedback_confirmations = max(1, _as_int(env, "ORCHESTRATOR_FEEDBACK_CONFIRMATIONS", 2))
 
         # Claude
         self.anthropic_api_key = env.get("ANTHROPIC_API_KEY") or None

@@ -1,4 +1,5 @@
-"""The usage ledger: every execution and every routing-fallback model call, in SQLite, so statistics come from facts.
+"""The usage ledger: every execution, routing-fallback model call and routing verdict, in SQLite,
+so statistics come from facts.
 
 One file (`ledger.sqlite3` in the state directory), WAL mode so several processes can write
 at once; each insert is its own short IMMEDIATE transaction and waits on a busy timeout
@@ -71,10 +72,29 @@ def _create_routing_fallbacks(conn) -> None:
     conn.execute("CREATE INDEX routing_fallbacks_time ON routing_fallbacks (started_at)")
 
 
+def _create_feedback(conn) -> None:
+    # One row per verdict on a routing: `task_key` is the normalised task (skills/corrections.py) that
+    # verdicts on the same request are grouped by; a NULL agent means "no agent" (no_match / none should).
+    conn.execute(
+        """CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            recorded_at REAL NOT NULL,
+            task TEXT NOT NULL,
+            task_key TEXT NOT NULL,
+            routed_agent TEXT,
+            correct_agent TEXT,
+            source TEXT NOT NULL,
+            confirmed INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    conn.execute("CREATE INDEX feedback_task ON feedback (task_key, id)")
+
+
 MIGRATIONS = [
     ("001_create_executions", _create_executions),
     ("002_add_process_id", _add_process_id),
     ("003_create_routing_fallbacks", _create_routing_fallbacks),
+    ("004_create_feedback", _create_feedback),
 ]
 
 
@@ -211,6 +231,58 @@ def executions(settings, since: float | None = None) -> list[dict]:
 
 def routing_fallbacks(settings, since: float | None = None) -> list[dict]:
     return _rows(settings, "routing_fallbacks", since)
+
+
+@dataclass
+class FeedbackRecord:
+    """A verdict on one routing: `correct_agent` None = no agent should have taken the task."""
+
+    task: str
+    task_key: str
+    routed_agent: str | None
+    correct_agent: str | None
+    source: str  # "cli" or "http"
+    confirmed: bool = False  # an operator confirmed it on the server itself (route_feedback --confirm)
+    recorded_at: float = field(default_factory=time.time)
+
+
+def record_feedback(settings, entry: FeedbackRecord) -> int:
+    """Append one verdict; returns its id. The task is redacted like an execution's query."""
+    row = (
+        entry.recorded_at,
+        redact(entry.task, settings),
+        entry.task_key,
+        entry.routed_agent,
+        entry.correct_agent,
+        entry.source,
+        int(entry.confirmed),
+    )
+    conn = connect(settings)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        cursor = conn.execute(
+            """INSERT INTO feedback (recorded_at, task, task_key, routed_agent, correct_agent, source, confirmed)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            row,
+        )
+        conn.execute("COMMIT")
+        return cursor.lastrowid
+    finally:
+        conn.close()
+
+
+def feedback(settings, since: float | None = None) -> list[dict]:
+    """Every verdict (since a time), oldest first."""
+    conn = connect(settings)
+    try:
+        sql = "SELECT * FROM feedback"
+        args: tuple = ()
+        if since is not None:
+            sql += " WHERE recorded_at >= ?"
+            args = (since,)
+        return [dict(row) for row in conn.execute(sql + " ORDER BY id", args)]
+    finally:
+        conn.close()
 
 
 def is_writable(settings) -> bool:
