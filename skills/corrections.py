@@ -170,10 +170,10 @@ def selection_accuracy(executions: list[dict], counted: dict[str, Verdict]) -> d
 
 
 def feedback_summary(rows: list[dict], counted: dict[str, Verdict]) -> dict:
-    """Counts for workforce_stats: verdicts recorded (in the window), corrections, tasks routing learnt."""
+    """For workforce_stats: verdicts and corrections among `rows` (the window), and how many tasks
+    routing has learnt (confirmed verdicts, from any time)."""
     return {
         "recorded": len(rows),
         "corrections": sum(row["routed_agent"] != row["correct_agent"] for row in rows),
-        "tasks": len(counted),
         "confirmed_tasks": sum(verdict.confirmed for verdict in counted.values()),
     }

@@ -33,6 +33,20 @@ def read_labelled(path: str) -> list[dict]:
     return cases
 
 
+def feedback_cases(settings) -> list[dict]:
+    """The recorded verdicts as labelled tasks: for each task, the verdict that counts (confirmed or not)."""
+    from skills.corrections import verdicts
+    from skills.ledger import feedback
+
+    counted = verdicts(feedback(settings), settings.feedback_confirmations)
+    if not counted:
+        raise BadInput("no routing feedback is recorded yet: record some with bin/route_feedback", field="feedback")
+    return [
+        {"task": verdict.task, "agent": verdict.correct_agent, "confirmed": verdict.confirmed}
+        for _key, verdict in sorted(counted.items())
+    ]
+
+
 def predicted_agent(result: dict) -> str | None:
     """The agent routing would hand the task to with auto-select; None for no_match."""
     return result["agent"]["agent_id"] if result.get("agent") else None

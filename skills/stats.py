@@ -1,12 +1,17 @@
-"""Workforce statistics: the guide's registry figures plus what the ledger measured."""
+"""Workforce statistics: the guide's registry figures plus what the ledger measured.
+
+Agent selection accuracy (the guide's "Agent selection accuracy") is the share of routed
+executions in the window that no verdict contradicts; skills/corrections.py defines it.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
 
+from skills.corrections import feedback_summary, selection_accuracy, verdicts
 from skills.errors import BadInput
-from skills.ledger import executions, routing_fallbacks
+from skills.ledger import executions, feedback, routing_fallbacks
 from skills.readiness import missing_requirements
 from skills.registry import format_cost
 
@@ -92,6 +97,11 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
     for row in rows:
         by_agent.setdefault(row["agent_id"], []).append(row)
     total_calls = len(rows)
+    # verdicts from any time judge the executions in the window; the counts are for the window
+    verdict_rows = feedback(settings)
+    counted = verdicts(verdict_rows, settings.feedback_confirmations)
+    accuracy = selection_accuracy(rows, counted)
+    recent = [row for row in verdict_rows if since is None or row["recorded_at"] >= since]
     return {
         "total_agents": len(agents),
         "active_agents": sum(agent["status"] == "active" for agent in agents),
@@ -104,6 +114,11 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
             "success_rate": round(sum(r["success"] for r in rows) / total_calls, 4) if total_calls else None,
             # executions plus the model calls that settled unsure routes
             "measured_cost_usd": round(sum(r["cost_usd"] for r in rows) + fallback["cost_usd"], 6),
+            "agent_selection_accuracy": accuracy["agent_selection_accuracy"],
+        },
+        "routing": {
+            **accuracy,
+            "feedback": feedback_summary(recent, counted),
         },
         "routing_fallback": fallback,
         "since": _iso(since),

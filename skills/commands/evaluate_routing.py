@@ -1,4 +1,4 @@
-"""evaluate_routing FILE.jsonl: the router's accuracy on labelled tasks."""
+"""evaluate_routing FILE.jsonl | --feedback: the router's accuracy on labelled tasks, or on the recorded corrections."""
 
 from __future__ import annotations
 
@@ -6,22 +6,30 @@ import argparse
 import sys
 
 from skills.config import load_settings
-from skills.errors import OrchestratorError
-from skills.evaluation import as_table, evaluate, read_labelled
+from skills.errors import BadInput, OrchestratorError
+from skills.evaluation import as_table, evaluate, feedback_cases, read_labelled
 from skills.jsonout import dumps
 from skills.registry import load_registry
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="evaluate_routing", description=__doc__)
-    parser.add_argument("file", help='JSON lines: {"task": "...", "agent": "agent-id" or null}')
+    parser.add_argument("file", nargs="?", help='JSON lines: {"task": "...", "agent": "agent-id" or null}')
+    parser.add_argument(
+        "--feedback", action="store_true", help="score on the verdicts recorded with route_feedback instead of a file"
+    )
     parser.add_argument("--format", choices=("json", "table"), default="json")
     parser.add_argument("--pretty", action="store_true")
     parser.add_argument("--min-accuracy", type=float, default=None, help="exit 1 when accuracy is below this (0..1)")
     args = parser.parse_args(argv)
     try:
+        if bool(args.file) == args.feedback:
+            raise BadInput("give either a FILE of labelled tasks or --feedback", field="file")
         settings = load_settings()
-        report = evaluate(load_registry(settings.registry_path, settings.state_dir), read_labelled(args.file))
+        cases = feedback_cases(settings) if args.feedback else read_labelled(args.file)
+        report = evaluate(load_registry(settings.registry_path, settings.state_dir), cases)
+        if args.feedback:  # confirmed verdicts are also what routing learnt from: say how many
+            report["feedback"] = {"tasks": len(cases), "confirmed": sum(case["confirmed"] for case in cases)}
     except OrchestratorError as error:
         print(dumps(error.to_json()))
         return error.exit_status
