@@ -68,6 +68,7 @@ STATIC_ROUTES = {
     "/orchestrator/smart-execute": {"POST": "smart_execute"},
     "/orchestrator/execute-async": {"POST": "execute_async"},
     "/orchestrator/batch": {"POST": "batch"},
+    "/orchestrator/feedback": {"POST": "feedback"},
     "/orchestrator/agents": {"GET": "agents"},
     "/orchestrator/stats": {"GET": "stats"},
 }
@@ -295,6 +296,9 @@ class Handler(BaseHTTPRequestHandler):
     def _ep_batch(self, **_) -> Reply:
         return self.app.service.batch(validation.check_batch(self._json_body()))
 
+    def _ep_feedback(self, **_) -> Reply:
+        return self.app.service.feedback(validation.check_feedback(self._json_body()))
+
     def _ep_task(self, param: str, **_) -> Reply:
         return self.app.service.task(param)
 
@@ -313,6 +317,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.app.service.health()
 
     def _ep_metrics(self, **_) -> None:
+        self.app.service.refresh_ledger_gauges()
         self._send(200, self.app.metrics.render().encode("utf-8"), content_type="text/plain; version=0.0.4")
 
     def _ep_openapi(self, **_) -> Reply:

@@ -25,7 +25,15 @@ _HELP = {
     "orchestrator_cache_hits_total": ("counter", "Answers served from the server's cache, by cache."),
     "orchestrator_cache_misses_total": ("counter", "Cache lookups that had to run the script, by cache."),
     "orchestrator_worker_restarts_total": ("counter", "Warm script workers replaced, by script and reason."),
+    "orchestrator_feedback_total": ("counter", "Routing verdicts received over HTTP, by kind (correction, agreement)."),
+    "orchestrator_agent_selection_accuracy": (
+        "gauge",
+        "Share of routed executions in the ledger that no routing verdict contradicts (0..1).",
+    ),
+    "orchestrator_routed_executions": ("gauge", "Executions in the ledger whose agent routing chose."),
+    "orchestrator_corrected_executions": ("gauge", "Routed executions whose agent a routing verdict contradicts."),
 }
+IN_FLIGHT = "orchestrator_http_in_flight"
 
 
 def _escape(value: str) -> str:
@@ -44,6 +52,7 @@ class Metrics:
         self._counters: dict[str, dict[tuple, float]] = defaultdict(lambda: defaultdict(float))
         self._hist: dict[tuple, list] = {}  # endpoint labels -> [bucket counts..., sum, count]
         self.in_flight = 0
+        self._gauges: dict[str, float] = {}  # read from elsewhere (the ledger); absent until known
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
@@ -68,6 +77,14 @@ class Metrics:
             row[-2] += seconds
             row[-1] += 1
 
+    def set_gauge(self, name: str, value: float | None) -> None:
+        """Set (or, with None, drop: "not known") a gauge listed in _HELP."""
+        with self._lock:
+            if value is None:
+                self._gauges.pop(name, None)
+            else:
+                self._gauges[name] = value
+
     def add_in_flight(self, delta: int) -> None:
         with self._lock:
             self.in_flight += delta
@@ -76,7 +93,7 @@ class Metrics:
         with self._lock:
             counters = {name: dict(series) for name, series in self._counters.items()}
             hist = {key: list(row) for key, row in self._hist.items()}
-            in_flight = self.in_flight
+            gauges = {**self._gauges, IN_FLIGHT: self.in_flight}
         lines: list[str] = []
         for name, (kind, text) in _HELP.items():
             lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
@@ -84,7 +101,8 @@ class Metrics:
                 for key, value in sorted(counters.get(name, {}).items()):
                     lines.append(f"{name}{_labels(key)} {value:g}")
             elif kind == "gauge":
-                lines.append(f"{name} {in_flight}")
+                if name in gauges:
+                    lines.append(f"{name} {gauges[name]:g}")
             else:
                 lines += self._render_histogram(name, hist)
         return "\n".join(lines) + "\n"

@@ -230,6 +230,50 @@ SCHEMAS: dict[str, dict] = {
                 "description": "model calls that settled unsure routes: calls, used, tokens, cost_usd "
                 "(included in summary.measured_cost_usd)",
             },
+            "routing": {
+                "type": "object",
+                "description": "agent selection accuracy: routed executions that no routing verdict contradicts",
+                "properties": {
+                    "agent_selection_accuracy": _or_null({"type": "number", "minimum": 0, "maximum": 1}),
+                    "routed_executions": {"type": "integer", "minimum": 0},
+                    "corrected_executions": {"type": "integer", "minimum": 0},
+                    "feedback": {"type": "object"},
+                },
+            },
+        },
+    },
+    "FeedbackRequest": {
+        "type": "object",
+        "description": "A verdict on one routing. Unknown agents are 422; an agent id or null (no agent) each.",
+        "required": ["task", "routed_agent", "correct_agent"],
+        "properties": {
+            "task": _text(MAX_TEXT, "Is the gang doing the trenching swamped?"),
+            "routed_agent": {
+                **_or_null({"type": "string", "maxLength": MAX_AGENT_ID, "examples": ["vps-monitor"]}),
+                "description": "the agent routing chose; null when it chose none (no_match)",
+            },
+            "correct_agent": {
+                **_or_null({"type": "string", "maxLength": MAX_AGENT_ID, "examples": ["contractor-agent"]}),
+                "description": "the agent that should have taken the task; null when none should have",
+            },
+        },
+    },
+    "FeedbackResult": {
+        "type": "object",
+        "description": "The verdict as recorded, and whether routing now learns from it (see the README: "
+        "the same verdict twice, or an operator's route_feedback --confirm).",
+        "required": ["recorded", "task", "routed_agent", "correct_agent", "confirmed"],
+        "properties": {
+            "recorded": {"const": True},
+            "id": {"type": "integer"},
+            "task": {"type": "string"},
+            "routed_agent": _or_null({"type": "string"}),
+            "correct_agent": _or_null({"type": "string"}),
+            "correction": {"type": "boolean", "description": "routed_agent and correct_agent differ"},
+            "confirmed": {"type": "boolean", "description": "routing has learnt this verdict"},
+            "confirmations": {"type": "integer", "minimum": 0},
+            "confirmations_needed": {"type": "integer", "minimum": 1},
+            "message": {"type": "string"},
         },
     },
     "BatchRequest": {
@@ -431,6 +475,19 @@ def _paths() -> dict:
                 _json("One result per task, in request order.", _ref("BatchResult")),
                 _BODY | _GUARDED,
                 requestBody=_body("BatchRequest"),
+            )
+        },
+        "/orchestrator/feedback": {
+            "post": _op(
+                "recordFeedback",
+                "Record which agent should have taken a task (a routing verdict)",
+                "routing",
+                _json("Recorded.", _ref("FeedbackResult")),
+                _BODY | _GUARDED | _SCRIPTED,
+                ok_status="201",
+                requestBody=_body("FeedbackRequest"),
+                description="Verdicts are kept in the ledger. Routing learns a task once the same verdict on it "
+                "has been recorded twice (ORCHESTRATOR_FEEDBACK_CONFIRMATIONS); the registry file never changes.",
             )
         },
         "/orchestrator/agents": {

@@ -22,12 +22,13 @@ from skills.server.metrics import Metrics
 from skills.server.task_store import TaskStore, db_path
 from skills.server.workers import OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
 
-SCRIPTS = ("route_task", "execute_agent", "list_agents", "agent_info", "workforce_stats")
+SCRIPTS = ("route_task", "execute_agent", "list_agents", "agent_info", "workforce_stats", "route_feedback")
 EXECUTION_WORKERS = 8  # concurrent agent runs (they wait on Claude, SSH, SQL: I/O, not CPU)
 BATCH_CONCURRENCY = 4  # tasks of one batch run at once
 ASYNC_CONCURRENCY = 4  # background tasks run at once; more wait in line
 MAX_PENDING_TASKS = 1000  # unfinished async tasks before execute-async answers 503
 CACHE_TTL_S = 30.0  # registry-derived answers (agent lists) are reused this long
+GAUGE_TTL_S = 15.0  # ledger figures on /metrics (agent selection accuracy) are re-read at most this often
 
 
 def _all_error_classes(cls=errors.OrchestratorError):
@@ -69,6 +70,7 @@ class Service:
         self.batch_pool = ThreadPoolExecutor(BATCH_CONCURRENCY, thread_name_prefix="batch")
         self._cache: dict[str, tuple[float, object, object]] = {}
         self._cache_lock = threading.Lock()
+        self._gauges_read_at: float | None = None  # monotonic; None = read on the next /metrics
         self.started_at = time.time()
 
     # --- scripts -------------------------------------------------------------------------
@@ -200,6 +202,37 @@ class Service:
 
     def stats(self, since: str | None) -> Reply:
         return self.run("workforce_stats", {"since": since} if since else {}, self.quick_limit_s)
+
+    def feedback(self, fields: dict) -> Reply:
+        """Record a routing verdict through route_feedback (HTTP verdicts never count as an operator's)."""
+        reply = self.run("route_feedback", {**fields, "source": "http"}, self.quick_limit_s)
+        if reply.status == 200 and isinstance(reply.body, dict):
+            reply.status = 201
+            kind = "correction" if reply.body.get("correction") else "agreement"
+            self.metrics.inc("orchestrator_feedback_total", kind=kind)
+            self._gauges_read_at = None  # the accuracy just changed
+            self.log.info(
+                "Feedback recorded | Routed: %s | Correct: %s | Confirmed: %s | Task: %s",
+                reply.body.get("routed_agent") or "none",
+                reply.body.get("correct_agent") or "none",
+                reply.body.get("confirmed"),
+                excerpt(fields["task"]),
+            )
+        return reply
+
+    def refresh_ledger_gauges(self) -> None:
+        """Agent selection accuracy for /metrics, from workforce_stats (the ledger is its source)."""
+        now = time.monotonic()
+        if self._gauges_read_at is not None and now - self._gauges_read_at < GAUGE_TTL_S:
+            return
+        reply = self.run("workforce_stats", {}, self.quick_limit_s)
+        routing = reply.body.get("routing") if reply.status == 200 and isinstance(reply.body, dict) else None
+        if not isinstance(routing, dict):
+            return  # /metrics still answers; the gauges keep their last values
+        self._gauges_read_at = now
+        self.metrics.set_gauge("orchestrator_agent_selection_accuracy", routing.get("agent_selection_accuracy"))
+        self.metrics.set_gauge("orchestrator_routed_executions", routing.get("routed_executions"))
+        self.metrics.set_gauge("orchestrator_corrected_executions", routing.get("corrected_executions"))
 
     def health(self) -> Reply:
         agents = self.run("list_agents", {}, self.quick_limit_s)  # uncached: a probe wants the truth now

@@ -61,6 +61,10 @@ EXECUTE = Schema((Field("agent", str, True, MAX_AGENT_ID), Field("query", str, T
 SMART_EXECUTE = Schema((Field("task", str, True, MAX_TEXT), Field("context", dict), Field("llm_fallback", bool)))
 
 
+FEEDBACK = Schema((Field("task", str, True, MAX_TEXT),))
+FEEDBACK_AGENTS = ("routed_agent", "correct_agent")  # each an agent id, or null for "no agent"
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
@@ -103,6 +107,22 @@ def check(body, schema: Schema, *, prefix: str = "") -> dict:
                     field=name,
                 )
         clean[spec.name] = value
+    return clean
+
+
+def check_feedback(body) -> dict:
+    """A routing verdict: the task, and both agents present (an id, or null for no agent)."""
+    clean = check(body, FEEDBACK)
+    for name in FEEDBACK_AGENTS:
+        if name not in body:
+            message = f"field {name!r} is required: an agent id, or null for no agent"
+            raise ApiError(422, "bad_input", message, field=name)
+        value = body[name]
+        if value is not None and not isinstance(value, str):
+            raise ApiError(422, "bad_input", f"field {name!r} must be an agent id (a string) or null", field=name)
+        if isinstance(value, str) and len(value) > MAX_AGENT_ID:
+            raise ApiError(422, "bad_input", f"field {name!r}: no agent has an id that long", field=name)
+        clean[name] = value
     return clean
 
 
