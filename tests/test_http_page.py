@@ -219,3 +219,32 @@ def test_with_an_api_key_the_page_asks_for_it_then_sends_it_as_bearer(browser, t
         tab.evaluate("sessionStorage.clear()")
         tab.close()
         running.stop()
+
+
+def test_a_correction_from_the_page_is_recorded_and_stats_show_agent_selection_accuracy(browser, tmp_path):
+    running = start_server(str(tmp_path))  # its own ledger, so the accuracy is this test's alone
+    tab = browser.new_page()
+    try:
+        tab.goto(running.url + "/")
+        expect(tab.locator("#agents tbody tr")).to_have_count(5)
+        ask(tab, TASK)
+        expect(tab.locator("#answer")).to_have_attribute("data-agent", "vps-monitor", timeout=30_000)
+        tab.locator("#refresh").click()  # the routed execution is in the ledger now: nobody has objected
+        accuracy = tab.locator("#stats dl.stats div", has_text="Agent selection accuracy").locator("dd")
+        expect(accuracy).to_have_text("100%")
+
+        choice = tab.get_by_label("Wrong agent? It should have gone to")
+        assert "VPS Monitor Agent" not in choice.locator("option").all_inner_texts()  # not the agent it went to
+        send = tab.get_by_role("button", name="Send correction")
+        send.click()  # nothing chosen yet: the form does not send
+        expect(tab.locator("#verdict-outcome")).to_have_text("")
+        choice.select_option(label="No agent (none of them does this)")
+        send.click()
+        expect(tab.locator("#verdict-outcome")).to_contain_text("Recorded (1 of 2 needed)")
+        expect(send).to_be_disabled()  # one verdict per answer: a double click does not confirm it
+        expect(accuracy).to_have_text("0%")
+        stats = requests.get(running.url + "/orchestrator/stats", timeout=30).json()
+    finally:
+        tab.close()
+        running.stop()
+    assert stats["routing"]["feedback"] == {"recorded": 1, "corrections": 1, "confirmed_tasks": 0}
