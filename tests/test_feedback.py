@@ -63,6 +63,17 @@ def test_one_verdict_teaches_nothing_and_a_second_one_reroutes_the_task(script, 
     assert learnt["examples"] == {OWNER: ["are the BLUE hats overbooked this fortnight"]}
 
 
+def test_a_task_sent_to_the_wrong_agent_goes_to_the_right_one_after_confirmed_corrections(script):
+    task = "Which suppliers have a disk shortage?"  # "disk" is vps-monitor's trigger, "supplier" the contractors'
+    before = script("route_task", "--task", task, "--auto-select").json
+    assert before["agent"]["agent_id"] == "vps-monitor"
+    assert script("route_task", "--task", task).json["agent"] is None  # not clear without auto-select
+    for _ in range(2):
+        assert verdict(script, task, "vps-monitor", OWNER).returncode == 0
+    after = script("route_task", "--task", task).json
+    assert after["status"] in ("routed", "high_confidence") and after["agent"]["agent_id"] == OWNER
+
+
 def test_learnt_examples_stay_out_of_what_the_agent_list_shows(script):
     for _ in range(2):
         assert verdict(script, MISROUTED, "none", OWNER).returncode == 0
