@@ -31,14 +31,9 @@ from skills.errors import BadInput
 from skills.ledger import FeedbackRecord, feedback, record_feedback
 from skills.redaction import redact
 from skills.registry import read_routing_inputs, routing_input_path, write_routing_input
-from skills.text import words
+from skills.routing.feedback import task_key
 
 NO_AGENT_WORDS = ("none", "null")  # how a command line says "no agent"
-
-
-def task_key(task: str) -> str:
-    """What verdicts on the same request share: lower-case words, punctuation and spacing dropped."""
-    return " ".join(words(task))
 
 
 def agent_or_none(value, registry: dict, field: str) -> str | None:

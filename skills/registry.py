@@ -155,7 +155,14 @@ def _parse_yaml(path: str):
         raise _fail(path, f"is not valid YAML{where}: {problem}") from None
 
 
-CODE_FILES = ("text.py", "routing/lexical.py", "routing/model.py", "routing/calibration.py", "routing/index.py")
+CODE_FILES = (
+    "text.py",
+    "routing/lexical.py",
+    "routing/model.py",
+    "routing/calibration.py",
+    "routing/index.py",
+    "routing/feedback.py",
+)
 
 # What routing learns outside the registry file: each is a marshal file under
 # <state_dir>/routing/, written by its own module (entities: names read from the agents'

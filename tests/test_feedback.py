@@ -13,7 +13,6 @@ import pytest
 
 from skills.corrections import task_key, verdicts
 from skills.registry import read_routing_inputs
-from skills.routing.feedback import agents_with_feedback
 from tests.fixtures.scripts import ROOT
 
 # No agent's trigger or example shares a word with this: it is refused today, though it asks
@@ -64,14 +63,17 @@ def test_one_verdict_teaches_nothing_and_a_second_one_reroutes_the_task(script, 
 
 
 def test_a_task_sent_to_the_wrong_agent_goes_to_the_right_one_after_confirmed_corrections(script):
-    task = "Which suppliers have a disk shortage?"  # "disk" is vps-monitor's trigger, "supplier" the contractors'
+    task = "Is the server room crew booked for Tuesday?"  # "server" pulls it to vps-monitor; a crew is a contractor's
     before = script("route_task", "--task", task, "--auto-select").json
     assert before["agent"]["agent_id"] == "vps-monitor"
-    assert script("route_task", "--task", task).json["agent"] is None  # not clear without auto-select
     for _ in range(2):
         assert verdict(script, task, "vps-monitor", OWNER).returncode == 0
     after = script("route_task", "--task", task).json
     assert after["status"] in ("routed", "high_confidence") and after["agent"]["agent_id"] == OWNER
+    assert after["learnt_from"] == "feedback"
+    assert (
+        script("route_task", "--task", "is the SERVER room crew booked for tuesday").json["agent"]["agent_id"] == OWNER
+    )
 
 
 def test_learnt_examples_stay_out_of_what_the_agent_list_shows(script):
@@ -84,12 +86,17 @@ def test_learnt_examples_stay_out_of_what_the_agent_list_shows(script):
 
 
 def test_a_verdict_that_nothing_should_take_it_becomes_an_unrelated_task(script, state_dir):
+    task = "Check CPU usage on the weekend rota"
+    assert script("route_task", "--task", task).json["agent"]["agent_id"] == "vps-monitor"
     for _ in range(2):
-        answer = verdict(script, "Check CPU usage on the weekend rota", "vps-monitor", "none")
+        answer = verdict(script, task, "vps-monitor", "none")
         assert answer.returncode == 0, answer.stdout
     assert answer.json["correct_agent"] is None and answer.json["confirmed"] is True
     learnt = read_routing_inputs(state_dir)["feedback"]
-    assert learnt == {"examples": {}, "unrelated": ["Check CPU usage on the weekend rota"]}
+    assert learnt == {"examples": {}, "unrelated": [task]}
+    refused = script("route_task", "--task", task, "--auto-select")
+    assert refused.returncode == 1 and refused.json["status"] == "no_match"
+    assert script("route_task", "--task", "Check CPU usage on the server").json["agent"]["agent_id"] == "vps-monitor"
 
 
 def test_an_operators_confirm_teaches_at_once_and_outranks_later_verdicts(script, state_dir):
@@ -223,12 +230,3 @@ def test_the_latest_verdict_counts_once_given_often_enough():
     assert not verdicts([*rows, _row("t", "b", routed="a")], 3)["t"].confirmed  # b twice, needs three
     operator = verdicts([_row("t", "a", confirmed=True), _row("t", "b"), _row("t", "b")], 2)["t"]
     assert operator.correct_agent == "a" and operator.confirmed
-
-
-def test_learnt_examples_are_added_to_copies_never_to_the_registrys_agents():
-    agents = [{"id": "a", "examples": ["one"]}, {"id": "b"}]
-    indexed = agents_with_feedback(agents, {"feedback": {"examples": {"b": ["two"], "gone": ["x"]}, "unrelated": []}})
-    assert indexed[1]["examples"] == ["two"] and indexed[0] is agents[0]
-    assert agents == [{"id": "a", "examples": ["one"]}, {"id": "b"}]
-    assert agents_with_feedback(agents, {}) is agents
-    assert agents_with_feedback(agents, {"feedback": "not a dict"}) is agents

@@ -4,6 +4,7 @@ Open `decision.py` first: `route()` gathers the evidence and decides the status.
 comes from:
 - `model.py`: similarity to the agent's examples (and its triggers, and confirmed corrections);
 - `lexical.py`: trigger words and phrases, weak triggers, near-miss spellings;
+- `feedback.py`: a confirmed correction decides the very task it was given for;
 `calibration.py` fits how much triggers count and each agent's threshold from held-out
 examples; `index.py` builds it all once per registry version.
 

@@ -8,6 +8,7 @@ str-keyed tables plus a small header, so it can be cached and read a row at a ti
 from __future__ import annotations
 
 from skills.routing.calibration import calibrate
+from skills.routing.feedback import corrections_table
 from skills.routing.lexical import build_lexical, collect
 from skills.routing.model import Fit, spelling_table
 
@@ -36,5 +37,6 @@ def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
 
     calibration = calibrate(fit, index["features"], lexical, [t for t in unrelated if isinstance(t, str)])
     index["thresholds"] = calibration.pop("agents")
+    index["corrections"] = corrections_table(agents, inputs)  # confirmed verdicts decide their own tasks
     index["header"].update(calibration)
     return index

@@ -122,6 +122,11 @@ SCHEMAS: dict[str, dict] = {
             "suggestions": {"type": "array", "items": _ref("AgentMatch")},
             "message": {"type": "string", "description": "with no_match: how to phrase the task"},
             "llm_fallback": _ref("LlmFallback"),
+            "learnt_from": {
+                "type": "string",
+                "enum": ["feedback"],
+                "description": "a confirmed correction of this very task decided the route",
+            },
             "execution_time_ms": _MS,
         },
     },
