@@ -18,8 +18,8 @@ Confirmed verdicts are handed to routing as the `feedback` routing input (skills
 the next route. The registry file is never touched.
 
 Agent selection accuracy (workforce_stats, /metrics, the page) is measured from the same facts:
-the share of routed executions (smart execute chose the agent) whose agent the latest verdict on
-that task does not contradict. Executions nobody gave a verdict on count as right.
+the share of routed executions (smart execute chose the agent) whose agent the verdict that counts
+for that task does not contradict. Executions nobody gave a verdict on count as right.
 """
 
 from __future__ import annotations

@@ -89,6 +89,14 @@ def test_bad_feedback_is_422_naming_the_field(server, body, field):
     assert response.json()["code"] == "bad_input" and response.json()["field"] == field
 
 
+def test_a_verdict_over_http_cannot_confirm_itself(server):
+    task = "Which crew is on standby at the Midrand depot this weekend?"
+    body = {"task": task, "routed_agent": None, "correct_agent": OWNER, "confirm": True, "source": "cli"}
+    answer = send(server.url, body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["confirmed"] is False and answer.json()["confirmations"] == 1
+
+
 def test_feedback_needs_the_api_key_when_one_is_set(tmp_path):
     running = start_server(str(tmp_path), ORCHESTRATOR_API_KEY=KEY)
     body = {"task": MISROUTED, "routed_agent": None, "correct_agent": OWNER}
