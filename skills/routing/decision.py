@@ -14,7 +14,6 @@ already have evidence; inactive and maintenance agents are never chosen.
 from __future__ import annotations
 
 from skills.routing.calibration import trigger_strength
-from skills.routing.feedback import corrected_route
 from skills.routing.lexical import Evidence, collect
 from skills.routing.model import matched_words, similarities
 from skills.text import stem
@@ -114,9 +113,12 @@ def route(
     registry: dict, task: str, *, auto_select: bool = False, context: dict | None = None, explain: bool = False
 ) -> dict:
     """Decide where `task` goes. Returns the guide's route JSON (without timing)."""
-    learnt = corrected_route(registry, task, auto_select)  # a confirmed correction of this very task
-    if learnt is not None:
-        return learnt
+    if registry["index"]["header"].get("corrections"):
+        from skills.routing.feedback import corrected_route  # only once some correction is confirmed
+
+        learnt = corrected_route(registry, task, auto_select)  # a confirmed correction of this very task
+        if learnt is not None:
+            return learnt
     scored = _score_agents(registry, task, context, explain)
     matched = [item for item in scored if item.score >= item.threshold]
     if not matched:

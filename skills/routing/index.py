@@ -39,4 +39,5 @@ def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
     index["thresholds"] = calibration.pop("agents")
     index["corrections"] = corrections_table(agents, inputs)  # confirmed verdicts decide their own tasks
     index["header"].update(calibration)
+    index["header"]["corrections"] = len(index["corrections"])  # 0: route() need not look (or import)
     return index
