@@ -178,12 +178,18 @@ def test_evaluate_routing_feedback_scores_the_current_router_on_the_verdicts(scr
     assert report.returncode == 0, report.stdout
     assert report.json["total"] == 2 and report.json["correct"] == 1
     assert report.json["misrouted"] == [{"task": MISROUTED, "expected": OWNER, "got": None, "status": "no_match"}]
-    assert report.json["feedback"] == {"tasks": 2, "confirmed": 0}
+    assert report.json["feedback"] == {"tasks": 2, "confirmed": 0, "pending_accuracy": 0.5}
 
     verdict(script, MISROUTED, "none", OWNER)  # now confirmed: routing learns it
     report = script("evaluate_routing", "--feedback", "--format", "table")
     assert report.returncode == 0 and report.stdout.startswith("accuracy 100.0% (2/2)")
     assert script("evaluate_routing", "--feedback", "--min-accuracy", "1.0").returncode == 0
+    verdict(script, "Check CPU usage on the server", "vps-monitor", "vps-monitor")
+    assert script("evaluate_routing", "--feedback").json["feedback"] == {
+        "tasks": 2,
+        "confirmed": 2,
+        "pending_accuracy": None,
+    }
 
 
 def test_evaluate_routing_wants_a_file_or_feedback_not_both(script, tmp_path):

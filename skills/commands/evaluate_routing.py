@@ -27,9 +27,15 @@ def main(argv: list[str] | None = None) -> int:
             raise BadInput("give either a FILE of labelled tasks or --feedback", field="file")
         settings = load_settings()
         cases = feedback_cases(settings) if args.feedback else read_labelled(args.file)
-        report = evaluate(load_registry(settings.registry_path, settings.state_dir), cases)
-        if args.feedback:  # confirmed verdicts are also what routing learnt from: say how many
-            report["feedback"] = {"tasks": len(cases), "confirmed": sum(case["confirmed"] for case in cases)}
+        registry = load_registry(settings.registry_path, settings.state_dir)
+        report = evaluate(registry, cases)
+        if args.feedback:  # confirmed verdicts are what routing learnt from: the pending ones are the fair test
+            pending = [case for case in cases if not case["confirmed"]]
+            report["feedback"] = {
+                "tasks": len(cases),
+                "confirmed": len(cases) - len(pending),
+                "pending_accuracy": evaluate(registry, pending)["accuracy"] if pending else None,
+            }
     except OrchestratorError as error:
         print(dumps(error.to_json()))
         return error.exit_status
