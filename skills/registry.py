@@ -1,9 +1,13 @@
 """Loading and validating the agent registry (registry/agents.yaml), with a cache.
 
-Parsing YAML costs more than a whole route, so the validated registry and its routing index
-are cached with `marshal` under the state directory, keyed on the file's identity (path,
-inode, size, modification time). A changed file has a new key and is re-read at once;
-PyYAML is imported only then.
+Parsing YAML and building the routing index cost far more than a route, so the built registry
+is kept in two places, both keyed on the file's identity (path, inode, size, modification
+time), the routing code's and the routing inputs' (see ROUTING_INPUTS):
+- on disk, as an index file under the state directory that a fresh process reads only the
+  pieces of that one route needs (skills/routing/store.py);
+- in memory, for a long-lived process (a `--jsonl` worker): each request then only checks
+  the key (a few `stat` calls) and reuses what it has.
+A changed file has a new key and is re-read at once; PyYAML is imported only then.
 """
 
 from __future__ import annotations
@@ -145,14 +149,18 @@ def validate(document, path: str) -> list[dict]:
 def _parse_yaml(path: str):
     import yaml  # slow import: only when the cache is stale
 
+    from skills.yaml_values import load_yaml
+
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return load_yaml(handle.read())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise _fail(path, f"is not valid YAML{where}: {problem}") from None
+    except UnicodeDecodeError as error:
+        raise _fail(path, f"is not UTF-8 text: {error.reason} at byte {error.start}") from None
 
 
 CODE_FILES = (
@@ -223,31 +231,8 @@ def _path_hash(path: str) -> int:
 
 
 def _cache_path(state_dir: str, path: str) -> str:
-    name = f"registry-{_path_hash(path):016x}.marshal"
+    name = f"registry-{_path_hash(path):016x}.index"
     return os.path.join(state_dir, "cache", name)
-
-
-def _read_cache(cache_path: str, key: tuple):
-    try:
-        with open(cache_path, "rb") as handle:
-            cached = marshal.loads(handle.read())
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    if isinstance(cached, dict) and cached.get("key") == key:
-        return cached["registry"]
-    return None
-
-
-def _write_cache(cache_path: str, key: tuple, registry: dict) -> None:
-    """Best effort: a read-only state dir only costs speed, never correctness."""
-    try:
-        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
-        temporary = f"{cache_path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            marshal.dump({"key": key, "registry": registry}, handle)
-        os.replace(temporary, cache_path)
-    except OSError:
-        pass
 
 
 def build_registry(agents: list[dict], path: str, inputs: dict | None = None) -> dict:
@@ -257,9 +242,11 @@ def build_registry(agents: list[dict], path: str, inputs: dict | None = None) ->
     return {"path": path, "agents": agents, "index": build_index(agents, inputs or {})}
 
 
-def load_registry(path: str, state_dir: str | None = None) -> dict:
-    """The validated registry with its routing index: {"path", "agents", "index"}."""
-    path = os.path.abspath(path)
+# (path, state_dir) -> (key, registry): what this process last loaded, for warm workers
+_loaded: dict[tuple, tuple] = {}
+
+
+def _cache_key(path: str, state_dir: str | None) -> tuple:
     try:
         info = os.stat(path)
     except OSError:
@@ -267,7 +254,7 @@ def load_registry(path: str, state_dir: str | None = None) -> dict:
             f"registry file {path} not found: set ORCHESTRATOR_REGISTRY or restore registry/agents.yaml",
             details={"file": path},
         ) from None
-    key = (
+    return (
         CACHE_FORMAT,
         path,
         info.st_ino,
@@ -276,14 +263,41 @@ def load_registry(path: str, state_dir: str | None = None) -> dict:
         _code_version(),
         _routing_inputs_identity(state_dir),
     )
+
+
+def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
+    """From the index file when it is current, else from the YAML (then written for the next process)."""
+    from skills.routing import store
+
+    def rebuild() -> dict:
+        return build_registry(validate(_parse_yaml(path), path), path, read_routing_inputs(state_dir))
+
     cache_path = _cache_path(state_dir, path) if state_dir else None
     if cache_path:
-        cached = _read_cache(cache_path, key)
-        if cached is not None:
-            return cached
-    registry = build_registry(validate(_parse_yaml(path), path), path, read_routing_inputs(state_dir))
-    if cache_path:
-        _write_cache(cache_path, key, registry)
+        registry = store.open_registry(cache_path, key, rebuild)
+        if registry is not None:
+            return registry
+    registry = rebuild()
+    if cache_path and store.write(cache_path, registry, key):
+        # serve this process from the file too: a long-lived worker then holds only the
+        # pieces it has used, not the whole index (140 MB at 10,000 agents)
+        return store.open_registry(cache_path, key, rebuild) or registry
+    return registry  # a read-only state dir costs speed, never routes
+
+
+def load_registry(path: str, state_dir: str | None = None) -> dict:
+    """The validated registry with its routing index: {"path", "agents", "index"}.
+
+    `agents` is a sequence by position and each table of `index` answers `.get`/`[]`/`in`;
+    both may be read from disk piece by piece (skills/routing/store.py).
+    """
+    path = os.path.abspath(path)
+    key = _cache_key(path, state_dir)
+    remembered = _loaded.get((path, state_dir))
+    if remembered is not None and remembered[0] == key:
+        return remembered[1]
+    registry = _load_uncached(path, state_dir, key)
+    _loaded[(path, state_dir)] = (key, registry)
     return registry
 
 
@@ -291,10 +305,17 @@ def load_registry(path: str, state_dir: str | None = None) -> dict:
 
 
 def find_agent(registry: dict, agent_id: str) -> dict:
-    for agent in registry["agents"]:
-        if agent["id"] == agent_id:
-            return agent
-    known = ", ".join(a["id"] for a in registry["agents"])
+    agents = registry["agents"]
+    position_of = getattr(agents, "position_of", None)
+    if position_of is not None:  # an index file: no need to read every agent
+        position = position_of(agent_id)
+        if position is not None:
+            return agents[position]
+    else:
+        for agent in agents:
+            if agent["id"] == agent_id:
+                return agent
+    known = ", ".join(a["id"] for a in agents)
     raise AgentNotFound(f"no agent {agent_id!r}; known agents: {known}", field="agent")
 
 
