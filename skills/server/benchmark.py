@@ -4,7 +4,9 @@ Starts `bin/orchestrator_server` (rate limit off, its own state dir), drives it 
 number of requests at each concurrency (one kept-alive connection per client), and reports
 p50/p90/p99 latency, throughput, errors and peak memory (the server process alone, and the
 server with its script workers). Then the same load against `--one-process-per-request`, so
-the ratio between the two ways is visible.
+the ratio between the two ways is visible. `--agents N` serves a generated registry of N agents
+(skills/benchmarking.py) instead of the project's, written to a YAML file whose index is built
+before the server starts, so the figures are those of a server in steady state.
 """
 
 from __future__ import annotations
@@ -78,8 +80,10 @@ class MemorySampler(threading.Thread):
 
 
 class Server:
-    def __init__(self, one_process_per_request: bool, state_dir: str):
+    def __init__(self, one_process_per_request: bool, state_dir: str, registry_path: str | None = None):
         env = dict(os.environ, ORCHESTRATOR_RATE_LIMIT="0", ORCHESTRATOR_STATE_DIR=state_dir)
+        if registry_path:
+            env["ORCHESTRATOR_REGISTRY"] = registry_path
         args = [sys.executable, os.path.join(BIN, "orchestrator_server"), "--port", "0"]
         if one_process_per_request:
             args.append("--one-process-per-request")
@@ -160,12 +164,28 @@ def drive(port: int, task: str, requests: int, concurrency: int, api_key: str | 
     }
 
 
-def measure(one_process_per_request: bool, task: str, requests: int, concurrencies: list[int]) -> dict:
+def generated_registry_file(agents: int, folder: str) -> tuple[str, str]:
+    """(path, a task that names one agent's triggers) of a generated registry written as YAML."""
+    from skills.benchmarking import generated_registry, write_registry_file
+
+    registry, tasks = generated_registry(agents)
+    path = os.path.join(folder, f"agents-{agents}.yaml")
+    write_registry_file(list(registry["agents"]), path)
+    return path, tasks[0]
+
+
+def measure(
+    one_process_per_request: bool, task: str, requests: int, concurrencies: list[int], registry_path: str | None = None
+) -> dict:
     from skills.config import load_settings
 
     api_key = load_settings().api_key
     with tempfile.TemporaryDirectory(prefix="orchestrator-bench-") as state_dir:
-        server = Server(one_process_per_request, state_dir)
+        if registry_path:  # build the index now: the first request must not wait for it
+            from skills.registry import load_registry
+
+            load_registry(registry_path, state_dir)
+        server = Server(one_process_per_request, state_dir, registry_path)
         try:
             drive(server.port, task, 10 if not one_process_per_request else 2, 1, api_key)  # warm up
             sampler = MemorySampler(server.proc.pid)
@@ -198,7 +218,7 @@ def compare(warm: dict, baseline: dict) -> dict:
 
 
 def table(report: dict) -> str:
-    lines = [f"POST /orchestrator/route, task {report['task']!r}"]
+    lines = [f"POST /orchestrator/route, task {report['task']!r}, registry {report['registry']}"]
     for result in report["results"]:
         lines.append(
             f"\n{result['mode']}: server peak RSS {result['server_peak_rss_mb']} MB, "
@@ -220,11 +240,18 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def run(task: str, requests: int, baseline_requests: int, concurrencies: list[int], baseline: bool) -> dict:
-    warm = measure(False, task, requests, concurrencies)
-    report = {"task": task, "results": [warm]}
+def run(
+    task: str,
+    requests: int,
+    baseline_requests: int,
+    concurrencies: list[int],
+    baseline: bool,
+    registry_path: str | None = None,
+) -> dict:
+    warm = measure(False, task, requests, concurrencies, registry_path)
+    report = {"task": task, "registry": registry_path or "the project's", "results": [warm]}
     if baseline:
-        slow = measure(True, task, baseline_requests, concurrencies)
+        slow = measure(True, task, baseline_requests, concurrencies, registry_path)
         report["results"].append(slow)
         report["warm_vs_one_process"] = compare(warm, slow)
     return report
@@ -239,24 +266,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-requests", type=int, default=64, help="requests per level, one process each")
     parser.add_argument("--concurrency", default="1,16", help="comma-separated client counts (default 1,16)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-process-per-request run")
+    parser.add_argument("--agents", type=int, default=0, help="serve a generated registry of this many agents")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
     try:
         levels = [int(level) for level in args.concurrency.split(",") if level.strip()]
-        if not levels or min(levels) < 1 or args.requests < 1 or args.baseline_requests < 1:
+        if not levels or min(levels) < 1 or args.requests < 1 or args.baseline_requests < 1 or args.agents < 0:
             raise ValueError
     except ValueError:
         print(
             json.dumps(
                 {
-                    "error": "--concurrency takes positive whole numbers like 1,16; --requests >= 1",
+                    "error": "--concurrency takes positive whole numbers like 1,16; --requests >= 1; --agents >= 0",
                     "code": "bad_input",
                     "field": "concurrency",
                 }
             )
         )
         return 2
-    report = run(args.task, args.requests, args.baseline_requests, levels, not args.no_baseline)
+    with tempfile.TemporaryDirectory(prefix="orchestrator-bench-registry-") as folder:
+        registry_path, task = None, args.task
+        if args.agents:
+            registry_path, generated_task = generated_registry_file(args.agents, folder)
+            task = generated_task if args.task == DEFAULT_TASK else args.task
+        report = run(task, args.requests, args.baseline_requests, levels, not args.no_baseline, registry_path)
     print(json.dumps(report, indent=2) if args.json else table(report))
     failed = any(run["errors"] for result in report["results"] for run in result["runs"])
     return 1 if failed else 0
