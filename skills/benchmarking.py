@@ -168,10 +168,42 @@ def big_registry_figures(agents: list[dict], tasks: list[str], runs: int, cold_r
             "registry_file_mb": round(os.path.getsize(path) / 1e6, 1),
             "python_c_pass": time_processes([sys.executable, "-c", "pass"], env, runs),
             "first_load_route_task": time_processes(_route_argv(tasks[0]), env, cold_runs, False, forget_index),
+            "first_load_phases": first_load_phases(path),
             "route_task_index_present": time_processes(_route_argv(tasks[1]), env, runs),
             "warm_worker_line": time_worker_lines(env, tasks, runs * 5),
         }
     return figures
+
+
+def first_load_phases(path: str) -> dict:
+    """Where a first load's time goes, in this process (CPU ms): the parts a route_task process pays."""
+    import gc
+
+    from skills.registry import _parse_yaml, read_routing_inputs, validate
+    from skills.routing import build_index, store
+
+    gc.disable()  # as load_registry builds (skills/registry.py: _no_cycle_collection)
+    phases, started = {}, time.process_time()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.process_time()
+        phases[name] = round((now - started) * 1000, 1)
+        started = now
+
+    document = _parse_yaml(path)
+    lap("parse_yaml")
+    agents = validate(document, path)
+    lap("validate")
+    index = build_index(agents, read_routing_inputs(None))
+    lap("build_index")
+    store.encode({"path": path, "agents": agents, "index": index}, ("benchmark",))
+    lap("encode_index_file")
+    gc.enable()
+    return {
+        "cpu_ms": phases,
+        "index_tables": sorted(name for name, value in index.items() if isinstance(value, dict) and name != "header"),
+    }
 
 
 def versus_interpreter(figures: dict, name: str) -> dict:

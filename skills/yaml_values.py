@@ -66,22 +66,24 @@ class _Builder:
             return self.scalar(event)
         if event.anchor is not None or getattr(event, "tag", None) not in (None, "!"):
             raise _Unusual  # also aliases: they have an anchor
-        next_event = self.loader.get_event
+        next_event, scalar, value = self.loader.get_event, self.scalar, self.value
+        # scalars are handled in the loops, one call less each: most of the events are scalars
         if kind is SequenceStartEvent:
             items = []
             event = next_event()
             while type(event) is not SequenceEndEvent:
-                items.append(self.value(event))
+                items.append(scalar(event) if type(event) is ScalarEvent else value(event))
                 event = next_event()
             return items
         if kind is MappingStartEvent:
             mapping = {}
             event = next_event()
             while type(event) is not MappingEndEvent:
-                key = self.value(event)
-                if isinstance(key, (dict, list)):
-                    raise _Unusual
-                mapping[key] = self.value(next_event())
+                if type(event) is not ScalarEvent:
+                    raise _Unusual  # a mapping or list as a key
+                key = scalar(event)
+                event = next_event()
+                mapping[key] = scalar(event) if type(event) is ScalarEvent else value(event)
                 event = next_event()
             return mapping
         raise _Unusual
