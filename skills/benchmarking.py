@@ -172,6 +172,8 @@ def big_registry_figures(agents: list[dict], tasks: list[str], runs: int, cold_r
             "route_task_index_present": time_processes(_route_argv(tasks[1]), env, runs),
             "warm_worker_line": time_worker_lines(env, tasks, runs * 5),
         }
+        forget_index()  # a worker that finds no index file builds it (in a child) on its first line
+        figures["worker_that_built_the_index"] = time_worker_lines(env, tasks, 5)
     return figures
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import sys
 
 from skills.errors import AgentNotFound, RegistryInvalid
 
@@ -281,6 +282,29 @@ def _cache_key(path: str, state_dir: str | None) -> tuple:
     )
 
 
+def _built_in_child(build_and_write) -> bool:
+    """Run `build_and_write()` in a forked child; True when it succeeded.
+
+    Building a big registry's index peaks at hundreds of MB, which a long-lived worker would
+    keep; a child gives it all back when it exits. The child leads its own session, so a worker
+    killed for its time limit (with its process group) does not take the build with it: the
+    next worker finds the file written. Not in a process with threads (fork keeps only one).
+    """
+    threading = sys.modules.get("threading")
+    if not hasattr(os, "fork") or (threading is not None and threading.active_count() > 1):
+        return False
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            os.setsid()
+            status = 0 if build_and_write() else 1
+        finally:
+            os._exit(status)  # no atexit handlers, no flushing the parent's buffered output
+    _, status = os.waitpid(child, 0)
+    return status == 0
+
+
 def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
     """From the index file when it is current, else from the YAML (then written for the next process)."""
     from skills.routing import store
@@ -292,9 +316,11 @@ def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
     cache_path = _cache_path(state_dir, path) if state_dir else None
     if cache_path:
         registry = store.open_registry(cache_path, key, rebuild)
+        if registry is None and _built_in_child(lambda: store.write(cache_path, rebuild(), key)):
+            registry = store.open_registry(cache_path, key, rebuild)
         if registry is not None:
             return registry
-    registry = rebuild()
+    registry = rebuild()  # here too when the child could not: its error, or a read-only state dir
     with _no_cycle_collection():
         written = cache_path is not None and store.write(cache_path, registry, key)
     if written:
