@@ -298,11 +298,33 @@ def _built_in_child(build_and_write) -> bool:
         status = 1
         try:
             os.setsid()
+            import gc
+
+            gc.disable()  # see _no_cycle_collection; this process ends with the build
             status = 0 if build_and_write() else 1
         finally:
             os._exit(status)  # no atexit handlers, no flushing the parent's buffered output
     _, status = os.waitpid(child, 0)
     return status == 0
+
+
+def _build_once(cache_path: str, key: tuple, rebuild) -> bool:
+    """Write the index file unless another process, holding the build lock before us, just did:
+    after an edit every warm worker asks at once, and one build at a time is all 2 cores need."""
+    import fcntl
+
+    from skills.routing import store
+
+    try:
+        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+        lock = open(f"{cache_path}.lock", "a")  # noqa: SIM115 - held until the build is written
+    except OSError:
+        return store.write(cache_path, rebuild(), key)  # cannot lock here: cannot write either
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if store.open_registry(cache_path, key, rebuild) is not None:
+            return True
+        return store.write(cache_path, rebuild(), key)
 
 
 def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
@@ -316,7 +338,7 @@ def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
     cache_path = _cache_path(state_dir, path) if state_dir else None
     if cache_path:
         registry = store.open_registry(cache_path, key, rebuild)
-        if registry is None and _built_in_child(lambda: store.write(cache_path, rebuild(), key)):
+        if registry is None and _built_in_child(lambda: _build_once(cache_path, key, rebuild)):
             registry = store.open_registry(cache_path, key, rebuild)
         if registry is not None:
             return registry

@@ -58,6 +58,13 @@ def index_file(state_dir: str) -> str:
     return os.path.join(state_dir, "cache", name)
 
 
+def assert_index_file_is_current(registry_path: str, state_dir: str) -> None:
+    """Loading reads the index file as it is: whole and current, so not written again."""
+    before = os.stat(index_file(state_dir)).st_ino
+    assert isinstance(load_registry(registry_path, state_dir)["agents"], store.LazyAgents)
+    assert os.stat(index_file(state_dir)).st_ino == before
+
+
 class Worker:
     """A real `bin/route_task --jsonl` process: one line in, one routing answer out."""
 
@@ -168,9 +175,7 @@ def test_damaged_index_file_is_rebuilt_and_routes_stay_right(tmp_path, damage):
         assert answer == expected
     third = run_script("route_task", "--task", "check cpu usage on the server", env=env)
     assert routed_to(third.json) == "vps-monitor"
-    assert store.open_registry(index_file(state_dir), None, dict) is None  # a whole, readable file again...
-    with open(index_file(state_dir), "rb") as handle:
-        assert handle.read(8) == store.MAGIC
+    assert_index_file_is_current(PROJECT_REGISTRY, state_dir)
 
 
 def test_unwritable_state_dir_still_routes(tmp_path, worker_for):
@@ -228,3 +233,14 @@ def test_fast_yaml_reads_the_shipped_registry_like_safe_load():
     with open(PROJECT_REGISTRY, encoding="utf-8") as handle:
         text = handle.read()
     assert load_yaml(text) == yaml.safe_load(text)
+
+
+def test_processes_that_find_no_index_file_at_once_all_route_right(tmp_path):
+    state_dir = str(tmp_path / "state")
+    path = write_registry(tmp_path / "agents.yaml", [agent("alpha", ["pump"]), agent("beta", ["valve"])])
+    env = clean_env(state_dir, ORCHESTRATOR_REGISTRY=path)
+    argv = [sys.executable, os.path.join(BIN, "route_task"), "--task", "the valve sticks"]
+    runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    answers = [json.loads(run.communicate(timeout=60)[0]) for run in runs]
+    assert [routed_to(answer) for answer in answers] == ["beta"] * 4
+    assert_index_file_is_current(path, state_dir)
