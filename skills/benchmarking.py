@@ -40,7 +40,7 @@ def summarise(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
     return {
         "median_ms": round(statistics.median(ordered), 3),
-        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 3),
+        "p95_ms": round(ordered[-(-len(ordered) * 95 // 100) - 1], 3),  # nearest rank: never below the median
         "runs": len(ordered),
     }
 

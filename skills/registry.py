@@ -347,7 +347,7 @@ def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
         written = cache_path is not None and store.write(cache_path, registry, key)
     if written:
         # serve this process from the file too: a long-lived worker then holds only the
-        # pieces it has used, not the whole index (140 MB at 10,000 agents)
+        # pieces it has used, not the whole index (hundreds of MB at 10,000 agents)
         return store.open_registry(cache_path, key, rebuild) or registry
     return registry  # a read-only state dir costs speed, never routes
 

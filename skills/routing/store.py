@@ -1,8 +1,8 @@
 """The on-disk routing index: a registry a fresh process can route with without unpacking it.
 
-A route needs the postings of a task's few words and the agents that have evidence, not the
-whole index: at 10,000 agents unpacking everything costs over a second and 140 MB. So the
-built registry is written as one file that is read piece by piece with `os.pread`:
+A route needs the rows of a task's few words and the agents that have evidence, not the whole
+index: at 10,000 agents unpacking everything costs seconds and hundreds of MB. So the built
+registry is written as one file that is read piece by piece with `os.pread`:
 
     MAGIC (8 bytes) | header length (8) | header (marshal) | data
 
@@ -41,10 +41,6 @@ def _bucket_count(size: int) -> int:
     return (size // KEYS_PER_BUCKET) | 1  # odd, so the byte-polynomial hash spreads well
 
 
-def bucket_of(key: str, buckets: int) -> int:
-    return int.from_bytes(key.encode("utf-8"), "little") % buckets
-
-
 def _is_table(name: str, value) -> bool:
     return name != "header" and isinstance(value, dict) and all(type(key) is str for key in value)
 
@@ -72,7 +68,7 @@ class _Data:
 def _table_blobs(table: dict) -> tuple[int, list[bytes]]:
     buckets = _bucket_count(len(table))
     split: list[dict] = [{} for _ in range(buckets)]
-    for key, value in table.items():  # bucket_of(), inlined: this runs for every key at 10,000 agents
+    for key, value in table.items():  # the bucket of a key, as LazyTable computes it
         split[int.from_bytes(key.encode("utf-8"), "little") % buckets][key] = value
     return buckets, [marshal.dumps(bucket) if bucket else b"" for bucket in split]
 
@@ -295,14 +291,14 @@ def open_registry(path: str, key, rebuild) -> dict | None:
         return None
     try:
         found = _read_header(fd)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         found = None
     if found is None or found[0].get("key") != key:
         os.close(fd)
         return None
     header, first, data_start = found
+    file = _File(path, fd, first, data_start, header["data_size"], rebuild)  # closes fd when dropped
     try:
-        file = _File(path, fd, first, data_start, header["data_size"], rebuild)
         index = dict(header["eager"])
         for name, (buckets, offsets_at) in header["tables"].items():
             index[name] = LazyTable(file, name, buckets, offsets_at)
@@ -310,4 +306,4 @@ def open_registry(path: str, key, rebuild) -> dict | None:
         agents = LazyAgents(file, *header["agents"], ids)
         return {**header["registry"], "agents": agents, "index": index}
     except (KeyError, TypeError, ValueError):
-        return None  # the header is not ours (the fd is closed when `file` goes)
+        return None  # the header is not ours
