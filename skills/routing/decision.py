@@ -64,7 +64,7 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
     header = index["header"]
     beta = header["beta"]
     found = collect(task, index, explain)
-    similarity = similarities(task, index["features"], header["max_idf"], index["spellings"])
+    similarity = similarities(task, index["features"], header["max_idf"], index["near"])
     scored = []
     for position in set(found) | set(similarity):
         if agents[position]["status"] != "active":

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from skills.routing.calibration import calibrate
 from skills.routing.feedback import corrections_table
-from skills.routing.lexical import build_lexical, collect
-from skills.routing.model import Fit, spelling_table
+from skills.routing.lexical import build_lexical, collect, deletion_table
+from skills.routing.model import Fit, content_words
 
 
 def _feedback(inputs: dict) -> tuple[dict, list]:
@@ -26,10 +26,11 @@ def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
     unrelated requests, entity names from the agents' data become evidence."""
     inputs = inputs or {}
     extra_examples, unrelated = _feedback(inputs)
-    index = build_lexical(agents, example_words=False)
+    index = build_lexical(agents, example_words=False, near=False)
     fit = Fit(agents, extra_examples)
     index["features"] = fit.table()
-    index["spellings"] = spelling_table(index["features"])
+    # one deletion table serves both sides' misspellings: trigger terms and example words
+    index["near"] = deletion_table(dict.fromkeys([*index["postings"], *content_words(index["features"])]))
     index["header"] = {"max_idf": fit.max_idf}
 
     def lexical(task: str) -> dict[int, float]:

@@ -65,11 +65,12 @@ def _deletions(term: str) -> set[str]:
     return {term[:i] + term[i + 1 :] for i in range(len(term))}
 
 
-def build_lexical(agents: list[dict], example_words: bool = True) -> dict:
+def build_lexical(agents: list[dict], example_words: bool = True, near: bool = True) -> dict:
     """Postings for every term and phrase, weighted by rarity; plain values so marshal can cache them.
 
     Routing leaves example words to the model (skills/routing/model.py); picking a tool inside
-    an agent, with a handful of examples per tool, counts them here.
+    an agent, with a handful of examples per tool, counts them here. `near` (deletion variant ->
+    terms, for spellings one letter off) is left out when the caller builds one shared table.
     """
     per_agent = [_agent_terms(agent, example_words) for agent in agents]
     # Rarity is counted separately for triggers and for any evidence: an example sentence
@@ -94,12 +95,35 @@ def build_lexical(agents: list[dict], example_words: bool = True) -> dict:
         for parts, display in phrases.items():
             weight = PHRASE_WEIGHT * _idf(trigger_df[parts], n)
             phrase_postings.setdefault(parts[0], []).append((parts, position, round(weight, 4), display))
-    near: dict[str, list] = {}
-    for term in postings:
-        if len(term) >= 6:
-            for variant in _deletions(term):
-                near.setdefault(variant, []).append(term)
-    return {"postings": postings, "phrases": phrase_postings, "near": near}
+    index = {"postings": postings, "phrases": phrase_postings}
+    if near:
+        index["near"] = deletion_table(postings)
+    return index
+
+
+NEAR_MIN = 6  # shorter words are too often one letter from another real word
+
+
+def deletion_table(words) -> dict[str, tuple]:
+    """Deletion variant -> the words (NEAR_MIN letters or more) it comes from: finds a word one
+    letter missing, extra or swapped."""
+    variants: dict[str, list] = {}
+    for word in words:
+        if len(word) >= NEAR_MIN:
+            for variant in _deletions(word):
+                variants.setdefault(variant, []).append(word)
+    return {variant: tuple(found) for variant, found in variants.items()}
+
+
+def near_words(word: str, known, near) -> list[str]:
+    """Words of `known` (a table) one edit away from `word`, by a deletion table `near`."""
+    found = {w for w in near.get(word, ()) if w in known}  # the word is missing a letter
+    for variant in _deletions(word):
+        if variant in known:  # the word has an extra letter
+            found.add(variant)
+        found.update(w for w in near.get(variant, ()) if w in known)  # one letter swapped
+    found.discard(word)
+    return sorted(found)
 
 
 # ---------------------------------------------------------------- scoring
@@ -107,17 +131,9 @@ def build_lexical(agents: list[dict], example_words: bool = True) -> dict:
 
 def _near_terms(term: str, index: dict) -> list[str]:
     """Known terms one edit away (missing, extra or swapped letter) from an unknown word."""
-    if len(term) < 6:  # shorter words are too often one letter from another real word
+    if len(term) < NEAR_MIN:
         return []
-    near = index["near"]
-    postings = index["postings"]
-    found = set(near.get(term, ()))  # the task's word is missing a letter
-    for variant in _deletions(term):
-        if variant in postings:  # the task's word has an extra letter
-            found.add(variant)
-        found.update(near.get(variant, ()))  # one letter swapped
-    found.discard(term)
-    return sorted(found)
+    return near_words(term, index["postings"], index["near"])
 
 
 class Evidence:

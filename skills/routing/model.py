@@ -159,51 +159,38 @@ class Fit:
 # ---------------------------------------------------------------- scoring
 
 
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+def content_words(table) -> list[str]:
+    """The table's words (not prefixes, stopwords or pairs): what a misspelling may be meant as."""
+    return [f for f in table if len(f) >= SPELLING_MIN and not f.endswith("~") and not is_sentence_feature(f)]
 
 
-def spelling_table(table: dict) -> dict[str, tuple]:
-    """Deletion variant -> known content words, to meet a misspelt word (one letter missing,
-    extra or swapped) with the word the examples use. Words under SPELLING_MIN letters are left
-    out: too often one letter from another real word."""
-    variants: dict[str, list] = {}
-    for feature in table:
-        if len(feature) >= SPELLING_MIN and not feature.endswith("~") and not is_sentence_feature(feature):
-            for variant in _deletions(feature):
-                variants.setdefault(variant, []).append(feature)
-    return {variant: tuple(words) for variant, words in variants.items()}
-
-
-def _respelt(word: str, table, spellings) -> str | None:
+def _respelt(word: str, table, near) -> str | None:
     """The known word one edit away from an unknown one (the most used when several are)."""
-    found = set(spellings.get(word, ()))  # the task's word is missing a letter
-    for variant in _deletions(word):
-        if variant in table:  # the task's word has an extra letter
-            found.add(variant)
-        found.update(spellings.get(variant, ()))  # one letter swapped
-    found.discard(word)
+    from skills.routing.lexical import near_words
+
+    found = near_words(word, table, near)
     if not found:
         return None
-    return max(sorted(found), key=lambda known: -table[known][0])
+    return max(found, key=lambda known: -table[known][0])
 
 
-def query_weights(task: str, table, max_idf: float, spellings=None) -> list[tuple[float, tuple | None]]:
+def query_weights(task: str, table, max_idf: float, near=None) -> list[tuple[float, tuple | None]]:
     """(weight, table row or None) for each feature of the task; a misspelt word counts as the
     word it was meant to be."""
     out = []
     for feature in features(task):
         row = table.get(feature)
-        if row is None and spellings is not None and len(feature) >= SPELLING_MIN and " " not in feature:
-            known = None if feature.endswith("~") or feature in STOPWORDS else _respelt(feature, table, spellings)
+        if row is None and near is not None and len(feature) >= SPELLING_MIN and " " not in feature:
+            known = None if feature.endswith("~") or feature in STOPWORDS else _respelt(feature, table, near)
             row = table.get(known) if known else None
         out.append((row[0] if row else unknown_weight(feature, max_idf), row))
     return out
 
 
-def similarities(task: str, table, max_idf: float, spellings=None) -> dict[int, float]:
-    """Agent position -> similarity in [0, 1]: sqrt(cosine x coverage)."""
-    weighted = query_weights(task, table, max_idf, spellings)
+def similarities(task: str, table, max_idf: float, near=None) -> dict[int, float]:
+    """Agent position -> similarity in [0, 1]: sqrt(cosine x coverage). `near`: a deletion table
+    (skills/routing/lexical.py) for misspellings."""
+    weighted = query_weights(task, table, max_idf, near)
     total = sum(weight for weight, _ in weighted)
     norm = sum(weight * weight for weight, _ in weighted) ** 0.5
     if not total or not norm:
