@@ -13,7 +13,10 @@ never load it, so their start-up stays as fast as before.
 from __future__ import annotations
 
 import functools
+import io
+import json
 import socket
+import sys
 
 import anyio
 import mcp_types as types
@@ -21,6 +24,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
 
 from skills.mcp import resources
 from skills.mcp.http import Guard
@@ -192,11 +196,58 @@ def build_server(service: Service, settings) -> Server:
     return server
 
 
+def _malformed_reply(line: str) -> types.JSONRPCError:
+    """The JSON-RPC error for a line that is not a JSON-RPC message: parse error, or invalid request."""
+    try:
+        message = json.loads(line)
+    except ValueError as exc:
+        error = types.ErrorData(code=types.PARSE_ERROR, message=f"not JSON: {exc}")
+        return types.JSONRPCError(jsonrpc="2.0", id=None, error=error)
+    request_id = message.get("id") if isinstance(message, dict) else None
+    if isinstance(request_id, bool) or not isinstance(request_id, (str, int)):
+        request_id = None
+    text = 'not a JSON-RPC 2.0 message: it needs jsonrpc "2.0", a method (with an object as params) or a result'
+    return types.JSONRPCError(
+        jsonrpc="2.0", id=request_id, error=types.ErrorData(code=types.INVALID_REQUEST, message=text)
+    )
+
+
+class _CheckedStdin:
+    """stdin lines for the SDK's stdio transport, which drops a malformed line without a word.
+
+    Here such a line is answered with a JSON-RPC error (so a client waiting on that id learns why),
+    and the server carries on with the next line.
+    """
+
+    def __init__(self):
+        self._lines = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+        self.replies = None  # the transport's write stream, set once it exists
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> str:
+        while True:
+            line = await self._lines.readline()
+            if not line:
+                raise StopAsyncIteration
+            if not line.strip():
+                continue
+            try:
+                types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+            except ValueError:  # pydantic's ValidationError is a ValueError
+                await self.replies.send(SessionMessage(_malformed_reply(line)))
+                continue
+            return line
+
+
 def serve_stdio(server: Server) -> None:
     """Serve one client on stdin/stdout until it closes stdin."""
 
     async def run() -> None:
-        async with stdio_server() as (read_stream, write_stream):
+        stdin = _CheckedStdin()
+        async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+            stdin.replies = write_stream
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
     anyio.run(run)

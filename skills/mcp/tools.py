@@ -85,6 +85,15 @@ def _inline(schema):
     return schema
 
 
+def _answer_or_error(answer: dict) -> dict:
+    """The output schema: the answer, or (with isError) the scripts' error object.
+
+    Clients check structured content against the schema even on an error (the TypeScript SDK does),
+    so the schema must admit both.
+    """
+    return {"type": "object", "anyOf": [answer, _inline(SCHEMAS["Error"])]}
+
+
 def _object_of(name: str, items_schema: str) -> dict:
     """An object holding one list: structured content must be an object, list_agents prints a list."""
     return {
@@ -114,7 +123,7 @@ TOOLS: dict[str, ToolSpec] = {
                 )
             ),
             options=tuple(route_task.OPTIONS),
-            output=_inline(SCHEMAS["RouteResult"]),
+            output=_answer_or_error(_inline(SCHEMAS["RouteResult"])),
             hints=READS,
             run=lambda service, fields, cancel: service.route(fields),
         ),
@@ -128,7 +137,7 @@ TOOLS: dict[str, ToolSpec] = {
                 (_AGENT_ID, Field("query", str, True, MAX_TEXT), Field("context", dict), Field("direct", bool))
             ),
             options=(_option(agent_info.OPTIONS, "agent"), *execute_agent.OPTIONS),
-            output=_inline(SCHEMAS["ExecutionResult"]),
+            output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
             run=lambda service, fields, cancel: service.execute(fields, cancel),
             runs_agent=True,
@@ -141,7 +150,7 @@ TOOLS: dict[str, ToolSpec] = {
             "and with no_match when none does.",
             schema=Schema((Field("task", str, True, MAX_TEXT), Field("context", dict), Field("direct", bool))),
             options=(_option(route_task.OPTIONS, "task"), *execute_agent.OPTIONS),
-            output=_inline(SCHEMAS["ExecutionResult"]),
+            output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
             run=lambda service, fields, cancel: service.smart_execute(fields, cancel),
             runs_agent=True,
@@ -153,7 +162,7 @@ TOOLS: dict[str, ToolSpec] = {
             "triggers, model, cost per query, and whether each is configured on this server.",
             schema=Schema((Field("category", str, False, MAX_AGENT_ID),)),
             options=tuple(list_agents.OPTIONS),
-            output=_object_of("agents", "Agent"),
+            output=_answer_or_error(_object_of("agents", "Agent")),
             hints=READS,
             run=lambda service, fields, cancel: service.list_agents(fields.get("category")),
         ),
@@ -164,7 +173,7 @@ TOOLS: dict[str, ToolSpec] = {
             "configured here (and if not, what to set).",
             schema=Schema((_AGENT_ID,)),
             options=tuple(agent_info.OPTIONS),
-            output=_inline(SCHEMAS["AgentDetails"]),
+            output=_answer_or_error(_inline(SCHEMAS["AgentDetails"])),
             hints=READS,
             run=lambda service, fields, cancel: service.agent_info(fields["agent"]),
         ),
@@ -175,7 +184,7 @@ TOOLS: dict[str, ToolSpec] = {
             "calls, success rate, p50/p95 duration, tokens, cost, last used.",
             schema=Schema((Field("since", str, False, MAX_AGENT_ID),)),
             options=tuple(workforce_stats.OPTIONS),
-            output=_inline(SCHEMAS["Stats"]),
+            output=_answer_or_error(_inline(SCHEMAS["Stats"])),
             hints=READS,
             run=lambda service, fields, cancel: service.stats(fields.get("since")),
         ),
