@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import signal
 import socket
 import sys
 
@@ -86,6 +87,15 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM ends the server through the normal path, so `finally` stops the workers (and their runs).
+
+    uvicorn re-raises the SIGTERM it caught once it has shut down; with the default action the
+    process would die there, before its workers are stopped.
+    """
+    raise SystemExit(0)
+
+
 def serve(args: argparse.Namespace) -> int:
     from skills.config import load_settings
     from skills.server.logs import setup_logging
@@ -96,6 +106,7 @@ def serve(args: argparse.Namespace) -> int:
     note = check_host(args.host, args.allow_remote, settings.api_key) if args.http else "serving on stdio"
     sock = _bind(args.host, args.port) if args.http else None
     log = setup_logging(settings.log_path, settings)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     service = Service(settings)  # warm workers start now, while the SDK is imported below
     try:
         from skills.mcp.server import build_server, serve_http, serve_stdio
