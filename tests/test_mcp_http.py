@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-import httpx2
+import httpx
 import pytest
 import requests
 from mcp import ClientSession
@@ -46,10 +46,10 @@ def post(server, headers: dict, body=INITIALIZE) -> requests.Response:
 
 @pytest.mark.anyio
 async def test_the_python_sdk_client_calls_tools_over_streamable_http(server):
-    client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {API_KEY}"}, timeout=60)
+    client = httpx.AsyncClient(headers={"Authorization": f"Bearer {API_KEY}"}, timeout=60)
     async with (
         client,
-        streamable_http_client(server.url, http_client=client) as (read_stream, write_stream),
+        streamable_http_client(server.url, http_client=client) as (read_stream, write_stream, _),
         ClientSession(read_stream, write_stream) as session,
     ):
         await session.initialize()
@@ -59,9 +59,9 @@ async def test_the_python_sdk_client_calls_tools_over_streamable_http(server):
         failed = await session.call_tool("agent_info", {"agent": "no-such-agent"})
         agent = await session.read_resource("orchestrator://agents/vps-monitor")
     assert names == {"route_task", "execute_agent", "smart_execute", "list_agents", "agent_info", "workforce_stats"}
-    assert routed.structured_content["agent"]["agent_id"] == "vps-monitor"
-    assert ran.is_error is False and ran.structured_content["success"] is True
-    assert failed.is_error is True and failed.structured_content["code"] == "agent_not_found"
+    assert routed.structuredContent["agent"]["agent_id"] == "vps-monitor"
+    assert ran.isError is False and ran.structuredContent["success"] is True
+    assert failed.isError is True and failed.structuredContent["code"] == "agent_not_found"
     assert json.loads(agent.contents[0].text)["id"] == "vps-monitor"
 
 

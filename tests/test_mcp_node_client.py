@@ -12,9 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
+from tests.fixtures.fake_anthropic import delayed, reply_text
 from tests.fixtures.mcp_server import MCP_BIN, start_http
 from tests.fixtures.scripts import ROOT, clean_env
 
@@ -33,18 +35,31 @@ def node() -> str:
     return path
 
 
-def run_client(node: str, env: dict, *args: str) -> dict:
-    result = subprocess.run(
+def run_client(node: str, env: dict, fake_anthropic, *args: str) -> dict:
+    """Run client.mjs; once its slow Claude run has reached the model, tell it (a line on stdin) to cancel."""
+    proc = subprocess.Popen(
         [node, os.path.join(NODE_DIR, "client.mjs"), *args],
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=NODE_DIR,
-        timeout=180,
-        check=False,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout)
+    try:
+        stop = time.monotonic() + 180
+        while not fake_anthropic.requests and proc.poll() is None and time.monotonic() < stop:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.stdin.write("cancel now\n")
+            proc.stdin.flush()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out)
 
 
 def check_report(report: dict) -> None:
@@ -71,17 +86,28 @@ def check_report(report: dict) -> None:
     assert report["agent_resource"]["id"] == "vps-monitor"
     assert report["missing_resource"]["code"] == -32002
     assert "smart_execute" in report["prompt"] and "How many active contractors?" in report["prompt"]
+    # the slow run reported progress, was cancelled, and the next run got the next scripted answer
+    assert report["progress"] and "execute_agent" in report["progress"][0]["message"]
+    assert report["cancelled"] is not None
+    assert report["after_cancel"]["structured"]["response"] == "The disk is 40% full."
 
 
-def test_the_typescript_sdk_uses_every_tool_over_stdio(node, state_dir):
-    report = run_client(node, clean_env(state_dir), "stdio", sys.executable, MCP_BIN)
+def script_claude_runs(fake_anthropic) -> None:
+    fake_anthropic.script([delayed(60, reply_text("too late")), reply_text("The disk is 40% full.")])
+
+
+def test_the_typescript_sdk_uses_every_tool_over_stdio(node, state_dir, fake_anthropic):
+    script_claude_runs(fake_anthropic)
+    env = clean_env(state_dir, **fake_anthropic.env())
+    report = run_client(node, env, fake_anthropic, "stdio", sys.executable, MCP_BIN)
     check_report(report)
 
 
-def test_the_typescript_sdk_uses_every_tool_over_streamable_http(node, state_dir):
-    server = start_http(state_dir, ORCHESTRATOR_API_KEY="node-key-123")
+def test_the_typescript_sdk_uses_every_tool_over_streamable_http(node, state_dir, fake_anthropic):
+    script_claude_runs(fake_anthropic)
+    server = start_http(state_dir, ORCHESTRATOR_API_KEY="node-key-123", **fake_anthropic.env())
     try:
-        report = run_client(node, clean_env(state_dir), "http", server.url, "node-key-123")
+        report = run_client(node, clean_env(state_dir), fake_anthropic, "http", server.url, "node-key-123")
     finally:
         server.stop()
     check_report(report)

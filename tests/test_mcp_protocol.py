@@ -1,4 +1,5 @@
-"""bin/orchestrator_mcp at the wire: raw JSON-RPC lines on stdin, --help, and the SDK kept out of the scripts."""
+"""bin/orchestrator_mcp at the wire: raw JSON-RPC lines on stdin (malformed ones, a cancellation),
+SIGTERM, --help, and the SDK kept out of the scripts."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import ast
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
+import time
 
-from tests.fixtures.mcp_server import MCP_BIN
-from tests.fixtures.scripts import ROOT
+from tests.fixtures.fake_anthropic import delayed, reply_text
+from tests.fixtures.mcp_server import MCP_BIN, processes_of
+from tests.fixtures.scripts import ROOT, clean_env
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -32,6 +36,13 @@ class RawServer:
         line = message if isinstance(message, str) else json.dumps(message)
         self.proc.stdin.write(line.encode("utf-8") + b"\n")
         self.proc.stdin.flush()
+
+    def receive_answer(self, request_id, limit_s: float = 60.0) -> dict:
+        """The response to `request_id`, skipping notifications and other answers on the way."""
+        while True:
+            message = self.receive(limit_s)
+            if message.get("id") == request_id and "method" not in message:
+                return message
 
     def receive(self, limit_s: float = 30.0) -> dict:
         ready, _, _ = select.select([self.proc.stdout], [], [], limit_s)
@@ -83,6 +94,45 @@ def test_malformed_lines_get_jsonrpc_errors_and_the_server_stays_up(script_env):
     assert status == 0  # stdin closed: a clean exit
 
 
+def wait_for(condition, limit_s: float = 30.0) -> None:
+    stop = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < stop, "gave up waiting"
+        time.sleep(0.05)
+
+
+def test_a_cancelled_call_kills_its_agent_run_and_the_server_carries_on(state_dir, fake_anthropic):
+    fake_anthropic.script([delayed(60, reply_text("too late")), reply_text("The disk is 40% full.")])
+    env = clean_env(state_dir, ORCHESTRATOR_WORKERS="1", **fake_anthropic.env())  # one warm execute_agent worker
+    server = RawServer(env)
+    try:
+        server.send(INITIALIZE)
+        server.receive()
+        server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        wait_for(lambda: len(processes_of(state_dir, "execute_agent")) == 1)
+        [worker] = processes_of(state_dir, "execute_agent")
+        server.send(tool_call(2, "execute_agent", {"agent": "vps-monitor", "query": "What is the load average?"}))
+        wait_for(lambda: len(fake_anthropic.requests) == 1)  # the agent run is waiting on the model
+        server.send(
+            {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2, "reason": "stop"}}
+        )
+        wait_for(lambda: worker not in processes_of(state_dir, "execute_agent"))  # killed, not left to finish
+        server.send(tool_call(3, "execute_agent", {"agent": "vps-monitor", "query": "How full is the disk?"}))
+        after = server.receive_answer(3)
+    finally:
+        server.close()
+    assert json.loads(after["result"]["content"][0]["text"])["response"] == "The disk is 40% full."
+
+
+def tool_call(request_id: int, name: str, arguments: dict) -> dict:
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+
+
 def test_help_describes_transports_tools_and_settings():
     result = subprocess.run(
         [sys.executable, MCP_BIN, "--help"], capture_output=True, text=True, timeout=60, check=False
@@ -115,17 +165,31 @@ def test_only_the_mcp_wiring_imports_the_sdk():
                 path = os.path.join(folder, name)
                 if _imported_modules(path) & sdk:
                     importers.append(os.path.relpath(path, ROOT))
-    assert importers == [os.path.join("skills", "mcp", "server.py")]
+    assert sorted(importers) == [os.path.join("skills", "mcp", name) for name in ("server.py", "transports.py")]
 
 
 def test_the_scripts_and_the_tool_definitions_load_without_the_sdk():
     code = (
         "import sys\n"
         "import skills.commands.route_task, skills.commands.execute_agent, skills.commands.orchestrator_mcp\n"
-        "import skills.mcp.tools, skills.mcp.resources, skills.server.app\n"
+        "import skills.mcp.tools, skills.mcp.resources, skills.mcp.http, skills.mcp.benchmark, skills.server.app\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'pydantic', 'starlette')))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_sigterm_stops_a_stdio_server_and_its_workers(state_dir):
+    server = RawServer(clean_env(state_dir))
+    try:
+        server.send(INITIALIZE)
+        assert "result" in server.receive()
+        assert processes_of(state_dir, "route_task") and processes_of(state_dir, "execute_agent")
+        server.proc.send_signal(signal.SIGTERM)
+        status = server.proc.wait(timeout=30)  # while the client still holds stdin open
+    finally:
+        server.close()
+    assert status == 0
+    assert processes_of(state_dir, "route_task") == [] and processes_of(state_dir, "execute_agent") == []

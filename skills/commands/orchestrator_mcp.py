@@ -109,7 +109,8 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     service = Service(settings)  # warm workers start now, while the SDK is imported below
     try:
-        from skills.mcp.server import build_server, serve_http, serve_stdio
+        from skills.mcp.server import build_server
+        from skills.mcp.transports import serve_http, serve_stdio
 
         server = build_server(service, settings)
         print(f"orchestrator_mcp: {note}", file=sys.stderr, flush=True)

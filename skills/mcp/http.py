@@ -58,10 +58,10 @@ class Guard:
             check_origin(origin, self.allowed_origins)
             cors = self._cors_headers(origin)
             if scope["method"] == "OPTIONS" and cors:
-                return await _respond(send, 204, None, {**cors, **self._preflight_headers()})
+                return await respond_json(send, 204, None, {**cors, **self._preflight_headers()})
             check_api_key(self.api_key, headers)
         except ApiError as error:
-            return await _respond(send, error.status, error.to_json(), error.headers)
+            return await respond_json(send, error.status, error.to_json(), error.headers)
         if not cors:
             return await self.app(scope, receive, send)
 
@@ -91,11 +91,12 @@ class Guard:
         }
 
 
-async def _respond(send, status: int, body: dict | None, headers: dict) -> None:
+async def respond_json(send, status: int, body: dict | None, headers: dict | None = None) -> None:
+    """A whole ASGI response: `body` as JSON (none for 204)."""
     payload = b"" if body is None else json.dumps(body).encode("utf-8")
     raw = [(b"content-length", str(len(payload)).encode("ascii"))]
     if body is not None:
         raw.append((b"content-type", b"application/json"))
-    raw += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    raw += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})

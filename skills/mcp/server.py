@@ -5,41 +5,32 @@ tools.py and resources.py as plain values; here they become MCP types. The block
 script worker call) runs in a thread; a call that takes over a second sends progress
 notifications every second, and a call the client cancels has its worker process group killed
 (Cancellation in skills/server/workers.py), so no agent run outlives its request.
+transports.py serves the result over stdio or streamable HTTP.
 
-This is the only module that imports the `mcp` SDK (an optional extra: `.[mcp]`); the scripts
-never load it, so their start-up stays as fast as before.
+With transports.py, the only module that imports the `mcp` SDK (an optional extra: `.[mcp]`);
+the scripts never load it, so their start-up stays as fast as before.
 """
 
 from __future__ import annotations
 
 import functools
-import io
-import json
-import socket
-import sys
 
 import anyio
-import mcp_types as types
+from mcp import types
 from mcp.server.lowlevel import Server
-from mcp.server.stdio import stdio_server
-from mcp.server.transport_security import TransportSecuritySettings
-from mcp.shared.exceptions import MCPError
-from mcp.shared.message import SessionMessage
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.shared.exceptions import McpError
 
 from skills.mcp import resources
-from skills.mcp.http import Guard
 from skills.mcp.tools import TOOLS, Outcome, ToolSpec, call_tool, check_arguments, refusal
 from skills.server.service import Service
 from skills.server.validation import ApiError
 from skills.server.workers import Cancellation
 
 SERVER_NAME = "fibreflow-orchestrator"
-SERVER_TITLE = "FibreFlow Orchestrator"
 VERSION = "0.1.0"
 PROGRESS_INTERVAL_S = 1.0
 RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for an unknown resource
-MCP_PATH = "/mcp"
-MAX_BODY = 1024 * 1024  # a task is at most 5,000 characters; the SDK's default is 4 MiB
 INSTRUCTIONS = (
     "FibreFlow's specialised agents: server monitoring (vps-monitor), the PostgreSQL database (neon-database), "
     "the team's Convex tasks (convex-database), contractors (contractor-agent) and rollout projects "
@@ -49,34 +40,43 @@ INSTRUCTIONS = (
 )
 
 
+def _error(code: int, message: str, data: dict | None = None) -> McpError:
+    return McpError(types.ErrorData(code=code, message=message, data=data))
+
+
 def _tool(spec: ToolSpec) -> types.Tool:
     hints = spec.hints
     return types.Tool(
         name=spec.name,
         title=spec.title,
         description=spec.description,
-        input_schema=spec.input_schema(),
-        output_schema=spec.output,
+        inputSchema=spec.input_schema(),
+        outputSchema=spec.output,
         annotations=types.ToolAnnotations(
             title=spec.title,
-            read_only_hint=hints.read_only,
-            destructive_hint=hints.destructive,
-            idempotent_hint=hints.idempotent,
-            open_world_hint=hints.open_world,
+            readOnlyHint=hints.read_only,
+            destructiveHint=hints.destructive,
+            idempotentHint=hints.idempotent,
+            openWorldHint=hints.open_world,
         ),
     )
 
 
-def _result(outcome: Outcome) -> types.CallToolResult:
-    return types.CallToolResult(
-        content=[types.TextContent(text=outcome.text)],
-        structured_content=outcome.structured,
-        is_error=outcome.is_error,
+def _result(outcome: Outcome) -> types.ServerResult:
+    return types.ServerResult(
+        types.CallToolResult(
+            content=[types.TextContent(type="text", text=outcome.text)],
+            structuredContent=outcome.structured,
+            isError=outcome.is_error,
+        )
     )
 
 
 async def _report_progress(ctx, label: str, done: anyio.Event) -> None:
     """Every second until `done`: progress = seconds elapsed (no total: an agent run has no known length)."""
+    token = ctx.meta.progressToken if ctx.meta else None
+    if token is None:
+        return  # the client did not ask for progress
     started = anyio.current_time()
     while True:
         with anyio.move_on_after(PROGRESS_INTERVAL_S):
@@ -84,7 +84,9 @@ async def _report_progress(ctx, label: str, done: anyio.Event) -> None:
         if done.is_set():
             return
         elapsed = anyio.current_time() - started
-        await ctx.session.report_progress(round(elapsed, 1), None, f"{label}: still running after {elapsed:.0f}s")
+        await ctx.session.send_progress_notification(
+            token, round(elapsed, 1), None, f"{label}: still running after {elapsed:.0f}s", str(ctx.request_id)
+        )
 
 
 async def _run_blocking(ctx, label: str, work):
@@ -104,165 +106,83 @@ async def _run_blocking(ctx, label: str, work):
 
 
 def build_server(service: Service, settings) -> Server:
+    server = Server(SERVER_NAME, version=VERSION, instructions=INSTRUCTIONS)
     tool_list = [_tool(spec) for spec in TOOLS.values()]
 
-    async def on_list_tools(ctx, params) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tool_list)
+    @server.list_tools()
+    async def list_tools() -> list[types.Tool]:
+        return tool_list
 
-    async def on_call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        spec = TOOLS.get(params.name)
+    async def call(request: types.CallToolRequest) -> types.ServerResult:
+        # Registered directly, not with @server.call_tool(): that wrapper turns every exception,
+        # an unknown tool included, into a tool result; an unknown tool is a JSON-RPC error.
+        name, arguments = request.params.name, request.params.arguments
+        spec = TOOLS.get(name)
         if spec is None:
-            known = ", ".join(TOOLS)
-            raise MCPError(types.INVALID_PARAMS, f"no tool {params.name[:100]!r}; tools: {known}")
+            raise _error(types.INVALID_PARAMS, f"no tool {name[:100]!r}; tools: {', '.join(TOOLS)}")
         try:
-            fields = check_arguments(spec, params.arguments)
+            fields = check_arguments(spec, arguments)
         except ApiError as error:
             return _result(refusal(error))
         work = functools.partial(call_tool, service, spec, fields)
-        return _result(await _run_blocking(ctx, spec.name, work))
+        return _result(await _run_blocking(server.request_context, spec.name, work))
 
-    async def on_list_resources(ctx, params) -> types.ListResourcesResult:
+    server.request_handlers[types.CallToolRequest] = call
+
+    @server.list_resources()
+    async def list_resources() -> list[types.Resource]:
         found = await anyio.to_thread.run_sync(resources.list_resources, service)
-        return types.ListResourcesResult(
-            resources=[
-                types.Resource(
-                    uri=info.uri,
-                    name=info.name,
-                    title=info.title,
-                    description=info.description,
-                    mime_type=resources.JSON,
-                )
-                for info in found
-            ]
-        )
+        return [
+            types.Resource(
+                uri=info.uri, name=info.name, title=info.title, description=info.description, mimeType=resources.JSON
+            )
+            for info in found
+        ]
 
-    async def on_list_resource_templates(ctx, params) -> types.ListResourceTemplatesResult:
+    @server.list_resource_templates()
+    async def list_resource_templates() -> list[types.ResourceTemplate]:
         info = resources.AGENT_TEMPLATE
-        template = types.ResourceTemplate(
-            uri_template=info.uri,
-            name=info.name,
-            title=info.title,
-            description=info.description,
-            mime_type=resources.JSON,
-        )
-        return types.ListResourceTemplatesResult(resource_templates=[template])
+        return [
+            types.ResourceTemplate(
+                uriTemplate=info.uri,
+                name=info.name,
+                title=info.title,
+                description=info.description,
+                mimeType=resources.JSON,
+            )
+        ]
 
-    async def on_read_resource(ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        uri = str(params.uri)
+    @server.read_resource()
+    async def read_resource(uri) -> list[ReadResourceContents]:
         try:
-            text = await anyio.to_thread.run_sync(resources.read_resource, service, settings, uri)
+            text = await anyio.to_thread.run_sync(resources.read_resource, service, settings, str(uri))
         except resources.ResourceMissing as missing:
-            raise MCPError(RESOURCE_NOT_FOUND, missing.body["error"], data=missing.body) from None
-        return types.ReadResourceResult(
-            contents=[types.TextResourceContents(uri=uri, mime_type=resources.JSON, text=text)]
-        )
+            raise _error(RESOURCE_NOT_FOUND, missing.body["error"], missing.body) from None
+        return [ReadResourceContents(content=text, mime_type=resources.JSON)]
 
-    async def on_list_prompts(ctx, params) -> types.ListPromptsResult:
+    @server.list_prompts()
+    async def list_prompts() -> list[types.Prompt]:
         argument = types.PromptArgument(
             name=resources.PROMPT_ARGUMENT, description=resources.PROMPT_ARGUMENT_DESCRIPTION, required=True
         )
-        prompt = types.Prompt(
-            name=resources.PROMPT_NAME,
-            title=resources.PROMPT_TITLE,
-            description=resources.PROMPT_DESCRIPTION,
-            arguments=[argument],
-        )
-        return types.ListPromptsResult(prompts=[prompt])
+        return [
+            types.Prompt(
+                name=resources.PROMPT_NAME,
+                title=resources.PROMPT_TITLE,
+                description=resources.PROMPT_DESCRIPTION,
+                arguments=[argument],
+            )
+        ]
 
-    async def on_get_prompt(ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        if params.name != resources.PROMPT_NAME:
-            raise MCPError(types.INVALID_PARAMS, f"no prompt {params.name[:100]!r}; prompts: {resources.PROMPT_NAME}")
+    @server.get_prompt()
+    async def get_prompt(name: str, arguments: dict | None) -> types.GetPromptResult:
+        if name != resources.PROMPT_NAME:
+            raise _error(types.INVALID_PARAMS, f"no prompt {name[:100]!r}; prompts: {resources.PROMPT_NAME}")
         try:
-            text = resources.ask_fibreflow(params.arguments)
+            text = resources.ask_fibreflow(arguments)
         except resources.PromptRefused as refused:
-            raise MCPError(types.INVALID_PARAMS, refused.body["error"], data=refused.body) from None
-        message = types.PromptMessage(role="user", content=types.TextContent(text=text))
+            raise _error(types.INVALID_PARAMS, refused.body["error"], refused.body) from None
+        message = types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))
         return types.GetPromptResult(description=resources.PROMPT_DESCRIPTION, messages=[message])
 
-    server = Server(
-        SERVER_NAME,
-        version=VERSION,
-        title=SERVER_TITLE,
-        instructions=INSTRUCTIONS,
-        on_list_tools=on_list_tools,
-        on_call_tool=on_call_tool,
-        on_list_resources=on_list_resources,
-        on_list_resource_templates=on_list_resource_templates,
-        on_read_resource=on_read_resource,
-        on_list_prompts=on_list_prompts,
-        on_get_prompt=on_get_prompt,
-    )
-    server.middleware = []  # the SDK's OpenTelemetry span per message: no exporter here, so only a cost
     return server
-
-
-def _malformed_reply(line: str) -> types.JSONRPCError:
-    """The JSON-RPC error for a line that is not a JSON-RPC message: parse error, or invalid request."""
-    try:
-        message = json.loads(line)
-    except ValueError as exc:
-        error = types.ErrorData(code=types.PARSE_ERROR, message=f"not JSON: {exc}")
-        return types.JSONRPCError(jsonrpc="2.0", id=None, error=error)
-    request_id = message.get("id") if isinstance(message, dict) else None
-    if isinstance(request_id, bool) or not isinstance(request_id, (str, int)):
-        request_id = None
-    text = 'not a JSON-RPC 2.0 message: it needs jsonrpc "2.0", a method (with an object as params) or a result'
-    return types.JSONRPCError(
-        jsonrpc="2.0", id=request_id, error=types.ErrorData(code=types.INVALID_REQUEST, message=text)
-    )
-
-
-class _CheckedStdin:
-    """stdin lines for the SDK's stdio transport, which drops a malformed line without a word.
-
-    Here such a line is answered with a JSON-RPC error (so a client waiting on that id learns why),
-    and the server carries on with the next line.
-    """
-
-    def __init__(self):
-        self._lines = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
-        self.replies = None  # the transport's write stream, set once it exists
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self) -> str:
-        while True:
-            line = await self._lines.readline()
-            if not line:
-                raise StopAsyncIteration
-            if not line.strip():
-                continue
-            try:
-                types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-            except ValueError:  # pydantic's ValidationError is a ValueError
-                await self.replies.send(SessionMessage(_malformed_reply(line)))
-                continue
-            return line
-
-
-def serve_stdio(server: Server) -> None:
-    """Serve one client on stdin/stdout until it closes stdin."""
-
-    async def run() -> None:
-        stdin = _CheckedStdin()
-        async with stdio_server(stdin=stdin) as (read_stream, write_stream):
-            stdin.replies = write_stream
-            await server.run(read_stream, write_stream, server.create_initialization_options())
-
-    anyio.run(run)
-
-
-def serve_http(server: Server, sock: socket.socket, settings) -> None:
-    """Serve streamable HTTP at /mcp on an already bound socket until SIGTERM or Ctrl-C."""
-    import uvicorn
-
-    app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        # Origin is checked by Guard against ALLOWED_ORIGINS; the SDK's own check knows only loopback origins.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        max_request_body_size=MAX_BODY,
-    )
-    guarded = Guard(app, settings.api_key, settings.allowed_origins)
-    config = uvicorn.Config(guarded, log_level="warning", lifespan="on", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
