@@ -22,7 +22,8 @@ DESCRIPTION = """\
 Serve the FibreFlow orchestrator over the Model Context Protocol.
 
 Tools: route_task, execute_agent, smart_execute, list_agents, agent_info, workforce_stats
-(each runs the script of the same name and answers with its JSON). Resources:
+(each runs the script of that name and answers with its JSON; smart_execute is
+execute_agent given a task). Resources:
 orchestrator://agents, orchestrator://agents/{id}, orchestrator://executions/recent.
 Prompt: ask_fibreflow.
 

@@ -72,11 +72,8 @@ def _result(outcome: Outcome) -> types.ServerResult:
     )
 
 
-async def _report_progress(ctx, label: str, done: anyio.Event) -> None:
+async def _report_progress(ctx, token, label: str, done: anyio.Event) -> None:
     """Every second until `done`: progress = seconds elapsed (no total: an agent run has no known length)."""
-    token = ctx.meta.progressToken if ctx.meta else None
-    if token is None:
-        return  # the client did not ask for progress
     started = anyio.current_time()
     while True:
         with anyio.move_on_after(PROGRESS_INTERVAL_S):
@@ -92,10 +89,13 @@ async def _report_progress(ctx, label: str, done: anyio.Event) -> None:
 async def _run_blocking(ctx, label: str, work):
     """`work(cancel)` in a thread, with progress while it runs; a cancelled request kills what it started."""
     cancel = Cancellation()
-    done = anyio.Event()
+    token = ctx.meta.progressToken if ctx.meta else None
     try:
+        if token is None:  # the client did not ask for progress
+            return await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
+        done = anyio.Event()
         async with anyio.create_task_group() as group:
-            group.start_soon(_report_progress, ctx, label, done)
+            group.start_soon(_report_progress, ctx, token, label, done)
             try:
                 return await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
             finally:

@@ -14,7 +14,6 @@ address is known before serving).
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import socket
@@ -31,22 +30,35 @@ from skills.mcp.http import Guard, respond_json
 
 MCP_PATH = "/mcp"
 READ_CHUNK = 65536
+DIRECT_WRITE = 16384  # bytes; a pipe holds 64 KiB
 MAX_BODY = 1024 * 1024  # a task is at most 5,000 characters; the SDK's default is 4 MiB
 NOT_JSON_RPC = 'not a JSON-RPC 2.0 message: it needs "jsonrpc": "2.0" and a method (params an object) or a result'
 
 
 class _LineWriter:
-    """stdout, shared by the SDK's transport and the error replies below: one whole line per write."""
+    """stdout, shared by the SDK's transport and the error replies below: one whole line per write.
+
+    A line of up to DIRECT_WRITE bytes is written from the event loop itself (a pipe takes it at
+    once unless the client has stopped reading); longer ones go through a thread, as the SDK does.
+    A thread hop per answer is most of what a quick tool call costs.
+    """
 
     def __init__(self):
-        self._file = anyio.wrap_file(io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8"))
+        self._out = sys.stdout.buffer
         self._lock = anyio.Lock()
 
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+        self._out.flush()
+
     async def write(self, text: str) -> None:
+        data = text.encode("utf-8")
         async with self._lock:
             try:
-                await self._file.write(text)
-                await self._file.flush()
+                if len(data) <= DIRECT_WRITE:
+                    self._write(data)
+                else:
+                    await anyio.to_thread.run_sync(self._write, data)
             except BrokenPipeError:
                 raise anyio.ClosedResourceError from None  # the client has gone; the transport stops quietly
 
