@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from skills.cli import MAX_TEXT, Option
+from skills.cli import FLAG, MAX_TEXT, Option
 from skills.commands import agent_info, execute_agent, list_agents, route_task, workforce_stats
 from skills.jsonout import dumps
 from skills.server.openapi import SCHEMAS
@@ -60,7 +60,9 @@ class ToolSpec:
     runs_agent: bool = False  # long: progress notifications, and a cancel kills the run
 
     def input_schema(self) -> dict:
-        described = {option.field: option.help for option in self.options}
+        described: dict[str, str] = {}
+        for option in self.options:  # the first option naming a field describes it
+            described.setdefault(option.field, option.help)
         properties = {}
         for spec in self.schema.fields:
             prop: dict = {"type": _JSON_TYPES[spec.kind], "description": described[spec.name]}
@@ -120,6 +122,7 @@ TOOLS: dict[str, ToolSpec] = {
                     Field("auto_select", bool),
                     Field("context", dict),
                     Field("explain", bool),
+                    Field("llm_fallback", bool),  # off unless asked for
                 )
             ),
             options=tuple(route_task.OPTIONS),
@@ -148,8 +151,19 @@ TOOLS: dict[str, ToolSpec] = {
             description="Route a task in plain words to the right FibreFlow agent and run it. Never guesses: when "
             "several agents fit it answers with an error whose options list them (call execute_agent with one), "
             "and with no_match when none does.",
-            schema=Schema((Field("task", str, True, MAX_TEXT), Field("context", dict), Field("direct", bool))),
-            options=(_option(route_task.OPTIONS, "task"), *execute_agent.OPTIONS),
+            schema=Schema(
+                (
+                    Field("task", str, True, MAX_TEXT),
+                    Field("context", dict),
+                    Field("direct", bool),
+                    Field("llm_fallback", bool),  # on unless false, as in the script and the HTTP API
+                )
+            ),
+            options=(
+                _option(route_task.OPTIONS, "task"),
+                *execute_agent.OPTIONS,
+                Option("", "llm_fallback", FLAG, _option(route_task.OPTIONS, "llm_fallback").help + "; default true"),
+            ),
             output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
             run=lambda service, fields, cancel: service.smart_execute(fields, cancel),
