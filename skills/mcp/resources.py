@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from skills import ledger
 from skills.cli import MAX_TEXT
 from skills.jsonout import dumps
-from skills.mcp.tools import is_error_answer
 from skills.server.service import Service
 
 AGENTS_URI = "orchestrator://agents"
@@ -80,7 +79,7 @@ def read_resource(service: Service, settings, uri: str) -> str:
     else:
         known = f"{AGENTS_URI}, {AGENT_URI_TEMPLATE}, {EXECUTIONS_URI}"
         raise ResourceMissing({"error": f"no resource {uri[:200]!r}; resources: {known}", "code": "not_found"})
-    if reply.status != 200 or is_error_answer(reply.body):
+    if reply.status != 200:
         raise ResourceMissing(reply.body)
     return dumps(reply.body, False)
 

@@ -1,6 +1,6 @@
 """The MCP tools: one per script, with the script's name, options and JSON, and what a call does.
 
-A tool here is plain data (no MCP types: the SDK is imported by skills/mcp/server.py alone):
+A tool here is plain data (no MCP types: only server.py and transports.py import the SDK):
 - its input schema is derived from the script's own options (skills/commands/*.OPTIONS give the
   descriptions; a validation.Schema gives the types, required fields and length limits, the same
   checks the HTTP API makes, with the same messages);
@@ -54,10 +54,9 @@ class ToolSpec:
     description: str
     schema: Schema  # types, required fields, limits (skills/server/validation.py checks them)
     options: tuple[Option, ...]  # where each field's description comes from
-    output: dict  # JSON schema of a successful answer
+    output: dict  # JSON schema of the answer (or of the error object that comes with isError)
     hints: Hints
     run: Callable[[Service, dict, Cancellation], Reply]
-    runs_agent: bool = False  # long: progress notifications, and a cancel kills the run
 
     def input_schema(self) -> dict:
         described: dict[str, str] = {}
@@ -143,7 +142,6 @@ TOOLS: dict[str, ToolSpec] = {
             output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
             run=lambda service, fields, cancel: service.execute(fields, cancel),
-            runs_agent=True,
         ),
         ToolSpec(
             name="smart_execute",
@@ -167,7 +165,6 @@ TOOLS: dict[str, ToolSpec] = {
             output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
             run=lambda service, fields, cancel: service.smart_execute(fields, cancel),
-            runs_agent=True,
         ),
         ToolSpec(
             name="list_agents",
@@ -215,11 +212,6 @@ class Outcome:
     structured: dict
 
 
-def is_error_answer(body) -> bool:
-    """The scripts' error shape: {"error", "code", ...}, or an execution with success false and a code."""
-    return isinstance(body, dict) and "code" in body and ("error" in body or body.get("success") is False)
-
-
 def refusal(error: ApiError) -> Outcome:
     body = error.to_json()
     return Outcome(True, dumps(body, False), body)
@@ -232,7 +224,9 @@ def check_arguments(spec: ToolSpec, arguments: dict | None) -> dict:
     for name in arguments:
         if name not in known:
             allowed = ", ".join(sorted(known))
-            raise ApiError(422, "bad_input", f"{spec.name} takes no argument {name!r}; it takes: {allowed}", field=name)
+            raise ApiError(
+                422, "bad_input", f"{spec.name} takes no argument {name[:100]!r}; it takes: {allowed}", field=name[:100]
+            )
     return check(arguments, spec.schema)
 
 
@@ -240,6 +234,6 @@ def call_tool(service: Service, spec: ToolSpec, fields: dict, cancel: Cancellati
     """Run the tool (blocking: the server calls this in a thread); Cancelled if `cancel` fires."""
     reply = spec.run(service, fields, cancel)
     body = reply.body
-    error = reply.status != 200 or is_error_answer(body)
     structured = {"agents": body} if isinstance(body, list) else body
-    return Outcome(error, dumps(body, False), structured)
+    # The service gives a script's error JSON its error class's HTTP status; any such status is a tool error.
+    return Outcome(reply.status != 200, dumps(body, False), structured)
