@@ -292,3 +292,13 @@ def is_writable(settings) -> bool:
         return True
     except (OSError, sqlite3.Error):
         return False
+
+
+def recent(settings, limit: int = 20) -> list[dict]:
+    """The latest `limit` executions, newest first (the MCP server's recent-executions resource)."""
+    conn = connect(settings)
+    try:
+        rows = conn.execute("SELECT * FROM executions ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(row) for row in rows]
+    finally:
+        conn.close()

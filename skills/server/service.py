@@ -20,7 +20,7 @@ from skills.server import validation
 from skills.server.logs import excerpt, get_logger
 from skills.server.metrics import Metrics
 from skills.server.task_store import TaskStore, db_path
-from skills.server.workers import OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
+from skills.server.workers import Cancellation, OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
 
 SCRIPTS = ("route_task", "execute_agent", "list_agents", "agent_info", "workforce_stats", "route_feedback")
 EXECUTION_WORKERS = 8  # concurrent agent runs (they wait on Claude, SSH, SQL: I/O, not CPU)
@@ -112,10 +112,14 @@ class Service:
         self.metrics.inc("orchestrator_worker_restarts_total", script=script, reason=reason)
         self.log.warning("Replaced a %s worker | Reason: %s", script, reason)
 
-    def run(self, script: str, payload: dict, limit_s: float) -> Reply:
-        """One script call as a reply: its answer, or 502/503/504 saying what went wrong."""
+    def run(self, script: str, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> Reply:
+        """One script call as a reply: its answer, or 502/503/504 saying what went wrong.
+
+        `cancel` lets another thread stop the call (the MCP server does when a client cancels);
+        the call then raises Cancelled.
+        """
         try:
-            answer = self.runners[script].call(payload, limit_s)
+            answer = self.runners[script].call(payload, limit_s, cancel)
         except ScriptTimeout as exc:
             self.log.error("%s timed out after %gs; its worker was killed", script, exc.limit_s)
             message = f"{script} did not answer within {exc.limit_s:g}s and was stopped; try again or simplify the task"
@@ -163,15 +167,15 @@ class Service:
         if isinstance(report, dict) and "model" in report:
             self.metrics.inc("orchestrator_llm_fallback_total", outcome="used" if report.get("used") else "failed")
 
-    def execute(self, fields: dict) -> Reply:
-        return self._execute(fields, fields["agent"])
+    def execute(self, fields: dict, cancel: Cancellation | None = None) -> Reply:
+        return self._execute(fields, fields["agent"], cancel)
 
-    def smart_execute(self, fields: dict) -> Reply:
-        return self._execute(fields, None)
+    def smart_execute(self, fields: dict, cancel: Cancellation | None = None) -> Reply:
+        return self._execute(fields, None, cancel)
 
-    def _execute(self, fields: dict, agent: str | None) -> Reply:
+    def _execute(self, fields: dict, agent: str | None, cancel: Cancellation | None = None) -> Reply:
         started = time.perf_counter()
-        reply = self.run("execute_agent", fields, self.exec_limit_s)
+        reply = self.run("execute_agent", fields, self.exec_limit_s, cancel)
         elapsed_ms = (time.perf_counter() - started) * 1000
         body = reply.body if isinstance(reply.body, dict) else {}
         agent = body.get("agent") if isinstance(body.get("agent"), str) else agent

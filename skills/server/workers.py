@@ -50,6 +50,45 @@ class PoolBusy(Exception):
     """Every worker for this script stayed busy until the request's deadline (503)."""
 
 
+class Cancelled(Exception):
+    """The caller gave up on the call (an MCP client cancelled it); its process has been killed."""
+
+    def __init__(self, script: str):
+        super().__init__(f"{script} was cancelled")
+        self.script = script
+
+
+class Cancellation:
+    """Lets another thread stop a call in progress: `cancel()` kills the process serving it.
+
+    A warm worker cannot be told to abandon one request, so cancelling means killing it (with its
+    process group: an agent may have started ssh); the pool then starts a fresh one when needed.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self.cancelled = False
+
+    def attach(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._proc = proc
+            already = self.cancelled
+        if already:
+            _kill_group(proc)
+
+    def detach(self) -> None:
+        with self._lock:
+            self._proc = None
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            proc = self._proc
+        if proc is not None:
+            _kill_group(proc)
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     """SIGKILL the worker and anything it started (it leads its own session)."""
     try:
@@ -229,25 +268,33 @@ class WorkerPool:
                 continue
             return worker, gen
 
-    def call(self, payload: dict, limit_s: float) -> dict | list:
-        """One request through a warm worker; ScriptFailed / ScriptTimeout / PoolBusy on failure."""
+    def call(self, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> dict | list:
+        """One request through a warm worker; ScriptFailed / ScriptTimeout / PoolBusy / Cancelled on failure."""
         deadline = time.monotonic() + limit_s
+        cancel = cancel or Cancellation()
         for _attempt in range(2):
             worker, gen = self._acquire(deadline)
+            cancel.attach(worker.proc)
             try:
                 answer = worker.call(payload, deadline, limit_s)
             except _WorkerGone:
-                self._discard(worker, kill=True, reason="died")
+                self._discard(worker, kill=True, reason="cancelled" if cancel.cancelled else "died")
+                if cancel.cancelled:
+                    raise Cancelled(self.script) from None
                 continue  # it never saw the request, so trying a fresh one is safe
             except ScriptTimeout:
                 self._discard(worker, kill=True, reason="timeout")
                 raise
             except ScriptFailed:
-                self._discard(worker, kill=True, reason="crashed")
+                self._discard(worker, kill=True, reason="cancelled" if cancel.cancelled else "crashed")
+                if cancel.cancelled:
+                    raise Cancelled(self.script) from None
                 raise
             except BaseException:
                 self._discard(worker, kill=True, reason="error")
                 raise
+            finally:
+                cancel.detach()
             self._release((worker, gen))
             return answer
         raise ScriptFailed(self.script, "its workers keep dying before they can answer; see the server's stderr")
@@ -281,7 +328,7 @@ class OneShotRunner:
         self._running: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
 
-    def call(self, payload: dict, limit_s: float) -> dict | list:
+    def call(self, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> dict | list:
         proc = subprocess.Popen(
             self.argv,
             stdin=subprocess.PIPE,
@@ -292,14 +339,19 @@ class OneShotRunner:
         )
         with self._lock:
             self._running.add(proc)
+        cancel = cancel or Cancellation()
+        cancel.attach(proc)
         try:
             out, _ = proc.communicate(json.dumps(payload).encode("utf-8"), timeout=limit_s)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise ScriptTimeout(self.script, limit_s) from None
         finally:
+            cancel.detach()
             with self._lock:
                 self._running.discard(proc)
+        if cancel.cancelled:
+            raise Cancelled(self.script)
         out = out.strip()
         if not out:
             raise ScriptFailed(
