@@ -85,7 +85,7 @@ def compute_truths(settings, questions: list[dict]) -> list:
     with ReadOnlySession(settings) as db:
         for position, question in enumerate(questions):
             if question.get("sql"):
-                truths[position] = [list(row.values())[0] for row in db.query(question["sql"], cap=10_000).rows]
+                truths[position] = [next(iter(row.values())) for row in db.query(question["sql"], cap=10_000).rows]
     for position, question in enumerate(questions):
         if question["truth"] == "local_yes_no":
             truths[position] = [LOCAL_CHECKS[question["check"]]()]

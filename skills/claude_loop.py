@@ -44,6 +44,7 @@ class LoopOutcome:
     tool_calls: list[ToolCall] = field(default_factory=list)
     turns: int = 0
     stop_reason: str = ""
+    refusals: list[OrchestratorError] = field(default_factory=list)  # what the tools refused, in order
 
     def to_json(self) -> dict:
         return {
@@ -279,6 +280,7 @@ def _run_tools(tools: dict[str, Tool], tool_uses: list, ctx: ToolContext, settin
         result, call, error = run_tool(tool, ctx, arguments)
         outcome.tool_calls.append(call)
         if error is not None:
+            outcome.refusals.append(error)
             results.append(_tool_result(block.id, f"{error.code}: {error.message}", is_error=True))
         else:
             results.append(_tool_result(block.id, _result_text(result, settings.tool_result_chars)))

@@ -53,6 +53,29 @@ class AgentNotFound(OrchestratorError):
     http_status = 404
 
 
+class NotFound(OrchestratorError):
+    """The question names a thing (server, contractor, project, site, table, material) that does not exist.
+
+    The message names it and the closest known ones; `details["closest"]` lists them. Never answered
+    with another thing's data.
+    """
+
+    code = "not_found"
+    exit_status = 1
+    http_status = 404
+
+    def __init__(
+        self, what: str, name: str, closest: list[str] | None = None, *, field: str | None = None, hint: str = ""
+    ):
+        closest = list(closest or [])
+        message = f"no {what} named {name!r}"
+        if closest:
+            message += f"; the closest known {what}s are: {', '.join(closest)}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message, field=field, details={"kind": what, "name": name, "closest": closest})
+
+
 class AgentUnavailable(OrchestratorError):
     """The agent exists but is inactive or in maintenance."""
 

@@ -2,9 +2,12 @@
 
 - With Claude (ANTHROPIC_API_KEY set, not --direct): the agent's prompt and tools go to the
   model named in the registry and the tool loop runs (skills/claude_loop.py).
-- Offline (no key, or --direct): the agent's one tool that the query asks for is picked with
-  the router's own matching over the tool triggers in the registry, its arguments are read
-  from the query by the tool's `parse` function, and the tool's summary is the answer.
+- Offline (no key, or --direct): the agent's planner (`plan_offline` in its tools module) reads
+  names and filters from the query with the database's vocabulary and picks the tool(s); without
+  one, or when it has no plan, the tools the query asks for are picked with the router's own
+  matching over the tool triggers in the registry and their arguments read by each tool's
+  `parse`. The tools' summaries are the answer; a yes/no question gets Yes or No first, from
+  the facts (`checks`) the tool reports.
 
 Either way the run is recorded in the ledger with its timings, tokens, cost and tool calls.
 """
@@ -14,13 +17,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, OrchestratorError
+from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, NotFound, OrchestratorError
 from skills.ledger import ExecutionRecord, record
 from skills.pricing import cost_usd
 from skills.readiness import HOW_TO_CONFIGURE, missing_requirements
+from skills.reading import answer_yes_no
 from skills.registry import find_agent
 from skills.routing.lexical import build_lexical, score_evidence
-from skills.tools import ToolCall, ToolContext, load_agent_prompt, load_agent_tools, run_tool
+from skills.tools import (
+    ToolCall,
+    ToolContext,
+    load_agent_prompt,
+    load_agent_tools,
+    load_offline_planner,
+    load_question_check,
+    run_tool,
+)
 
 TOOL_MATCH_THRESHOLD = 0.3
 SECOND_TOOL_THRESHOLD = 0.9  # a further tool needs a trigger of its own, not just example words
@@ -65,16 +77,27 @@ def pick_tools(agent: dict, query: str) -> list[str]:
     return [entries[-position]["name"] for _, position in chosen[:MAX_DIRECT_TOOLS]]
 
 
-def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> Outcome:
+def _model_required(agent: dict, why: str, *, field: str | None = None) -> ModelRequired:
+    """What the offline path cannot do, and the tools and phrasings that do work offline."""
+    entries = agent.get("tools", [])
+    phrasings = [f"{e['name']} ({e['examples'][0]!r})" for e in entries if e.get("examples")]
+    return ModelRequired(
+        f"{agent['name']} {why}. Set ANTHROPIC_API_KEY to let Claude answer it, or ask what a tool answers "
+        f"offline: {'; '.join(phrasings)}.",
+        field=field,
+        details={"tools": [{"name": e["name"], "examples": e.get("examples", [])} for e in entries]},
+    )
+
+
+def plan_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> list[tuple[str, dict]]:
+    """(tool, arguments) pairs for the query: the agent's planner first, else the tool triggers."""
+    planner = load_offline_planner(ctx.settings.agents_dir, agent["id"])
+    plan = [(name, args) for name, args in (planner(ctx, query) if planner else []) if name in tools]
+    if plan:
+        return plan
     names = [name for name in pick_tools(agent, query) if name in tools]
     if not names:
-        offered = ", ".join(entry["name"] for entry in agent.get("tools", []))
-        raise ModelRequired(
-            f"{agent['name']} cannot answer this offline: no tool of its matches the question. "
-            f"Set ANTHROPIC_API_KEY to let Claude answer it, or ask about one of: {offered}.",
-            details={"tools": [entry["name"] for entry in agent.get("tools", [])]},
-        )
-    summaries, data, calls = [], {}, []
+        raise _model_required(agent, "cannot answer this offline: no tool of its matches the question")
     for rank, name in enumerate(names):
         tool = tools[name]
         arguments = tool.parse(query) if tool.parse else {}
@@ -82,21 +105,31 @@ def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> Outcom
         if missing and rank > 0:
             continue  # a runner-up tool the question gives no arguments for was not really asked for
         if missing:  # e.g. run_query without SQL in the question: writing it is the model's job
-            raise ModelRequired(
-                f"{agent['name']} needs Claude to work out the {missing[0]!r} for {name} from this question: "
-                "set ANTHROPIC_API_KEY, or say it explicitly.",
-                field=missing[0],
+            raise _model_required(
+                agent, f"needs Claude to work out the {missing[0]!r} for {name} from this question", field=missing[0]
             )
-        result, call, error = run_tool(tool, ctx, arguments)
+        plan.append((name, arguments))
+    return plan
+
+
+def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> Outcome:
+    summaries, data, calls, checks = [], {}, [], {}
+    for name, arguments in plan_direct(agent, tools, query, ctx):
+        result, call, error = run_tool(tools[name], ctx, arguments)
         calls.append(call)
         if error is not None:
             error.details.setdefault("tool_calls", [c.to_json() for c in calls])
             raise error
         summaries.append(result.summary)
         data[name] = result.data
+        checks.update(result.checks or {})
+    response = " ".join(summaries)
+    verdict = answer_yes_no(query, checks)
+    if verdict:
+        response = f"{verdict}. {response}"
     # one tool: its data as it is; several: keyed by tool name
     shaped = next(iter(data.values())) if len(data) == 1 else data
-    return Outcome(response=" ".join(summaries), mode="direct", data=shaped, tool_calls=calls)
+    return Outcome(response=response, mode="direct", data=shaped, tool_calls=calls)
 
 
 # ---------------------------------------------------------------- with Claude
@@ -114,7 +147,24 @@ def run_with_claude(agent: dict, tools: dict, query: str, context: dict | None, 
         context=context,
         ctx=ctx,
     )
+    _refuse_unknown_names(loop)
     return Outcome(response=loop.text, mode="claude", model=loop.model, usage=loop.usage, tool_calls=loop.tool_calls)
+
+
+def _refuse_unknown_names(loop) -> None:
+    """A run whose tools only ever refused a name (NotFound) is a not found, whatever the model wrote.
+
+    The model may explain the refusal well, but its text cannot make an answer about a thing that
+    does not exist a success: the caller gets exit 1 / 404, with the model's words kept in details.
+    """
+    missing = [error for error in loop.refusals if isinstance(error, NotFound)]
+    if not missing or any(call.ok for call in loop.tool_calls):
+        return
+    error = missing[0]
+    error.details.update(
+        answer=loop.text, usage=dict(loop.usage), tool_calls=[call.to_json() for call in loop.tool_calls]
+    )
+    raise error
 
 
 # ---------------------------------------------------------------- the entry point
@@ -175,6 +225,9 @@ def execute(
         _check_runnable(agent, settings)
         tools = load_agent_tools(settings.agents_dir, agent["id"])
         ctx = ToolContext(settings, agent["id"], time.monotonic() + settings.agent_timeout_s)
+        check = load_question_check(settings.agents_dir, agent["id"])
+        if check is not None:
+            check(ctx, query)  # a question about a thing that does not exist is refused on either path
         if mode == "claude":
             outcome = run_with_claude(agent, tools, query, context, ctx, settings)
         else:

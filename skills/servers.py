@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from skills.errors import AgentNotConfigured, BadInput
+from skills.errors import AgentNotConfigured, NotFound
 
 LOCAL_FIELDS = {"local", "description"}
 REMOTE_FIELDS = {"host", "port", "user", "key_file", "description"}
@@ -45,15 +45,27 @@ def load_servers(settings) -> dict[str, Server]:
 
 
 def get_server(settings, name: str) -> Server:
-    """The configured server called `name`; an unknown name lists the ones that exist."""
+    """The configured server called `name`; an unknown name is NotFound, listing the closest ones."""
     servers = load_servers(settings)
     if name not in servers:
-        known = ", ".join(sorted(servers))
-        raise BadInput(
-            f"unknown server {name!r}: configured servers are {known} (add it to {settings.servers_file})",
+        raise NotFound(
+            "server",
+            name,
+            closest_names(name, list(servers)),
             field="server",
+            hint=f"only configured servers are monitored: add {name!r} to {settings.servers_file} to watch it",
         )
     return servers[name]
+
+
+def closest_names(name: str, names: list[str], limit: int = 5) -> list[str]:
+    """The names most like `name` first, then the others, at most `limit`."""
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), [n.lower() for n in names], n=limit, cutoff=0.5)
+    by_lower = {n.lower(): n for n in names}
+    ordered = [by_lower[c] for c in close] + sorted(n for n in names if n.lower() not in close)
+    return ordered[:limit]
 
 
 def _read_yaml(path: str):

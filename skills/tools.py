@@ -11,6 +11,9 @@ failure by raising one of `skills.errors` (ToolRefused, UpstreamUnavailable, Bad
 
 `@tool(parse=fn)` gives the offline fast path a way to pull arguments out of the user's
 words: `fn(query: str) -> dict` of keyword arguments (missing ones take their defaults).
+
+A tools module may also define `check_question(ctx, query)`, which refuses a question that
+names a thing that does not exist (skills.errors.NotFound) before any tool or model runs.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from skills.errors import BadInput, OrchestratorError, RegistryInvalid
 class ToolResult:
     summary: str
     data: Any = None
+    # Facts a yes/no question may ask about ("over budget": False), so the offline answer can start
+    # with Yes or No (skills/reading.answer_yes_no). Not sent to the model: the summary says them too.
+    checks: dict[str, bool] | None = None
 
 
 @dataclass
@@ -158,8 +164,8 @@ def tool(function: Callable | None = None, *, parse: Callable[[str], dict] | Non
     return mark(function) if function is not None else mark
 
 
-def load_agent_tools(agents_dir: str, agent_id: str) -> dict[str, Tool]:
-    """Import `agents/<agent_id>/tools.py` and return its tools by name."""
+def _agent_module(agents_dir: str, agent_id: str) -> types.ModuleType:
+    """`agents/<agent_id>/tools.py`, imported once per process."""
     path = os.path.join(agents_dir, agent_id, "tools.py")
     if not os.path.isfile(path):
         raise RegistryInvalid(
@@ -173,9 +179,30 @@ def load_agent_tools(agents_dir: str, agent_id: str) -> dict[str, Tool]:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
+    return module
+
+
+def load_agent_tools(agents_dir: str, agent_id: str) -> dict[str, Tool]:
+    """Import `agents/<agent_id>/tools.py` and return its tools by name."""
+    module = _agent_module(agents_dir, agent_id)
     return {
         obj.__tool__.name: obj.__tool__ for obj in vars(module).values() if callable(obj) and hasattr(obj, "__tool__")
     }
+
+
+def load_offline_planner(agents_dir: str, agent_id: str) -> Callable[[ToolContext, str], list] | None:
+    """The agent's `plan_offline(ctx, query) -> [(tool name, arguments), ...]`, if it has one.
+
+    A planner reads names and filters from the question with the database's own vocabulary
+    (skills/entities.py); an empty plan leaves the choice to the tool triggers in the registry.
+    """
+    return getattr(_agent_module(agents_dir, agent_id), "plan_offline", None)
+
+
+def load_question_check(agents_dir: str, agent_id: str) -> Callable[[ToolContext, str], None] | None:
+    """The agent's `check_question(ctx, query)`, if it has one: it refuses a question before any tool
+    or model runs (vps-monitor: a server that is not configured), on both the offline and Claude paths."""
+    return getattr(_agent_module(agents_dir, agent_id), "check_question", None)
 
 
 def load_agent_prompt(agents_dir: str, agent_id: str) -> str:

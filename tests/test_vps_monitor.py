@@ -371,8 +371,10 @@ def test_remote_command_lines_are_fixed_and_quoted():
 
 def test_unknown_server_name_lists_the_configured_ones(ssh):
     result, record, error = run_tool(TOOLS["uptime"], ToolContext(ssh, "vps-monitor"), {"server": "203.0.113.9"})
-    assert result is None and record.ok is False and record.error_code == "bad_input"
-    assert error.field == "server" and "localhost, loopback" in error.message
+    assert result is None and record.ok is False and record.error_code == "not_found"
+    assert error.field == "server" and "'203.0.113.9'" in error.message
+    assert error.exit_status == 1 and error.http_status == 404
+    assert set(error.details["closest"]) == {"localhost", "loopback"}
 
 
 @pytest.mark.parametrize(
@@ -436,7 +438,17 @@ PARSE_SERVERS = ["localhost", "production", "web-1"]
         ("cpu_usage", "Check CPU usage on the server", {}),
         ("disk_usage", "Is the disk full on the Production box?", {"server": "production"}),
         ("memory_usage", "ram on web-1.", {"server": "web-1"}),
-        ("memory_usage", "ram on web-10", {}),
+        ("memory_usage", "ram on web-10", {"server": "web-10"}),
+        ("disk_usage", "Disk usage on server web7", {"server": "web7"}),
+        ("load_average", "What's the load on the backup box?", {"server": "backup"}),
+        ("memory_usage", "How much memory is free on db-prod-2?", {"server": "db-prod-2"}),
+        ("service_status", "Is nginx running on staging?", {"service": "nginx", "server": "staging"}),
+        ("memory_usage", "memory on host db1.fibreflow.co.za", {"server": "db1.fibreflow.co.za"}),
+        ("memory_usage", "How much memory is free on the server?", {}),
+        ("disk_usage", "Check disk space on this box", {}),
+        ("cpu_usage", "What's the CPU like on the VPS right now?", {}),
+        ("service_status", "Is the web server running?", {}),
+        ("uptime", "When was the machine last restarted?", {}),
         ("network_stats", "Show network throughput on eth0", {"interface": "eth0"}),
         ("network_stats", "traffic on interface ens3 of production", {"interface": "ens3", "server": "production"}),
     ],
@@ -451,7 +463,7 @@ def test_parse_reads_server_names_from_the_configured_file(monkeypatch, tmp_path
     )
     monkeypatch.setenv("ORCHESTRATOR_SERVERS", path)
     assert TOOLS["uptime"].parse("uptime of staging") == {"server": "staging"}
-    assert TOOLS["uptime"].parse("uptime of production") == {}
+    assert TOOLS["uptime"].parse("uptime of production") == {"server": "production"}  # the tool refuses it
 
 
 # ---- end to end: the offline fast path of bin/execute_agent over SSH ----
@@ -465,7 +477,7 @@ def test_execute_agent_checks_a_service_on_a_named_ssh_server(script, sshd_serve
     call_record = run.json["tool_calls"][0]
     assert call_record["name"] == "service_status"
     assert call_record["arguments"] == {"service": "sshd", "server": SERVER_NAME}
-    assert run.json["response"].startswith("loopback: sshd is running")
+    assert run.json["response"].startswith("Yes. loopback: sshd is running")  # a yes/no question: Yes first
 
 
 def test_execute_agent_reports_a_refused_host_key(script, sshd_server, tmp_path):
@@ -481,3 +493,50 @@ def test_a_spent_deadline_stops_before_contacting_the_server(ssh):
     ctx = ToolContext(ssh, "vps-monitor", deadline=time.monotonic() - 1)
     with pytest.raises(ExecutionTimeout, match="no time left"):
         TOOLS["uptime"].call(ctx, {"server": SERVER_NAME})
+
+
+# ---- a server that is not configured is never answered with this machine's numbers ----
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ("Disk usage on server web7", "web7"),
+        ("What's the load on the backup box?", "backup"),
+        ("How much memory is free on db-prod-2?", "db-prod-2"),
+        ("Is nginx running on staging?", "staging"),
+    ],
+)
+def test_execute_agent_refuses_a_server_that_is_not_configured(script, query, name):
+    run = script("execute_agent", "--agent", "vps-monitor", "--query", query)
+    assert run.returncode == 1, run.stdout
+    body = run.json
+    assert body["code"] == "not_found" and body["details"]["name"] == name
+    assert f"'{name}'" in body["error"] and "localhost" in body["details"]["closest"]
+    assert "used of" not in run.stdout and "load average" not in run.stdout  # no figures of another machine
+
+
+@pytest.mark.parametrize(
+    "query, tool",
+    [
+        ("How much memory is free on the server?", "memory_usage"),
+        ("Check disk space on this box", "disk_usage"),
+        ("What's the CPU like on the VPS right now?", "cpu_usage"),
+    ],
+)
+def test_the_server_this_box_and_the_vps_still_mean_this_machine(script, query, tool):
+    run = script("execute_agent", "--agent", "vps-monitor", "--query", query)
+    assert run.returncode == 0, run.stdout
+    assert [call["name"] for call in run.json["tool_calls"]] == [tool]
+    assert run.json["data"]["server"] == "localhost"
+
+
+def test_a_yes_no_disk_question_is_answered_yes_or_no_first(script):
+    import shutil
+
+    usage = shutil.disk_usage("/")
+    run = script("execute_agent", "--agent", "vps-monitor", "--query", "Low on disk space?")
+    root = next(fs for fs in run.json["data"]["filesystems"] if fs["mount"] == "/")
+    assert abs(root["used_percent"] - 100 * usage.used / (usage.used + usage.free)) < 2
+    full = any(fs["used_percent"] >= 90 for fs in run.json["data"]["filesystems"])
+    assert run.json["response"].startswith("Yes. " if full else "No. ")

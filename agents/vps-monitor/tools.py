@@ -16,6 +16,8 @@ from typing import Literal
 from skills import hostmetrics as hm
 from skills.errors import BadInput, OrchestratorError
 from skills.remote import open_transport, validate_service
+from skills.server_names import INTERFACE, KNOWN_SERVICES, named_server
+from skills.server_names import check_question as _check_server_named
 from skills.servers import get_server
 from skills.tools import ToolContext, ToolResult, tool
 
@@ -100,13 +102,6 @@ _NOT_A_SERVICE = {
     "and", "or", "to", "for", "in", "systemd", "process", "processes", "still", "currently", "all", "any", "see",
     "whats", "tell",
 }  # fmt: skip
-# Named anywhere in a sentence, these are taken as the service even without "service" beside them.
-_KNOWN_SERVICES = {
-    "nginx", "docker", "dockerd", "postgresql", "postgres", "apache", "apache2", "httpd", "sshd", "ssh", "mysql",
-    "mysqld", "mariadb", "redis", "cron", "caddy", "containerd", "haproxy", "memcached", "mongod", "mongodb",
-    "rabbitmq-server", "supervisor", "fail2ban", "ufw", "php-fpm", "elasticsearch", "grafana-server", "prometheus",
-    "node_exporter", "traefik",
-}  # fmt: skip
 _SERVICE_PATTERNS = [
     re.compile(r"([A-Za-z0-9@._:-]+)\.service\b", re.IGNORECASE),
     re.compile(r"([A-Za-z0-9@._:-]+)\s+(?:service|daemon|unit)\b", re.IGNORECASE),
@@ -117,9 +112,6 @@ _SERVICE_PATTERNS = [
     ),
     re.compile(r"\b(?:status\s+of|check\s+on|check)\s+(?:the\s+)?([A-Za-z0-9@._:-]+)", re.IGNORECASE),
 ]
-_INTERFACE = re.compile(
-    r"\b(eth\d+|en[ops]\w+|ens\d+|wlan\d+|wlp\w+|docker\d+|br-\w+|bond\d+|veth\w+|tun\d+|wg\d+|ifb\d+|lo)\b"
-)
 
 
 def _configured_servers() -> list[str]:
@@ -134,14 +126,18 @@ def _configured_servers() -> list[str]:
 
 
 def parse_server(query: str, servers: list[str] | None = None) -> dict:
-    """{"server": name} when the sentence names a configured server ("on production")."""
-    names = _configured_servers() if servers is None else servers
-    found = []
-    for name in names:
-        match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", query, re.IGNORECASE)
-        if match:
-            found.append((match.start(), name))
-    return {"server": min(found)[1]} if found else {}
+    """{"server": name} when the sentence names a server ("on production"), configured or not.
+
+    An unknown name is passed on so the tool refuses it (NotFound): answering with this
+    machine's figures would be another machine's numbers.
+    """
+    name = named_server(query, _configured_servers() if servers is None else servers)
+    return {"server": name} if name else {}
+
+
+def check_question(ctx: ToolContext, query: str) -> None:
+    """Before any tool or model runs: a question about a server that is not configured is NotFound."""
+    _check_server_named(ctx.settings, query)
 
 
 def parse_service(query: str, servers: list[str] | None = None) -> dict:
@@ -154,7 +150,7 @@ def parse_service(query: str, servers: list[str] | None = None) -> dict:
                 return {**args, "service": word}
     words = re.findall(r"[A-Za-z0-9_-]+", query.lower())
     for word in words:
-        if word in _KNOWN_SERVICES:
+        if word in KNOWN_SERVICES:
             return {**args, "service": word}
     return args
 
@@ -176,7 +172,7 @@ def parse_top(query: str, servers: list[str] | None = None) -> dict:
 
 def parse_network(query: str, servers: list[str] | None = None) -> dict:
     args = parse_server(query, servers)
-    match = _INTERFACE.search(query) or re.search(r"\binterface\s+([A-Za-z0-9_.:@-]{1,15})", query, re.IGNORECASE)
+    match = INTERFACE.search(query) or re.search(r"\binterface\s+([A-Za-z0-9_.:@-]{1,15})", query, re.IGNORECASE)
     if match:
         args["interface"] = match.group(1)
     return args
@@ -220,7 +216,7 @@ def health_summary(ctx: ToolContext, server: str = "localhost") -> ToolResult:
         "uptime_s": up,
         "warnings": warnings,
     }
-    return ToolResult(summary, data)
+    return ToolResult(summary, data, checks={"healthy": not warnings, "ok": not warnings, "overloaded": bool(warnings)})
 
 
 @tool(parse=parse_server)
@@ -277,7 +273,9 @@ def memory_usage(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     """
     with _transport(ctx, server) as t:
         mem = hm.parse_meminfo(t.run("meminfo"))
-    return ToolResult(f"{server}: {_memory_text(mem)}.", {"server": server, **mem})
+    low = mem["used_percent"] >= WARN_PERCENT
+    checks = {"low on memory": low, "running out of memory": low, "running out of ram": low, "enough memory": not low}
+    return ToolResult(f"{server}: {_memory_text(mem)}.", {"server": server, **mem}, checks=checks)
 
 
 @tool(parse=parse_server)
@@ -292,7 +290,19 @@ def disk_usage(ctx: ToolContext, server: str = "localhost") -> ToolResult:
     filesystems.sort(key=lambda fs: (fs["mount"] != "/", -fs["used_percent"]))
     shown = "; ".join(_disk_text(fs) for fs in filesystems[:4])
     more = f"; and {len(filesystems) - 4} more" if len(filesystems) > 4 else ""
-    return ToolResult(f"{server}: {shown}{more}.", {"server": server, "filesystems": filesystems})
+    full = [fs["mount"] for fs in filesystems if fs["used_percent"] >= WARN_PERCENT]
+    verdict = f" {', '.join(full)} at or over {WARN_PERCENT:g}% used." if full else ""
+    low = bool(full)
+    return ToolResult(
+        f"{server}: {shown}{more}.{verdict}",
+        {"server": server, "filesystems": filesystems},
+        checks={
+            "low on disk space": low,
+            "disk full": low,
+            "running out of disk space": low,
+            "enough disk space": not low,
+        },
+    )
 
 
 @tool(parse=parse_server)
@@ -405,4 +415,9 @@ def service_status(ctx: ToolContext, service: str, server: str = "localhost") ->
     how = f"systemd: {state['state']}" if state["source"] == "systemd" else "no systemd; checked the process list"
     pids = f"; pids {', '.join(map(str, state['pids'][:10]))}" if state["pids"] else ""
     verdict = "is running" if state["running"] else "is NOT running"
-    return ToolResult(f"{server}: {service} {verdict} ({how}{pids}).", {"server": server, **state})
+    running = bool(state["running"])
+    return ToolResult(
+        f"{server}: {service} {verdict} ({how}{pids}).",
+        {"server": server, **state},
+        checks={"running": running, "up": running, "alive": running, "down": not running, "stopped": not running},
+    )
