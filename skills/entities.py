@@ -111,8 +111,10 @@ def _contains_run(haystack: list[str], run: list[str]) -> bool:
     return any(haystack[i : i + size] == run for i in range(len(haystack) - size + 1))
 
 
-def find_names(text: str, names: list[str], *, places: set[str] | frozenset = frozenset()) -> list[str]:
-    """The names (of one kind) the text mentions, at the strongest level any of them reaches."""
+def find_names(
+    text: str, names: list[str], *, places: set[str] | frozenset = frozenset(), min_level: int = 1
+) -> list[str]:
+    """The names (of one kind) the text mentions, at the strongest level any of them reaches (1-3, see above)."""
     said, said_folded = words_of(text), _folded(text)
     counts: dict[str, int] = {}
     for name in names:
@@ -121,7 +123,7 @@ def find_names(text: str, names: list[str], *, places: set[str] | frozenset = fr
     levels: dict[int, list[str]] = {}
     for name in names:
         level = _mention_level(name, said, said_folded, counts, places)
-        if level:
+        if level >= min_level:
             levels.setdefault(level, []).append(name)
     return levels[max(levels)] if levels else []
 
@@ -170,7 +172,7 @@ def resolve(kind: str, name: str, names: list[str], *, field: str, places=frozen
     containing = [n for n in names if _contains_run(_folded(n), wanted.split())]
     if containing:
         return containing
-    mentioned = find_names(name, names, places=places)
+    mentioned = find_names(name, names, places=places, min_level=2)  # a run of its words, not one shared word
     if mentioned:
         return mentioned
     raise NotFound(kind, name, closest(name, names), field=field)

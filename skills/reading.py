@@ -41,10 +41,12 @@ def phrase_after(query: str, leads: str) -> str | None:
 
     `leads` is a regex alternation such as "for|of|at|with"; trailing "'s" and filler are dropped.
     """
-    matches = re.findall(rf"\b(?:{leads})\s+(.+?)\s*(?:[?!]|\.(?:\s|$)|$)", query, re.IGNORECASE)
-    if not matches:
+    leads_found = list(re.finditer(rf"\b(?:{leads})\s+", query, re.IGNORECASE))
+    if not leads_found:
         return None
-    phrase = re.sub(r"'s?$", "", matches[-1].strip(" ,;:'\""))
+    rest = query[leads_found[-1].end() :]
+    phrase = re.split(r"[?!]|\.(?:\s|$)", rest, maxsplit=1)[0].strip(" ,;:'\"")
+    phrase = re.sub(r"'s?$", "", phrase)
     for _ in range(3):
         phrase = _NAME_NOISE.sub("", phrase).strip(" ,;:'\"")
     return phrase if len(phrase) >= 2 else None

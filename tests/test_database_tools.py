@@ -10,7 +10,7 @@ import pytest
 
 from skills.config import Settings
 from skills.database import ReadOnlySession, run_sql
-from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, ToolRefused, UpstreamUnavailable
+from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, NotFound, ToolRefused, UpstreamUnavailable
 from skills.sql_guard import check_sql
 from skills.tools import ToolContext, load_agent_tools
 
@@ -330,10 +330,20 @@ def test_contractor_details_matches_words_in_kind_and_specialty(db_settings, sql
     assert {r["name"] for r in result.data} == expected
 
 
-def test_contractor_details_for_nobody_is_a_clear_error(db_settings):
-    with pytest.raises(BadInput) as bad:
-        call(db_settings, "contractor-agent", "contractor_details", name="Nonexistent Holdings")
-    assert bad.value.field == "name"
+def test_contractor_details_for_nobody_is_not_found_naming_it_and_the_closest(db_settings, sql_of):
+    with pytest.raises(NotFound) as missing:
+        call(db_settings, "contractor-agent", "contractor_details", name="Gauteng Trenchers Holdings")
+    assert missing.value.field == "name" and missing.value.exit_status == 1 and missing.value.http_status == 404
+    assert "'Gauteng Trenchers Holdings'" in missing.value.message
+    known = {r[0] for r in sql_of("SELECT name FROM contractors")}
+    assert missing.value.details["closest"] and set(missing.value.details["closest"]) <= known
+    assert "Gauteng Trenching (Pty) Ltd" in missing.value.details["closest"]
+
+
+def test_contractor_details_takes_part_of_a_name(db_settings, sql_of):
+    result = call(db_settings, "contractor-agent", "contractor_details", name="thuthuka")
+    phone = sql_of("SELECT phone FROM contractors WHERE name = 'Thuthuka Installations'")[0][0]
+    assert [r["name"] for r in result.data] == ["Thuthuka Installations"] and phone in result.summary
 
 
 def test_list_projects_by_province_and_status(db_settings, sql_of):

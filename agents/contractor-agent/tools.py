@@ -11,8 +11,10 @@ import re
 from typing import Literal
 
 from skills.database import ReadOnlySession
-from skills.errors import BadInput
+from skills.entities import closest, find_names, fold, load_vocabulary, resolve
+from skills.errors import BadInput, NotFound
 from skills.places import canonical_place, find_place
+from skills.reading import has_word, is_count, listing, phrase_after, statuses_said
 from skills.tools import ToolContext, ToolResult, tool
 
 STATUSES = ("active", "inactive", "suspended")
@@ -87,8 +89,11 @@ def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _where(status: str | None, region: str | None, kind: str | None) -> tuple[str, list]:
+def _where(status: str | None, region: str | None, kind: str | None, specialty: str | None = None) -> tuple[str, list]:
     clauses, params = [], []
+    if specialty:
+        clauses.append("specialty ILIKE %s")
+        params.append(_like(specialty.strip()))
     status, kind = _choice(status, STATUSES, "status"), _choice(kind, KINDS, "kind")
     if status:
         clauses.append("status = %s")
@@ -107,8 +112,11 @@ def _noun(kind: str | None, count: int) -> str:
     return noun if count == 1 else noun + "s"
 
 
-def _described(status: str | None, kind: str | None, region: str | None, count: int) -> str:
-    text = f"{_choice(status, STATUSES, 'status') + ' ' if status else ''}{_noun(_choice(kind, KINDS, 'kind'), count)}"
+def _described(
+    status: str | None, kind: str | None, region: str | None, count: int, specialty: str | None = None
+) -> str:
+    text = f"{_choice(status, STATUSES, 'status') + ' ' if status else ''}{specialty + ' ' if specialty else ''}"
+    text += _noun(_choice(kind, KINDS, "kind"), count)
     return text + (f" in {canonical_place(region)}" if region else "")
 
 
@@ -121,6 +129,7 @@ def count_contractors(
     status: Literal["active", "inactive", "suspended"] | None = None,
     region: str | None = None,
     kind: Literal["contractor", "subcontractor", "vendor", "supplier"] | None = None,
+    specialty: str | None = None,
 ) -> ToolResult:
     """Count contractor companies, optionally filtered; also gives the breakdown by kind and status.
 
@@ -128,8 +137,9 @@ def count_contractors(
         status: active, inactive or suspended; omit for all.
         region: province or city, e.g. Gauteng, KZN, Durban.
         kind: contractor, subcontractor, vendor or supplier; omit for every company.
+        specialty: e.g. trenching, aerial, splicing, installation, poles.
     """
-    where, params = _where(status, region, kind)
+    where, params = _where(status, region, kind, specialty)
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
         count = db.query(f"SELECT count(*) AS n FROM contractors{where}", params).rows[0]["n"]
         total = db.query("SELECT count(*) AS n FROM contractors").rows[0]["n"]
@@ -137,8 +147,14 @@ def count_contractors(
             f"SELECT kind, status, count(*) AS n FROM contractors{where} GROUP BY 1, 2 ORDER BY 1, 2", params
         ).rows
     verb = "is" if count == 1 else "are"
-    summary = f"There {verb} {count} {_described(status, kind, region, count)} (of {total} companies on record)."
-    return ToolResult(summary, {"count": count, "total": total, "breakdown": breakdown})
+    described = _described(status, kind, region, count, specialty)
+    summary = f"There {verb} {count} {described} (of {total} companies on record)"
+    by_status: dict[str, int] = {}
+    for row in breakdown:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
+    if not status and len(by_status) > 1:
+        summary += ": " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+    return ToolResult(summary + ".", {"count": count, "total": total, "breakdown": breakdown})
 
 
 @tool(parse=parse_list)
@@ -147,58 +163,75 @@ def list_contractors(
     status: Literal["active", "inactive", "suspended"] | None = None,
     region: str | None = None,
     kind: Literal["contractor", "subcontractor", "vendor", "supplier"] | None = None,
+    specialty: str | None = None,
     limit: int = 20,
 ) -> ToolResult:
-    """List contractor companies, best rated first, with specialty, place, contact person and crews.
+    """List contractor companies, best rated first, with specialty, place, status, contact person and crews.
 
     Args:
         status: active, inactive or suspended; omit for all.
         region: province or city, e.g. Limpopo, Western Cape, Soweto.
         kind: contractor, subcontractor, vendor or supplier; omit for every company.
+        specialty: e.g. trenching, aerial, splicing, installation, poles.
         limit: at most this many rows (1-100).
     """
     if not 1 <= limit <= 100:
         raise BadInput(f"limit must be between 1 and 100; got {limit}", field="limit")
-    where, params = _where(status, region, kind)
+    where, params = _where(status, region, kind, specialty)
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
         rows = db.query(
             f"SELECT {LIST_COLUMNS} FROM contractors{where} ORDER BY rating DESC NULLS LAST, name LIMIT %s",
             params + [limit],
         ).rows
         total = db.query(f"SELECT count(*) AS n FROM contractors{where}", params).rows[0]["n"]
-    described = _described(status, kind, region, total)
+    described = _described(status, kind, region, total, specialty)
     if not rows:
         return ToolResult(f"There are no {described}.", [])
-    shown = "; ".join(f"{r['name']} ({r['specialty']}, {r['city']}, rating {r['rating']})" for r in rows[:8])
-    more = f"; and {len(rows) - 8} more listed" if len(rows) > 8 else ""
+    shown = [_listed(r, status) for r in rows]
     head = f"{total} {described}" if total == len(rows) else f"{total} {described}, best {len(rows)} shown"
-    return ToolResult(f"{head}: {shown}{more}.", rows)
+    flagged = "" if status else statuses_said(rows)
+    return ToolResult(f"{head}{flagged}: {listing(shown)}.", rows)
+
+
+def _listed(row: dict, status_asked: str | None) -> str:
+    flag = f", {row['status'].upper()}" if row["status"] != "active" and not status_asked else ""
+    return f"{row['name']} ({row['specialty']}, {row['city']}, rating {row['rating']}{flag})"
 
 
 @tool(parse=parse_details)
 def contractor_details(ctx: ToolContext, name: str) -> ToolResult:
-    """Contact person, phone, email, crews, rating, B-BBEE level and projects of a company.
+    """Status, contact person, phone, email, crews, rating, B-BBEE level, onboarding date and projects of a company.
 
     Args:
-        name: part of the company name, or words like "pole supplier" (matched on name, kind and specialty).
+        name: the company's name or part of it, or words like "pole supplier" (matched on name, kind and specialty).
     """
     if not name or not name.strip():
         raise BadInput("name is empty: give part of the company's name", field="name")
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
-        rows = db.query(
-            "SELECT * FROM contractors WHERE name ILIKE %s ORDER BY name LIMIT 10", [_like(name.strip())]
-        ).rows
-        if not rows:
-            rows = _by_words(db, name)
+        rows = _matching(db, name.strip())
         for row in rows[:3]:
             row["projects"] = db.query(
                 "SELECT p.code, p.name, pc.role FROM project_contractors pc JOIN projects p ON p.id = pc.project_id "
                 "WHERE pc.contractor_id = %s ORDER BY p.code",
                 [row["id"]],
             ).rows
-    if not rows:
-        raise BadInput(f"no contractor matches {name!r}: give part of the company name, e.g. 'Trenching'", field="name")
-    return ToolResult(_details_summary(rows), rows)
+    first = rows[0]
+    checks = {status: first["status"] == status for status in STATUSES}
+    return ToolResult(_details_summary(rows), rows, checks=checks)
+
+
+def _matching(db, name: str) -> list[dict]:
+    """The companies `name` means; a proper name that matches none is NotFound with the closest names."""
+    names = [r["name"] for r in db.query("SELECT name FROM contractors ORDER BY name").rows]
+    try:
+        found = resolve("contractor", name, names, field="name")
+    except NotFound:
+        descriptive = name == name.lower()  # "pole supplier": words of kind and specialty, not a name
+        rows = _by_words(db, name) if descriptive else []
+        if rows:
+            return rows
+        raise NotFound("contractor", name, closest(name, names), field="name") from None
+    return db.query("SELECT * FROM contractors WHERE name = ANY(%s) ORDER BY name LIMIT 10", [found]).rows
 
 
 def _by_words(db, name: str) -> list[dict]:
@@ -217,16 +250,53 @@ def _by_words(db, name: str) -> list[dict]:
 def _details_summary(rows: list[dict]) -> str:
     first = rows[0]
     text = (
-        f"{first['name']} ({first['kind']}, {first['specialty']}, {first['status']}, {first['city']}, "
-        f"{first['province']}): contact {first['contact_person']}, {first['phone']}, {first['email']}; "
+        f"{first['name']} ({first['kind']}, {first['specialty']}, {first['city']}, {first['province']}) "
+        f"is {first['status'].upper() if first['status'] != 'active' else 'active'}: "
+        f"contact {first['contact_person']}, {first['phone']}, {first['email']}; "
         f"{first['crew_count']} crews, rating {first['rating']}, "
-        f"B-BBEE level {first['bbbee_level'] or 'none'}"
+        f"B-BBEE level {first['bbbee_level'] or 'none'}, onboarded {first['onboarded_on']}"
     )
     projects = first.get("projects") or []
     if projects:
-        text += f"; on {len(projects)} project{'s' if len(projects) != 1 else ''}: " + ", ".join(
-            p["name"] for p in projects[:4]
+        text += f"; on {len(projects)} project{'s' if len(projects) != 1 else ''}: " + listing(
+            [p["name"] for p in projects], shown=4
         )
     if len(rows) > 1:
-        text += f". Also matching: {', '.join(r['name'] for r in rows[1:5])}"
+        text += f". Also matching: {listing([r['name'] for r in rows[1:]], shown=4)}"
     return text + "."
+
+
+# -- the offline planner: names and filters read with the database's own vocabulary -------------------
+
+_DETAIL_WORDS = ("phone", "email", "e-mail", "contact", "rating", "rated", "crew", "onboard", "bbbee", "b-bbee",
+                 "detail", "number", "address", "cell", "mobile", "call")  # fmt: skip
+
+
+def _specialty(query: str, specialties: list[str]) -> str | None:
+    """The specialty a question names ("installers" -> installation, "poles" -> poles), most words first."""
+    said = {fold(w)[:5] for w in re.findall(r"[A-Za-z0-9]+", query)}
+    best, best_size = None, 0
+    for specialty in specialties:
+        stems = [fold(w)[:5] for w in re.findall(r"[a-z0-9]+", specialty.lower()) if w != "and"]
+        if stems and all(stem in said for stem in stems) and len(stems) > best_size:
+            best, best_size = specialty, len(stems)
+    return best
+
+
+def plan_offline(ctx: ToolContext, query: str) -> list[tuple[str, dict]]:
+    """A named company -> its details; a field asked of an unknown name -> details (NotFound); else count or list."""
+    vocabulary = load_vocabulary(ctx)
+    named = find_names(query, [c["name"] for c in vocabulary.contractors], places=vocabulary.places)
+    if len(named) == 1:
+        return [("contractor_details", {"name": named[0]})]
+    if has_word(query, *_DETAIL_WORDS):
+        phrase = phrase_after(query, "for|of|at|with|about|from")
+        if phrase and phrase.lower() != (find_place(phrase) or "").lower():
+            return [("contractor_details", {"name": phrase})]
+    filters = _filters(query)
+    specialty = _specialty(query, vocabulary.specialties)
+    if specialty:
+        filters["specialty"] = specialty
+    if is_count(query):
+        return [("count_contractors", filters)]
+    return [("list_contractors", {**filters, **{k: v for k, v in parse_list(query).items() if k == "limit"}})]
