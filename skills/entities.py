@@ -135,16 +135,23 @@ def _mention_level(name: str, said: list[str], said_folded: list[str], counts: d
     if _contains_run(said_folded, own_folded):
         return 3
     distinctive = {w for w in own_folded if counts[w] == 1 and w not in TRADE_WORDS and w not in places and len(w) > 3}
-    lower_case_name = name == name.lower()
     for size in range(len(own), 1, -1):
         for start in range(len(own) - size + 1):
-            run = own[start : start + size]
-            if lower_case_name:
-                if set(_folded(" ".join(run))) & distinctive and _contains_run(said_folded, _folded(" ".join(run))):
+            run = own_folded[start : start + size]
+            if not (set(run) & distinctive or any(own[start + i][0].isupper() for i in range(size))):
+                continue  # "drop cable" and "aerial crews" are trade words, not a name
+            for at in range(len(said_folded) - size + 1):
+                if said_folded[at : at + size] == run and _written_as_name(
+                    own[start : start + size], said[at : at + size]
+                ):
                     return 2
-            elif _contains_run(said, run) and any(w[0].isupper() or w[0].isdigit() for w in run):
-                return 2
     return 1 if distinctive & set(said_folded) else 0
+
+
+def _written_as_name(own: list[str], said: list[str]) -> bool:
+    """The person wrote the run as the name is written: capitals where the name has them ("Durban Ducting",
+    "GPON ONTs"); lower-case names (materials) match in any case."""
+    return all(not o[0].isupper() or s[0].isupper() for o, s in zip(own, said, strict=True))
 
 
 def closest(name: str, names: list[str], limit: int = 5) -> list[str]:

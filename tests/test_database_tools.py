@@ -231,7 +231,7 @@ def test_describe_table_lists_columns_and_keys(db_settings, sql_of):
 
 
 def test_describe_a_missing_table_names_the_tables_that_exist(db_settings):
-    with pytest.raises(BadInput) as missing:
+    with pytest.raises(NotFound) as missing:
         call(db_settings, "neon-database", "describe_table", table="no_such_table")
     assert missing.value.field == "table"
     assert "no_such_table" in missing.value.message and "contractors" in missing.value.message
@@ -241,7 +241,7 @@ def test_describe_a_missing_table_names_the_tables_that_exist(db_settings):
 def test_a_table_name_cannot_inject_sql(db_settings, fingerprint, tool):
     before = fingerprint()
     for hostile in ['rfqs"; DROP TABLE rfqs; --', "rfqs' OR '1'='1", "rfqs; DELETE FROM rfqs", 'public."rfqs" x']:
-        with pytest.raises(BadInput):
+        with pytest.raises(NotFound):
             call(db_settings, "neon-database", tool, table=hostile)
     assert fingerprint() == before
 
@@ -393,10 +393,11 @@ def test_project_schedule_counts_delayed_sites(db_settings, sql_of):
     assert sum(r["delayed_sites"] for r in result.data["projects"]) == delayed
 
 
-def test_an_unknown_project_is_a_clear_error(db_settings):
-    with pytest.raises(BadInput) as bad:
-        call(db_settings, "project-agent", "project_budget", project="Atlantis")
-    assert bad.value.field == "project" and "FF-" in bad.value.message
+def test_an_unknown_project_is_not_found_naming_it_and_the_closest(db_settings, sql_of):
+    with pytest.raises(NotFound) as missing:
+        call(db_settings, "project-agent", "project_budget", project="Sowetoo")
+    assert missing.value.field == "project" and "'Sowetoo'" in missing.value.message
+    assert missing.value.details["closest"][0] == sql_of("SELECT name FROM projects WHERE area = 'Soweto'")[0][0]
 
 
 # -- configuration and connection failures ---------------------------------------------------------

@@ -11,10 +11,11 @@ import re
 from typing import Literal
 
 from skills.database import ReadOnlySession
-from skills.entities import closest, find_names, fold, load_vocabulary, resolve
+from skills.entities import closest, resolve
 from skills.errors import BadInput, NotFound
+from skills.offline_plans import plan_contractors
 from skills.places import canonical_place, find_place
-from skills.reading import has_word, is_count, listing, phrase_after, statuses_said
+from skills.reading import listing, statuses_said
 from skills.tools import ToolContext, ToolResult, tool
 
 STATUSES = ("active", "inactive", "suspended")
@@ -268,35 +269,11 @@ def _details_summary(rows: list[dict]) -> str:
 
 # -- the offline planner: names and filters read with the database's own vocabulary -------------------
 
-_DETAIL_WORDS = ("phone", "email", "e-mail", "contact", "rating", "rated", "crew", "onboard", "bbbee", "b-bbee",
-                 "detail", "number", "address", "cell", "mobile", "call")  # fmt: skip
 
-
-def _specialty(query: str, specialties: list[str]) -> str | None:
-    """The specialty a question names ("installers" -> installation, "poles" -> poles), most words first."""
-    said = {fold(w)[:5] for w in re.findall(r"[A-Za-z0-9]+", query)}
-    best, best_size = None, 0
-    for specialty in specialties:
-        stems = [fold(w)[:5] for w in re.findall(r"[a-z0-9]+", specialty.lower()) if w != "and"]
-        if stems and all(stem in said for stem in stems) and len(stems) > best_size:
-            best, best_size = specialty, len(stems)
-    return best
+def _limit(query: str) -> dict:
+    return {k: v for k, v in parse_list(query).items() if k == "limit"}
 
 
 def plan_offline(ctx: ToolContext, query: str) -> list[tuple[str, dict]]:
-    """A named company -> its details; a field asked of an unknown name -> details (NotFound); else count or list."""
-    vocabulary = load_vocabulary(ctx)
-    named = find_names(query, [c["name"] for c in vocabulary.contractors], places=vocabulary.places)
-    if len(named) == 1:
-        return [("contractor_details", {"name": named[0]})]
-    if has_word(query, *_DETAIL_WORDS):
-        phrase = phrase_after(query, "for|of|at|with|about|from")
-        if phrase and phrase.lower() != (find_place(phrase) or "").lower():
-            return [("contractor_details", {"name": phrase})]
-    filters = _filters(query)
-    specialty = _specialty(query, vocabulary.specialties)
-    if specialty:
-        filters["specialty"] = specialty
-    if is_count(query):
-        return [("count_contractors", filters)]
-    return [("list_contractors", {**filters, **{k: v for k, v in parse_list(query).items() if k == "limit"}})]
+    """See skills/offline_plans.plan_contractors."""
+    return plan_contractors(ctx, query, _filters, _limit)

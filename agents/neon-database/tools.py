@@ -1,4 +1,5 @@
-"""Neon PostgreSQL Agent: the catalogue (tables, columns, sizes) and read-only SQL analytics.
+"""Neon PostgreSQL Agent: the catalogue (tables, columns, sizes), read-only SQL analytics, and everyday
+RFQ, purchase-order, stock, material and BOQ questions (the tools in skills/procurement.py).
 
 Catalogue lookups bind names as parameters; where a name must become part of the SQL text (an
 exact count(*) per table) it is a psycopg2.sql.Identifier of a table that was first found in
@@ -11,7 +12,10 @@ from __future__ import annotations
 import re
 
 from skills.database import ReadOnlySession, run_sql
-from skills.errors import BadInput
+from skills.entities import closest
+from skills.errors import NotFound
+from skills.offline_plans import plan_neon as plan_offline  # noqa: F401 (the offline path's planner)
+from skills.procurement import boq_totals, material_details, purchase_orders, rfqs, stock_levels  # noqa: F401
 from skills.tools import ToolContext, ToolResult, tool
 
 RELATION_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}
@@ -136,8 +140,8 @@ def _find(db, table: str) -> dict:
             same = relation["name"] == name if exact else relation["name"].lower() == name.lower()
             if same and (not schema or relation["schema"].lower() == schema.lower()):
                 return relation
-    names = ", ".join(r["name"] for r in relations[:30]) or "(none)"
-    raise BadInput(f"no table named {table!r}; the tables are: {names}", field="table")
+    names = [r["name"] for r in relations]
+    raise NotFound("table", table, closest(name, names, limit=30) if names else [], field="table")
 
 
 def _row_count(db, relation: dict) -> tuple[int, bool]:

@@ -11,8 +11,11 @@ import re
 from typing import Literal
 
 from skills.database import ReadOnlySession
-from skills.errors import BadInput
+from skills.entities import closest
+from skills.errors import BadInput, NotFound
+from skills.offline_plans import plan_projects as plan_offline  # noqa: F401 (the offline path's planner)
 from skills.places import canonical_place, find_place
+from skills.reading import listing, plural
 from skills.tools import ToolContext, ToolResult, tool
 
 STATUSES = ("planning", "active", "on_hold", "completed")
@@ -91,12 +94,17 @@ def _pct(part: float, whole: float) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-def _no_match(db, project: str) -> BadInput:
-    names = [r["name"] for r in db.query("SELECT name FROM projects ORDER BY code LIMIT 6").rows]
-    return BadInput(
-        f"no project matches {project!r}: give a place, a code like FF-GP-001 or part of a name, "
-        f"e.g. {', '.join(names)}",
+def _no_match(db, project: str) -> NotFound:
+    rows = db.query("SELECT code, name, area FROM projects ORDER BY code").rows
+    known = [r["name"] for r in rows]
+    near = closest(project, known + [r["area"] for r in rows] + [r["code"] for r in rows])
+    near = [next((r["name"] for r in rows if n in (r["area"], r["code"])), n) for n in near]
+    return NotFound(
+        "project",
+        project,
+        list(dict.fromkeys(near)),
         field="project",
+        hint="name it by place, by a code like FF-GP-001 or by part of its name",
     )
 
 
@@ -116,12 +124,14 @@ def list_projects(
     ctx: ToolContext,
     status: Literal["planning", "active", "on_hold", "completed"] | None = None,
     province: str | None = None,
+    manager: str | None = None,
 ) -> ToolResult:
-    """List fibre rollout projects with place, status, dates and homes passed/connected.
+    """List fibre rollout projects with place, status, manager, dates and homes passed/connected.
 
     Args:
         status: planning, active, on_hold or completed; omit for all.
         province: province or city/area, e.g. Gauteng, KZN, Soweto.
+        manager: the project manager's name or part of it.
     """
     clauses, params = [], []
     if status:
@@ -132,22 +142,32 @@ def list_projects(
     if province:
         clauses.append("(province ILIKE %s OR city ILIKE %s OR area ILIKE %s)")
         params += [_like(canonical_place(province))] * 3
+    if manager:
+        clauses.append("project_manager ILIKE %s")
+        params.append(_like(manager.strip()))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
         rows = db.query(
-            "SELECT code, name, province, city, area, status, start_date, planned_end, forecast_end, "
+            "SELECT code, name, province, city, area, status, project_manager, start_date, planned_end, forecast_end, "
             f"actual_end, homes_passed_target, homes_passed, homes_connected FROM projects{where} "
             "ORDER BY code",
             params,
         ).rows
     described = " ".join(
-        filter(None, [status and status.replace("_", " "), "projects", province and f"in {canonical_place(province)}"])
+        filter(
+            None,
+            [
+                status and status.replace("_", " "),
+                "project" if len(rows) == 1 else "projects",
+                province and f"in {canonical_place(province)}",
+                manager and f"managed by {manager}",
+            ],
+        )
     )
     if not rows:
         return ToolResult(f"There are no {described}.", [])
-    shown = "; ".join(f"{r['name']} ({r['code']}, {r['status'].replace('_', ' ')})" for r in rows[:10])
-    more = f"; and {len(rows) - 10} more" if len(rows) > 10 else ""
-    return ToolResult(f"{len(rows)} {described}: {shown}{more}.", rows)
+    shown = [f"{r['name']} ({r['code']}, {r['status'].replace('_', ' ')})" for r in rows]
+    return ToolResult(f"{len(rows)} {described}: {listing(shown, shown=10)}.", rows)
 
 
 @tool(parse=parse_project)
@@ -213,12 +233,14 @@ def project_budget(ctx: ToolContext, project: str | None = None) -> ToolResult:
     over = [r for r in rows if r["over_budget"]]
     summary = f"{_scope(project, rows)}: budget {rand(budget)}, spent {rand(spend)} ({_pct(spend, budget)}%)."
     if over:
-        listed = ", ".join(f"{r['name']} ({rand(r['variance'])} over, {r['percent_spent']}%)" for r in over[:5])
+        listed = listing([f"{r['name']} ({rand(r['variance'])} over, {r['percent_spent']}%)" for r in over])
         summary += f" {len(over)} over budget: {listed}."
     else:
         summary += " None is over budget."
     return ToolResult(
-        summary, {"projects": rows, "totals": {"budget": budget, "spend": spend, "over_budget": len(over)}}
+        summary,
+        {"projects": rows, "totals": {"budget": budget, "spend": spend, "over_budget": len(over)}},
+        checks={"over budget": bool(over), "overspent": bool(over), "within budget": not over},
     )
 
 
@@ -247,7 +269,12 @@ def project_schedule(ctx: ToolContext, project: str | None = None) -> ToolResult
             "ORDER BY s.delay_days DESC, s.code LIMIT 50",
             params,
         ).rows
-    return ToolResult(_schedule_summary(project, rows, sites), {"projects": rows, "delayed_sites": sites})
+    late = any(r["days_late"] > 0 and not r["actual_end"] for r in rows)
+    return ToolResult(
+        _schedule_summary(project, rows, sites),
+        {"projects": rows, "delayed_sites": sites},
+        checks={"late": late, "behind schedule": late, "on time": not late, "on track": not late},
+    )
 
 
 def _schedule_summary(project: str | None, rows: list[dict], sites: list[dict]) -> str:
@@ -262,7 +289,7 @@ def _schedule_summary(project: str | None, rows: list[dict], sites: list[dict]) 
     late = sorted((r for r in rows if r["days_late"] > 0 and not r["actual_end"]), key=lambda r: -r["days_late"])
     text = f"{_scope(project, rows)}: {len(late)} running late"
     if late:
-        text += " (" + ", ".join(f"{r['name']} {r['days_late']} days" for r in late[:5]) + ")"
+        text += ": " + listing([f"{r['name']} {r['days_late']} days" for r in late])
     text += f"; {delayed} sites are delayed"
     if sites:
         worst = sites[0]
@@ -274,3 +301,186 @@ def _late(days: int) -> str:
     if days > 0:
         return f"{days} days late"
     return "on time" if days == 0 else f"{-days} days early"
+
+
+@tool(parse=parse_project)
+def project_details(ctx: ToolContext, project: str) -> ToolResult:
+    """One project's manager, place, status, dates, budget and spend, homes, and the contractors working on it.
+
+    Args:
+        project: project code, name, city/area or province.
+    """
+    where, params = _match(project)
+    with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
+        rows = db.query(f"SELECT p.* FROM projects p{where} ORDER BY p.code", params).rows
+        if not rows:
+            raise _no_match(db, project)
+        for row in rows[:3]:
+            row["contractors"] = db.query(
+                "SELECT c.name, c.status, string_agg(pc.role, ', ' ORDER BY pc.role) AS roles "
+                "FROM project_contractors pc JOIN contractors c ON c.id = pc.contractor_id "
+                "WHERE pc.project_id = %s GROUP BY c.name, c.status ORDER BY c.name",
+                [row["id"]],
+            ).rows
+    first = rows[0]
+    late = not first["actual_end"] and (first["forecast_end"] or first["planned_end"]) > first["planned_end"]
+    checks = {"over budget": first["spend"] > first["budget"], "late": late, "behind schedule": late}
+    checks.update({status.replace("_", " "): first["status"] == status for status in STATUSES})
+    return ToolResult(_details_summary(rows), rows, checks=checks)
+
+
+def _details_summary(rows: list[dict]) -> str:
+    if len(rows) > 1:
+        shown = [
+            f"{r['name']} ({r['code']}, {r['status'].replace('_', ' ')}, managed by {r['project_manager']})"
+            for r in rows
+        ]
+        return f"{len(rows)} projects match: {listing(shown)}."
+    r = rows[0]
+    end = (
+        f"finished {r['actual_end']}"
+        if r["actual_end"]
+        else f"planned end {r['planned_end']}, forecast {r['forecast_end']}"
+    )
+    contractors = [
+        f"{c['name']} ({c['roles']}{'' if c['status'] == 'active' else ', ' + c['status'].upper()})"
+        for c in r["contractors"]
+    ]
+    text = (
+        f"{r['name']} ({r['code']}, {r['status'].replace('_', ' ')}) in {r['area']}, {r['city']}, {r['province']}: "
+        f"managed by {r['project_manager']}; started {r['start_date']}, {end}; budget {rand(r['budget'])}, "
+        f"spent {rand(r['spend'])}; {r['homes_passed']:,} of {r['homes_passed_target']:,} homes passed, "
+        f"{r['homes_connected']:,} connected"
+    )
+    if contractors:
+        text += f"; {plural(len(contractors), 'contractor')} on it: {listing(contractors)}"
+    return text + "."
+
+
+SITE_STATUSES = ("planned", "in_progress", "completed", "blocked")
+_SITE_CODE = re.compile(r"\bFF-[A-Z]{2,3}-\d{3}-S\d{2,3}\b", re.IGNORECASE)
+
+
+@tool
+def sites(
+    ctx: ToolContext,
+    project: str | None = None,
+    status: Literal["planned", "in_progress", "completed", "blocked"] | None = None,
+    delayed: bool = False,
+    reason: str | None = None,
+    site: str | None = None,
+) -> ToolResult:
+    """Sites (cabinets, pole routes, trench sections, MDUs) by project, status or delay, with delay reasons; or one site.
+
+    Args:
+        project: project code, name, city/area or province; omit for all.
+        status: planned, in_progress, completed or blocked.
+        delayed: only sites behind schedule.
+        reason: words of the delay reason, e.g. cable theft.
+        site: one site's code, e.g. FF-GP-001-S03.
+    """
+    where, params = _match(project)
+    clauses = [where[len(" WHERE ") :]] if where else []
+    for wanted, clause, value in (
+        (status, "s.status = %s", status),
+        (delayed, "s.delayed", None),
+        (reason, "s.delay_reason ILIKE %s", reason and _like(reason.strip())),
+        (site, "upper(s.code) = upper(%s)", site and site.strip()),
+    ):
+        if wanted:
+            clauses.append(clause)
+            params += [value] if value is not None else []
+    if status and status not in SITE_STATUSES:
+        raise BadInput(f"status must be one of {', '.join(SITE_STATUSES)}; got {status!r}", field="status")
+    sql = (
+        "SELECT s.code, s.name, p.name AS project, s.site_type, s.status, s.planned_end, s.actual_end, "
+        "s.homes_planned, s.homes_passed, s.delayed, s.delay_days, s.delay_reason "
+        "FROM sites s JOIN projects p ON p.id = s.project_id"
+        + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        + " ORDER BY s.delay_days DESC, s.code"
+    )
+    with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
+        rows = db.query(sql, params, cap=1000).rows
+        if not rows and site:
+            codes = [r["code"] for r in db.query("SELECT code FROM sites ORDER BY code", cap=100_000).rows]
+            raise NotFound("site", site, closest(site.upper(), codes), field="site")
+        if project and not db.query(f"SELECT 1 FROM projects p{where} LIMIT 1", _match(project)[1]).rows:
+            raise _no_match(db, project)
+    return _sites_result(rows, project, status, delayed, reason, site)
+
+
+def _site_text(r: dict) -> str:
+    late = f", {r['delay_days']} days late: {r['delay_reason']}" if r["delayed"] else ""
+    return f"{r['name']} ({r['status'].replace('_', ' ')}{late})"
+
+
+def _sites_result(rows, project, status, delayed, reason, site) -> ToolResult:
+    checks = None
+    if site:
+        r = rows[0]
+        checks = {"blocked": r["status"] == "blocked", "delayed": r["delayed"], "completed": r["status"] == "completed"}
+        summary = (
+            f"Site {r['code']} {r['name']} ({r['site_type']}, {r['project']}) is {r['status'].replace('_', ' ').upper()}"
+            + (f", {r['delay_days']} days late ({r['delay_reason']})" if r["delayed"] else "")
+            + f"; {r['homes_passed']} of {r['homes_planned']} homes passed, planned end {r['planned_end']}"
+            + (f", finished {r['actual_end']}" if r["actual_end"] else "")
+            + "."
+        )
+        return ToolResult(summary, rows, checks=checks)
+    adjective = " ".join(filter(None, [status and status.replace("_", " "), delayed and "delayed"]))
+    head = f"{len(rows)} {adjective + ' ' if adjective else ''}{'site' if len(rows) == 1 else 'sites'}"
+    head += f" in {canonical_place(project)}" if project else ""
+    head += f" (delay reason: {reason})" if reason else ""
+    if not rows:
+        return ToolResult(
+            f"No sites: there are 0 {adjective} sites{' in ' + canonical_place(project) if project else ''}.", rows
+        )
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    breakdown = (
+        "" if status else " (" + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) + ")"
+    )
+    return ToolResult(f"{head}{breakdown}: {listing([_site_text(r) for r in rows])}.", rows)
+
+
+INSTALL_STATUSES = ("scheduled", "completed", "failed")
+
+
+@tool
+def installations(
+    ctx: ToolContext,
+    project: str | None = None,
+    status: Literal["scheduled", "completed", "failed"] | None = None,
+) -> ToolResult:
+    """Installations (homes connected) by status: scheduled, completed, failed; per project or in total.
+
+    Args:
+        project: project code, name, city/area or province; omit for every project.
+        status: scheduled, completed or failed; omit for all.
+    """
+    if status and status not in INSTALL_STATUSES:
+        raise BadInput(f"status must be one of {', '.join(INSTALL_STATUSES)}; got {status!r}", field="status")
+    where, params = _match(project)
+    with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
+        rows = db.query(
+            "SELECT p.code, p.name, p.status, count(*) FILTER (WHERE i.status = 'scheduled') AS scheduled, "
+            "count(*) FILTER (WHERE i.status = 'completed') AS completed, "
+            "count(*) FILTER (WHERE i.status = 'failed') AS failed, count(i.id) AS total "
+            "FROM projects p LEFT JOIN sites s ON s.project_id = p.id LEFT JOIN installations i ON i.site_id = s.id"
+            f"{where} GROUP BY p.code, p.name, p.status ORDER BY p.code",
+            params,
+        ).rows
+        if not rows and project:
+            raise _no_match(db, project)
+    totals = {key: sum(r[key] for r in rows) for key in ("scheduled", "completed", "failed", "total")}
+    scope = _scope(project, rows) if project else f"All {len(rows)} projects"
+    split = ", ".join(f"{totals[s]:,} {s}" for s in INSTALL_STATUSES)
+    if status:
+        summary = f"{scope}: {totals[status]:,} {status} installations (of {totals['total']:,}: {split})"
+        most = sorted((r for r in rows if r[status]), key=lambda r: -r[status])
+        if len(rows) > 1 and most:
+            summary += "; most in " + listing([f"{r['name']} ({r[status]:,})" for r in most], shown=3)
+    else:
+        summary = f"{scope}: {totals['total']:,} installations: {split}"
+    return ToolResult(summary + ".", {"projects": rows, "totals": totals})

@@ -1,0 +1,254 @@
+"""Offline planners of the data agents: which tool answers a question, with which arguments.
+
+Each agent's tools module exposes one of these as `plan_offline(ctx, query)`; skills/execution.py
+runs the plan on the offline path. A planner reads the question with the database's own names
+(skills/entities.py: contractors, projects, sites, materials, warehouses, managers), so "Durban
+Ducting" is a company and not the city, and "Thuthuka" is Thuthuka Installations. A name the
+question gives that the database does not know is passed on as it is: the tool refuses it with
+NotFound, naming the closest known ones. An empty plan leaves the choice to the tool triggers in
+the registry (and then, for what no tool does, to the model).
+"""
+
+from __future__ import annotations
+
+import re
+
+from skills.entities import find_names, fold, load_vocabulary
+from skills.places import find_place
+from skills.reading import has_word, is_count, phrase_after
+
+Plan = list[tuple[str, dict]]
+
+# -- shared readers --------------------------------------------------------------------------------
+
+_PROJECT_CODE = re.compile(r"\bFF-[A-Z]{2,3}-\d{3}\b(?!-S)", re.IGNORECASE)
+_SITE_CODE = re.compile(r"\bFF-[A-Z]{2,3}-\d{3}-S\d{2,3}\b", re.IGNORECASE)
+_NAMED_PROJECT = re.compile(
+    r"\b(?:the\s+)?([A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)\s+(?:project|rollout|roll-out|deployment|build)\b"
+)
+_NOT_A_PROJECT_NAME = {"the", "which", "what", "each", "every", "our", "this", "that", "a", "an", "all", "any"}
+
+
+def project_named(query: str, vocabulary) -> str | None:
+    """The project a question names: its code, its name (or a run of it), its place, or "the X project"."""
+    code = _PROJECT_CODE.search(query)
+    if code:
+        return code.group(0).upper()
+    named = find_names(query, [p["name"] for p in vocabulary.projects], places=vocabulary.places, min_level=2)
+    if len(named) == 1:
+        return named[0]
+    place = find_place(query)
+    if place:
+        return place
+    for area in sorted({p["area"] for p in vocabulary.projects}, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(area)}\b", query, re.IGNORECASE):
+            return area
+    match = _NAMED_PROJECT.search(query)
+    if match and match.group(1).lower() not in _NOT_A_PROJECT_NAME:
+        return match.group(1)
+    return None
+
+
+def status_in(query: str, words: dict[str, str]) -> str | None:
+    """The status a question asks about, by its words ("on hold" -> on_hold); longest phrase first."""
+    lowered = " " + re.sub(r"[^a-z0-9]+", " ", query.lower()) + " "
+    for phrase in sorted(words, key=len, reverse=True):
+        if f" {phrase} " in lowered:
+            return words[phrase]
+    return None
+
+
+def supplier_named(query: str, vocabulary) -> str | None:
+    named = find_names(query, [c["name"] for c in vocabulary.contractors], places=vocabulary.places)
+    return named[0] if len(named) == 1 else None
+
+
+# -- project-agent ---------------------------------------------------------------------------------
+
+PROJECT_STATUS_WORDS = {"active": "active", "ongoing": "active", "running": "active", "planning": "planning",
+                        "planned": "planning", "upcoming": "planning", "completed": "completed", "finished": "completed",
+                        "done": "completed", "on hold": "on_hold", "on-hold": "on_hold", "paused": "on_hold"}  # fmt: skip
+SITE_STATUS_WORDS = {"blocked": "blocked", "stuck": "blocked", "planned": "planned", "not started": "planned",
+                     "in progress": "in_progress", "underway": "in_progress", "under way": "in_progress",
+                     "completed": "completed", "finished": "completed", "done": "completed"}  # fmt: skip
+INSTALL_STATUS_WORDS = {"failed": "failed", "failing": "failed", "unsuccessful": "failed", "scheduled": "scheduled",
+                        "pending": "scheduled", "booked": "scheduled", "outstanding": "scheduled",
+                        "completed": "completed", "done": "completed", "successful": "completed"}  # fmt: skip
+
+
+def plan_projects(ctx, query: str) -> Plan:
+    vocabulary = load_vocabulary(ctx)
+    site = _SITE_CODE.search(query)
+    if site:
+        return [("sites", {"site": site.group(0).upper()})]
+    project = project_named(query, vocabulary)
+    scope = {"project": project} if project else {}
+    if has_word(query, "instal"):
+        status = status_in(query, INSTALL_STATUS_WORDS)
+        return [("installations", {**scope, **({"status": status} if status else {})})]
+    if has_word(query, "site"):
+        return [("sites", {**scope, **_site_filters(query, vocabulary)})]
+    managers = find_names(query, vocabulary.managers, min_level=2)
+    if managers and not project:
+        return [("list_projects", {"manager": managers[0]})]
+    if project and has_word(query, "manag", "pm", "who", "contractor", "compan", "working", "detail", "start"):
+        return [("project_details", {"project": project})]
+    if has_word(query, "budget", "spend", "spent", "cost", "overspen", "money"):
+        return [("project_budget", scope)]
+    if has_word(query, "finish", "due", "end", "deadline", "when", "late", "schedul", "behind", "delay"):
+        return [("project_schedule", scope)]
+    if is_count(query) and has_word(query, "project"):
+        status = status_in(query, PROJECT_STATUS_WORDS)
+        place = find_place(query)
+        return [("list_projects", {**({"status": status} if status else {}), **({"province": place} if place else {})})]
+    return []
+
+
+def _site_filters(query: str, vocabulary) -> dict:
+    found: dict = {}
+    status = status_in(query, SITE_STATUS_WORDS)
+    if status:
+        found["status"] = status
+    if has_word(query, "delay", "late", "behind", "overdue", "slipp"):
+        found["delayed"] = True
+    lowered = query.lower()
+    reason = next((r for r in sorted(vocabulary.delay_reasons, key=len, reverse=True) if r.lower() in lowered), None)
+    if reason:
+        found["reason"], found["delayed"] = reason, True
+    return found
+
+
+# -- contractor-agent ------------------------------------------------------------------------------
+
+_DETAIL_WORDS = ("phone", "email", "e-mail", "contact", "rating", "rated", "crew", "onboard", "bbbee", "b-bbee",
+                 "detail", "number", "address", "cell", "mobile", "call")  # fmt: skip
+
+
+def specialty_named(query: str, specialties: list[str]) -> str | None:
+    """The specialty a question names ("installers" -> installation, "poles" -> poles), most words first."""
+    said = {fold(w)[:5] for w in re.findall(r"[A-Za-z0-9]+", query)}
+    best, best_size = None, 0
+    for specialty in specialties:
+        stems = [fold(w)[:5] for w in re.findall(r"[a-z0-9]+", specialty.lower()) if w != "and"]
+        if stems and all(stem in said for stem in stems) and len(stems) > best_size:
+            best, best_size = specialty, len(stems)
+    return best
+
+
+def plan_contractors(ctx, query: str, read_filters, read_limit) -> Plan:
+    """A named company -> its details; a field asked of an unknown name -> details (NotFound); else count or list.
+
+    `read_filters` and `read_limit` are the agent's own word readers (status, kind, region; "top 5").
+    """
+    vocabulary = load_vocabulary(ctx)
+    named = find_names(query, [c["name"] for c in vocabulary.contractors], places=vocabulary.places)
+    if len(named) == 1:
+        return [("contractor_details", {"name": named[0]})]
+    if has_word(query, *_DETAIL_WORDS):
+        phrase = phrase_after(query, "for|of|at|with|about|from")
+        if phrase and phrase.lower() != (find_place(phrase) or "").lower():
+            return [("contractor_details", {"name": phrase})]
+    filters = read_filters(query)
+    specialty = specialty_named(query, vocabulary.specialties)
+    if specialty:
+        filters["specialty"] = specialty
+    if is_count(query):
+        return [("count_contractors", filters)]
+    return [("list_contractors", {**filters, **read_limit(query)})]
+
+
+# -- neon-database ---------------------------------------------------------------------------------
+
+RFQ_STATUS_WORDS = {"open": "open", "outstanding": "open", "pending": "open", "awarded": "awarded", "won": "awarded",
+                    "closed": "closed", "lost": "closed"}  # fmt: skip
+PO_STATUS_WORDS = {"draft": "draft", "drafts": "draft", "issued": "issued", "sent": "issued", "delivered": "delivered",
+                   "received": "delivered", "invoiced": "invoiced", "billed": "invoiced", "cancelled": "cancelled",
+                   "canceled": "cancelled"}  # fmt: skip
+_SKU = re.compile(r"\b[A-Z]{3}-[A-Z0-9]+-[A-Z0-9]+\b")
+_PO_WORDS = re.compile(r"\b(?:purchase\s+orders?|POs?|P\.O\.s?)\b")
+_MATERIAL_PHRASE = [
+    re.compile(r"\b(?:stock|supply|inventory|quantity|units|amount|supplier|cost|price)\s+of\s+(?:the\s+|our\s+)?(.+?)"
+               r"(?:\s+(?:do|does|have|we|are|is|in|at|left|on|remaining|there)\b|[?!]|\.(?:\s|$)|$)", re.IGNORECASE),
+    re.compile(r"\bhow\s+(?:much|many)\s+(.+?)\s+(?:do|does|have|are|is)\b", re.IGNORECASE),
+]  # fmt: skip
+_CATALOGUE = re.compile(r"\b(tables?|columns?|schemas?|describe|rows|sql|select|database\s+size)\b", re.IGNORECASE)
+
+
+def _material(query: str, vocabulary) -> tuple[str | None, bool]:
+    """(material, known): a SKU or a material the database names, else the phrase the question uses."""
+    sku = _SKU.search(query)
+    if sku:
+        return sku.group(0), True
+    named = find_names(query, [m["name"] for m in vocabulary.materials], places=vocabulary.places)
+    if named:
+        return (named[0] if len(named) == 1 else " ".join(_common_words(named))), True
+    for pattern in _MATERIAL_PHRASE:
+        match = pattern.search(query)
+        if match and not re.fullmatch(r"(?:stock|material|materials|it|them|of it)", match.group(1), re.IGNORECASE):
+            return match.group(1).strip(), False
+    return None, False
+
+
+def _common_words(names: list[str]) -> list[str]:
+    shared = set(names[0].lower().split())
+    for name in names[1:]:
+        shared &= set(name.lower().split())
+    return [w for w in names[0].lower().split() if w in shared] or [names[0]]
+
+
+def _warehouse(query: str, vocabulary) -> str | None:
+    named = find_names(query, vocabulary.warehouses, places=vocabulary.places, min_level=2)
+    if named:
+        return named[0]
+    if has_word(query, "warehouse", "depot", "store", "dc", "yard"):
+        place = find_place(query)
+        return next((w for w in vocabulary.warehouses if place and w.lower().startswith(place.lower())), None)
+    return None
+
+
+def plan_neon(ctx, query: str) -> Plan:
+    """RFQs, purchase orders, stock, materials and BOQ by their words; the catalogue and SQL by the triggers."""
+    if _CATALOGUE.search(query) or "`" in query:
+        return []
+    vocabulary = load_vocabulary(ctx)
+    project = project_named(query, vocabulary)
+    scope = {"project": project} if project else {}
+    supplier = supplier_named(query, vocabulary)
+    if has_word(query, "rfq", "quotation", "quote"):
+        status = status_in(query, RFQ_STATUS_WORDS)
+        return [
+            (
+                "rfqs",
+                {**scope, **({"status": status} if status else {}), **({"supplier": supplier} if supplier else {})},
+            )
+        ]
+    if _PO_WORDS.search(query) or has_word(query, "purchase"):
+        status = status_in(query, PO_STATUS_WORDS)
+        return [
+            (
+                "purchase_orders",
+                {**scope, **({"status": status} if status else {}), **({"supplier": supplier} if supplier else {})},
+            )
+        ]
+    if has_word(query, "boq") or re.search(r"\bbills?\s+of\s+quantit", query, re.IGNORECASE):
+        return [("boq_totals", scope)]
+    material, known = _material(query, vocabulary)
+    warehouse = _warehouse(query, vocabulary)
+    stock_words = has_word(query, "stock", "hand", "inventor", "reorder", "left", "warehouse", "have", "low", "short")
+    if (
+        material
+        and known
+        and has_word(query, "suppl", "cost", "price", "sku", "categor", "unit", "who")
+        and not has_word(query, "stock", "reorder")
+    ):
+        return [("material_details", {"material": material})]
+    if material or warehouse or stock_words and has_word(query, "stock", "reorder", "inventor"):
+        arguments: dict = {}
+        if material:
+            arguments["material"] = material
+        if warehouse:
+            arguments["warehouse"] = warehouse
+        if not material and has_word(query, "reorder", "low", "short", "below", "running"):
+            arguments["below_reorder"] = True
+        return [("stock_levels", arguments)]
+    return []
