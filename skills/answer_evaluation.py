@@ -28,12 +28,23 @@ SHOWN_IN_FULL = 8  # a longer list may be summarised: its count and at least MIN
 MIN_NAMED = 5
 LOCAL_CHECKS = {
     "root_disk_at_least_90_percent": lambda: _root_disk_used_percent() >= 90.0,
+    "memory_at_least_90_percent": lambda: _memory_used_percent() >= 90.0,
 }
 
 
 def _root_disk_used_percent() -> float:
     usage = shutil.disk_usage("/")
     return 100.0 * usage.used / (usage.used + usage.free) if usage.used + usage.free else 0.0
+
+
+def _memory_used_percent() -> float:
+    """As `free` counts it: everything but MemAvailable, from /proc/meminfo (Linux)."""
+    fields = {}
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        for line in handle:
+            name, _, rest = line.partition(":")
+            fields[name] = int(rest.split()[0])
+    return 100.0 * (fields["MemTotal"] - fields["MemAvailable"]) / fields["MemTotal"]
 
 
 # -- the labelled set ------------------------------------------------------------------------------
