@@ -138,8 +138,9 @@ def _mention_level(name: str, said: list[str], said_folded: list[str], counts: d
     for size in range(len(own), 1, -1):
         for start in range(len(own) - size + 1):
             run = own_folded[start : start + size]
-            if not (set(run) & distinctive or any(own[start + i][0].isupper() for i in range(size))):
-                continue  # "drop cable" and "aerial crews" are trade words, not a name
+            sentence_case = name[1:] == name[1:].lower()  # materials: "Street cabinet with splitters"
+            if not (sentence_case or set(run) & distinctive or any(own[start + i][0].isupper() for i in range(size))):
+                continue  # "aerial crews" are trade words, not the name Lowveld Aerial Crews
             for at in range(len(said_folded) - size + 1):
                 if said_folded[at : at + size] == run and _written_as_name(
                     own[start : start + size], said[at : at + size]
@@ -151,6 +152,8 @@ def _mention_level(name: str, said: list[str], said_folded: list[str], counts: d
 def _written_as_name(own: list[str], said: list[str]) -> bool:
     """The person wrote the run as the name is written: capitals where the name has them ("Durban Ducting",
     "GPON ONTs"); lower-case names (materials) match in any case."""
+    if own[0][1:] == own[0][1:].lower() and all(w == w.lower() for w in own[1:]):
+        return True  # a sentence-case or lower-case name: any case will do
     return all(not o[0].isupper() or s[0].isupper() for o, s in zip(own, said, strict=True))
 
 
@@ -179,6 +182,9 @@ def resolve(kind: str, name: str, names: list[str], *, field: str, places=frozen
     containing = [n for n in names if _contains_run(_folded(n), wanted.split())]
     if containing:
         return containing
+    every_word = [n for n in names if set(wanted.split()) <= set(_folded(n))]  # "9m poles": 9m treated timber pole
+    if every_word:
+        return every_word
     mentioned = find_names(name, names, places=places, min_level=2)  # a run of its words, not one shared word
     if mentioned:
         return mentioned

@@ -123,9 +123,17 @@ def rfqs(
     total = sum(float(r["value"]) for r in rows)
     head = f"{plural(len(rows), (status + ' ' if status else '') + 'RFQ')}{_scope_words(project_rows, suppliers)}"
     if not rows:
-        return ToolResult(f"No RFQs: there are 0 {status or ''} RFQs{_scope_words(project_rows, suppliers)}.", rows)
+        return ToolResult(
+            f"No RFQs: there are 0 {status or ''} RFQs{_scope_words(project_rows, suppliers)}.",
+            rows,
+            checks={"any": False},
+        )
     shown = [f"{r['rfq_number']} {r['title']} ({r['supplier']}, {money(r['value'])}, {r['status']})" for r in rows]
-    return ToolResult(f"{head}, worth {money(total)} in total: {listing(shown)}.", {"total_value": total, "rfqs": rows})
+    return ToolResult(
+        f"{head}, worth {money(total)} in total: {listing(shown)}.",
+        {"total_value": total, "rfqs": rows},
+        checks={"any": True},
+    )
 
 
 @tool
@@ -157,7 +165,7 @@ def purchase_orders(
         ).rows
     scope = _scope_words(project_rows, suppliers)
     if not rows:
-        return ToolResult(f"No purchase orders: there are 0 {status or ''} POs{scope}.", rows)
+        return ToolResult(f"No purchase orders: there are 0 {status or ''} POs{scope}.", rows, checks={"any": False})
     cancelled = [r for r in rows if r["status"] == "cancelled"]
     counted = rows if status == "cancelled" else [r for r in rows if r["status"] != "cancelled"]
     total = sum(float(r["total"]) for r in counted)
@@ -165,7 +173,9 @@ def purchase_orders(
     if cancelled and status != "cancelled":
         head += f" (not counting {len(cancelled)} cancelled, {money(sum(float(r['total']) for r in cancelled))})"
     shown = [f"{r['po_number']} ({r['supplier']}, {money(r['total'])}, {r['status']})" for r in rows]
-    return ToolResult(f"{head}: {listing(shown)}.", {"total_value": total, "purchase_orders": rows})
+    return ToolResult(
+        f"{head}: {listing(shown)}.", {"total_value": total, "purchase_orders": rows}, checks={"any": True}
+    )
 
 
 # -- stock, materials and BOQ ----------------------------------------------------------------------
@@ -220,9 +230,13 @@ def _stock_result(rows, materials, place, below_reorder) -> ToolResult:
             if not place:
                 short = sorted({w for m in stock for w, q in m["warehouses"].items() if q < m["reorder_level"]})
                 text += f" Single warehouses under a material's reorder level: {listing(short) or 'none'}."
-            return ToolResult(text, stock)
+            return ToolResult(text, stock, checks={"any": False, "below reorder level": False})
         shown = [f"{m['name']} ({quantity(m['on_hand'])} of {quantity(m['reorder_level'])} {m['unit']})" for m in low]
-        return ToolResult(f"{plural(len(low), 'material')} below reorder level{where}: {listing(shown)}.", low)
+        return ToolResult(
+            f"{plural(len(low), 'material')} below reorder level{where}: {listing(shown)}.",
+            low,
+            checks={"any": True, "below reorder level": True},
+        )
     if materials:
         parts = []
         for m in stock:

@@ -13,7 +13,7 @@ import re
 
 _COUNT = re.compile(r"\b(how\s+many|number\s+of|count|tally)\b", re.IGNORECASE)
 _YES_NO_START = re.compile(
-    r"^\s*(is|are|was|were|does|do|did|has|have|had|any|can|will|should|am)\b|^\s*(low|short|running\s+out)\s+on\b",
+    r"^\s*(is|are|was|were|does|do|did|has|have|had|any|can|will|should|am)\b|^\s*(low|short|running\s+out)\s+(on|of)\b",
     re.IGNORECASE,
 )
 _NAME_NOISE = re.compile(

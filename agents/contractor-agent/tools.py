@@ -155,7 +155,9 @@ def count_contractors(
         by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
     if not status and len(by_status) > 1:
         summary += ": " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-    return ToolResult(summary + ".", {"count": count, "total": total, "breakdown": breakdown})
+    return ToolResult(
+        summary + ".", {"count": count, "total": total, "breakdown": breakdown}, checks={"any": count > 0}
+    )
 
 
 @tool(parse=parse_list)
@@ -187,11 +189,11 @@ def list_contractors(
         total = db.query(f"SELECT count(*) AS n FROM contractors{where}", params).rows[0]["n"]
     described = _described(status, kind, region, total, specialty)
     if not rows:
-        return ToolResult(f"There are no {described}.", [])
+        return ToolResult(f"There are no {described}.", [], checks={"any": False})
     shown = [_listed(r, status) for r in rows]
     head = f"{total} {described}" if total == len(rows) else f"{total} {described}, best {len(rows)} shown"
     flagged = "" if status else statuses_said(rows)
-    return ToolResult(f"{head}{flagged}: {listing(shown)}.", rows)
+    return ToolResult(f"{head}{flagged}: {listing(shown)}.", rows, checks={"any": True})
 
 
 def _listed(row: dict, status_asked: str | None) -> str:
