@@ -49,9 +49,7 @@ def first_tool_use_id(body: dict) -> str:
 
 def test_smart_execute_with_claude_and_the_ledger(script, fake_anthropic):
     fake_anthropic.script([reply_text("Disk is 40% full.", input_tokens=300, output_tokens=12)])
-    run = script(
-        "execute_agent", "--task", "is the disk nearly full on the production server", env=fake_anthropic.env()
-    )
+    run = script("execute_agent", "--task", "is the disk nearly full on the server", env=fake_anthropic.env())
     assert run.returncode == 0, run.stdout
     assert run.json["agent"] == "vps-monitor" and run.json["confidence"] >= 1
     stats = script("workforce_stats").json["agents"]["vps-monitor"]
@@ -87,3 +85,69 @@ def test_a_loop_that_fails_midway_still_books_its_tokens(script, fake_anthropic)
     vps = script("workforce_stats").json["agents"]["vps-monitor"]
     assert vps["calls"] == 1 and vps["successes"] == 0
     assert vps["input_tokens"] == 250 and vps["output_tokens"] == 15
+
+
+# -- never answering for a thing that does not exist, in the Claude loop too ------------------------
+
+
+def test_a_server_that_is_not_configured_is_refused_before_the_model_is_asked(script, fake_anthropic):
+    fake_anthropic.script([reply_tool_use("disk_usage", {}), reply_text("Disk is 25% used.")])
+    run = script(
+        "execute_agent", "--agent", "vps-monitor", "--query", "Disk usage on server web7", env=fake_anthropic.env()
+    )
+    assert run.returncode == 1, run.stdout
+    assert run.json["code"] == "not_found" and run.json["details"]["name"] == "web7"
+    assert fake_anthropic.bodies == []  # no tokens spent, and no chance to answer with localhost's numbers
+
+
+def test_a_tool_refuses_an_unknown_name_the_model_gives_and_the_run_is_not_found(script, fake_anthropic, pg_url):
+    fake_anthropic.script(
+        [
+            reply_tool_use("contractor_details", {"name": "Acme Fibre Holdings"}, input_tokens=300, output_tokens=20),
+            reply_text("I could not find Acme Fibre Holdings.", input_tokens=350, output_tokens=15),
+        ]
+    )
+    run = script(
+        "execute_agent",
+        "--agent",
+        "contractor-agent",
+        "--query",
+        "What's the phone number of Acme Fibre Holdings?",
+        env={**fake_anthropic.env(), "DATABASE_URL": pg_url},
+    )
+    assert run.returncode == 1, run.stdout
+    body = run.json
+    assert body["code"] == "not_found" and body["details"]["name"] == "Acme Fibre Holdings"
+    assert body["details"]["answer"] == "I could not find Acme Fibre Holdings."
+    assert [(c["name"], c["ok"], c.get("code")) for c in body["details"]["tool_calls"]] == [
+        ("contractor_details", False, "not_found")
+    ]
+    refusal = next(b for b in fake_anthropic.bodies[1]["messages"][-1]["content"] if b["type"] == "tool_result")
+    assert refusal["is_error"] is True and "closest known contractors" in refusal["content"]
+    vps = script("workforce_stats").json["agents"]["contractor-agent"]
+    assert vps["calls"] == 1 and vps["successes"] == 0 and vps["input_tokens"] == 650
+
+
+def test_the_model_may_correct_a_name_from_the_closest_ones(script, fake_anthropic, pg_url):
+    fake_anthropic.script(
+        [
+            reply_tool_use("contractor_details", {"name": "Thuthuka Installers"}),
+            reply_tool_use("contractor_details", {"name": "Thuthuka Installations"}),
+            reply_text("Thuthuka Installations' phone number is on record."),
+        ]
+    )
+    run = script(
+        "execute_agent",
+        "--agent",
+        "contractor-agent",
+        "--query",
+        "Phone number for Thuthuka Installers?",
+        env={**fake_anthropic.env(), "DATABASE_URL": pg_url},
+    )
+    assert run.returncode == 0, run.stdout
+    assert [(c["name"], c["ok"]) for c in run.json["tool_calls"]] == [
+        ("contractor_details", False),
+        ("contractor_details", True),
+    ]
+    first_refusal = fake_anthropic.bodies[1]["messages"][-1]["content"][0]["content"]
+    assert "Thuthuka Installations" in first_refusal  # the closest name is offered to the model
