@@ -68,6 +68,14 @@ def test_execute_with_an_unknown_agent_is_404_naming_the_agent(server):
     assert response.json()["field"] == "agent"
 
 
+def test_execute_about_a_server_that_is_not_configured_is_404_naming_it(server):
+    response = post(server, "/orchestrator/execute", {"agent": "vps-monitor", "query": "Disk usage on server web7"})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["code"] == "not_found" and body["field"] == "server"
+    assert "'web7'" in body["error"] and body["details"]["closest"] == ["localhost"]
+
+
 def test_smart_execute_routes_then_answers(server):
     response = post(server, "/orchestrator/smart-execute", {"task": "Show me server health metrics"})
     assert response.status_code == 200
