@@ -14,6 +14,7 @@ Either way the run is recorded in the ledger with its timings, tokens, cost and 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -55,6 +56,21 @@ class Outcome:
 # ---------------------------------------------------------------- offline fast path
 
 
+_PROPER_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z][\w'-]*(?:\s+[A-Z][a-z][\w'-]*)+")
+
+
+def without_names(query: str, known_words: set[str]) -> str:
+    """The query without proper names: runs of two or more capitalised words holding a word the tools
+    do not know ("Mzansi Aerial Networks"; not "Check Disk Space"). A company whose name holds
+    "Networks" is not a question about the network."""
+
+    def name_or_words(match: re.Match) -> str:
+        words = re.findall(r"[a-z0-9]+", match.group(0).lower())
+        return " " if any(word not in known_words for word in words) else match.group(0)
+
+    return _PROPER_NAME.sub(name_or_words, query)
+
+
 def pick_tools(agent: dict, query: str) -> list[str]:
     """The agent's tools the query asks for, best first: "CPU and memory" asks for two.
 
@@ -67,7 +83,13 @@ def pick_tools(agent: dict, query: str) -> list[str]:
     pseudo_agents = [
         {"triggers": entry.get("triggers", []), "examples": entry.get("examples", [])} for entry in entries
     ]
-    scores = score_evidence(build_lexical(pseudo_agents), query)
+    known = {
+        word
+        for entry in entries
+        for text in [*entry.get("triggers", []), *entry.get("examples", [])]
+        for word in re.findall(r"[a-z0-9]+", text.lower())
+    }
+    scores = score_evidence(build_lexical(pseudo_agents), without_names(query, known))
     ranked = sorted(((score, -position) for position, score in scores.items()), reverse=True)
     if not ranked or ranked[0][0] < TOOL_MATCH_THRESHOLD:
         default = agent.get("default_tool")

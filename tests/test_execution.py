@@ -77,6 +77,9 @@ def test_offline_query_without_matching_tool_needs_the_model(script):
     assert run.returncode == 2
     assert run.json["code"] == "model_required"
     assert "ANTHROPIC_API_KEY" in run.json["error"]
+    # and it says what does work offline: each tool with a phrasing from the registry
+    offered = {tool["name"]: tool["examples"] for tool in run.json["details"]["tools"]}
+    assert "disk_usage" in offered and offered["disk_usage"][0] in run.json["error"]
 
 
 def test_inactive_agent_is_refused(script, tmp_path):
@@ -180,3 +183,14 @@ def test_vague_question_falls_back_to_the_agents_default_tool(script, db_setting
     )
     assert run.returncode == 0, run.stdout
     assert run.json["tool_calls"][0]["name"] == "list_contractors"
+
+
+def test_a_company_named_networks_is_not_a_network_question(script):
+    """Routed to vps-monitor by mistake, a contractor's name holding "Networks" gets no network figures."""
+    run = script(
+        "execute_agent", "--agent", "vps-monitor", "--query", "What's the phone number of Mzansi Aerial Networks?"
+    )
+    assert run.returncode == 2 and run.json["code"] == "model_required", run.stdout
+    assert "rx_bytes" not in run.stdout
+    title_case = script("execute_agent", "--agent", "vps-monitor", "--query", "Show Network Traffic")
+    assert [call["name"] for call in title_case.json["tool_calls"]] == ["network_stats"]
