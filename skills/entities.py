@@ -139,7 +139,13 @@ def _mention_level(name: str, said: list[str], said_folded: list[str], counts: d
         for start in range(len(own) - size + 1):
             run = own_folded[start : start + size]
             sentence_case = name[1:] == name[1:].lower()  # materials: "Street cabinet with splitters"
-            if not (sentence_case or set(run) & distinctive or any(own[start + i][0].isupper() for i in range(size))):
+            lower_run = all(w == w.lower() for w in own[start : start + size])  # "drop cable" in any material
+            if not (
+                sentence_case
+                or lower_run
+                or set(run) & distinctive
+                or any(w[0].isupper() for w in own[start : start + size])
+            ):
                 continue  # "aerial crews" are trade words, not the name Lowveld Aerial Crews
             for at in range(len(said_folded) - size + 1):
                 if said_folded[at : at + size] == run and _written_as_name(

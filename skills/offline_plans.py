@@ -83,6 +83,9 @@ def plan_projects(ctx, query: str) -> Plan:
         return [("sites", {"site": site.group(0).upper()})]
     project = project_named(query, vocabulary)
     scope = {"project": project} if project else {}
+    companies = find_names(query, [c["name"] for c in vocabulary.contractors], places=vocabulary.places, min_level=2)
+    if len(companies) == 1 and not project:  # "What is Thuthuka Installations working on?"
+        return [("list_projects", {"contractor": companies[0]})]
     if has_word(query, "instal"):
         status = status_in(query, INSTALL_STATUS_WORDS)
         return [("installations", {**scope, **({"status": status} if status else {})})]
@@ -149,6 +152,10 @@ def plan_contractors(ctx, query: str, read_filters, read_limit) -> Plan:
         if phrase and phrase.lower() != (find_place(phrase) or "").lower():
             return [("contractor_details", {"name": phrase})]
     filters = read_filters(query)
+    project = project_named(query, vocabulary) if has_word(query, "project", "rollout", "build") else None
+    if project:  # "contractors on the Soweto project": the project, not the place they are based in
+        filters.pop("region", None)
+        filters["project"] = project
     specialty = specialty_named(query, vocabulary.specialties)
     if specialty:
         filters["specialty"] = specialty
@@ -242,6 +249,8 @@ def plan_neon(ctx, query: str) -> Plan:
         and not has_word(query, "stock", "reorder")
     ):
         return [("material_details", {"material": material})]
+    if supplier and not material and has_word(query, "material", "suppl", "sell", "product", "item"):
+        return [("material_details", {"supplier": supplier})]
     if material or warehouse or stock_words and has_word(query, "stock", "reorder", "inventor"):
         arguments: dict = {}
         if material:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from skills.database import ReadOnlySession
 from skills.entities import closest, resolve
-from skills.errors import NotFound
+from skills.errors import BadInput, NotFound
 from skills.reading import listing, plural
 from skills.tools import ToolContext, ToolResult, tool
 
@@ -100,10 +100,10 @@ def rfqs(
     project: str | None = None,
     supplier: str | None = None,
 ) -> ToolResult:
-    """Requests for quotation by status, project and supplier: count, total value and the RFQs.
+    """RFQs by status, project and supplier: count, total value and the RFQs.
 
     Args:
-        status: open, awarded or closed; omit for all.
+        status: open, awarded or closed.
         project: project code, name or place.
         supplier: supplier name or part of it.
     """
@@ -143,10 +143,10 @@ def purchase_orders(
     project: str | None = None,
     supplier: str | None = None,
 ) -> ToolResult:
-    """Purchase orders by status, project and supplier: count, total value (cancelled ones apart) and the POs.
+    """Purchase orders by status, project and supplier: count, total value (cancelled apart) and the POs.
 
     Args:
-        status: draft, issued, delivered, invoiced or cancelled; omit for all.
+        status: draft, issued, delivered, invoiced or cancelled.
         project: project code, name or place.
         supplier: supplier name or part of it.
     """
@@ -188,8 +188,8 @@ def stock_levels(
     """Stock on hand per material and warehouse, against each material's reorder level.
 
     Args:
-        material: SKU or material name (or part of it), e.g. CBL-012-DROP, drop cable.
-        warehouse: e.g. Johannesburg DC, Durban DC, Cape Town DC, Polokwane Yard.
+        material: SKU or name (or part of it), e.g. CBL-012-DROP, drop cable.
+        warehouse: e.g. Durban DC, Polokwane Yard.
         below_reorder: only materials under their reorder level (at the warehouse, if given).
     """
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
@@ -258,14 +258,27 @@ def _stock_result(rows, materials, place, below_reorder) -> ToolResult:
 
 
 @tool
-def material_details(ctx: ToolContext, material: str) -> ToolResult:
-    """A material's SKU, category, unit cost, supplier, reorder level and stock on hand.
+def material_details(ctx: ToolContext, material: str | None = None, supplier: str | None = None) -> ToolResult:
+    """SKU, category, unit cost, supplier, reorder level and stock of a material, or of a supplier's materials.
 
     Args:
-        material: SKU or material name (or part of it), e.g. ONT-GPON-1, dome closure.
+        material: SKU or name (or part of it), e.g. ONT-GPON-1, dome closure.
+        supplier: supplier name or part of it.
     """
+    if not material and not supplier:
+        raise BadInput("give a material or a supplier", field="material")
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
-        ids = [m["id"] for m in _materials(db, material)]
+        if material:
+            ids = [m["id"] for m in _materials(db, material)]
+        else:
+            names = _supplier(db, supplier)
+            ids = [r["id"] for r in db.query(
+                "SELECT m.id FROM materials m JOIN contractors c ON c.id = m.supplier_id WHERE c.name = ANY(%s)", [names]
+            ).rows]  # fmt: skip
+            if not ids:
+                return ToolResult(
+                    f"{listing(names)} supplies none of the materials on record.", [], checks={"any": False}
+                )
         rows = db.query(
             "SELECT m.sku, m.name, m.category, m.unit, m.unit_cost, m.reorder_level, c.name AS supplier, "
             "c.status AS supplier_status, c.phone AS supplier_phone, "
@@ -280,7 +293,10 @@ def material_details(ctx: ToolContext, material: str) -> ToolResult:
         f"{quantity(r['on_hand'])} on hand"
         for r in rows
     ]
-    return ToolResult("; ".join(parts) + ".", rows)
+    head = (
+        f"{plural(len(rows), 'material')} from {listing(sorted({r['supplier'] for r in rows}))}: " if supplier else ""
+    )
+    return ToolResult(head + "; ".join(parts) + ".", rows, checks={"any": bool(rows)})
 
 
 @tool

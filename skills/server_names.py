@@ -39,6 +39,7 @@ _HOSTLIKE = re.compile(r"\d|[-.]")
 _NAMED_SERVER = [  # (pattern, needs a host-like name: digits, dots or dashes)
     (re.compile(rf"\b{_HOST_NOUN}s?\s+(?:called|named)\s+{_NAME}", re.IGNORECASE), False),
     (re.compile(rf"\b{_HOST_NOUN}\s+{_NAME}", re.IGNORECASE), True),
+    (re.compile(rf"\bhow(?:'s|\s+is)\s+{_NAME}\s+(?:doing|looking|holding\s+up)\b", re.IGNORECASE), True),
     (re.compile(rf"\b(?:the|our|my)\s+{_NAME}\s+{_HOST_NOUN}\b", re.IGNORECASE), False),
     (
         re.compile(

@@ -157,3 +157,33 @@ def test_a_named_contractor_is_answered_about_that_contractor(registry, db_setti
 def test_truths_come_from_the_database(db_settings, sql_of):
     questions = [{"question": "q", "agent": "neon-database", "truth": "number", "sql": "SELECT count(*) FROM rfqs"}]
     assert compute_truths(db_settings, questions) == [[sql_of("SELECT count(*) FROM rfqs")[0][0]]]
+
+
+# -- a project is not a place, a company is not a status -------------------------------------------
+
+ON_PROJECT = (
+    "SELECT DISTINCT c.name FROM project_contractors pc JOIN contractors c ON c.id = pc.contractor_id "
+    "JOIN projects p ON p.id = pc.project_id WHERE p.area = 'Soweto'"
+)
+
+
+def test_contractors_on_a_project_are_not_the_contractors_based_in_its_town(registry, db_settings, sql_of):
+    answer = ask(registry, db_settings, "contractor-agent", "Which contractors work on the Soweto project?")
+    assert {row["name"] for row in answer["data"]} == {r[0] for r in sql_of(ON_PROJECT)}
+
+
+def test_a_company_named_installations_asks_for_its_projects_not_installation_counts(registry, db_settings, sql_of):
+    answer = ask(registry, db_settings, "project-agent", "What is Thuthuka Installations working on?")
+    expected = sql_of(
+        "SELECT p.code FROM projects p WHERE p.id IN (SELECT pc.project_id FROM project_contractors pc "
+        "JOIN contractors c ON c.id = pc.contractor_id WHERE c.name = 'Thuthuka Installations') ORDER BY 1"
+    )
+    assert [row["code"] for row in answer["data"]] == [r[0] for r in expected]
+
+
+def test_a_suppliers_materials(registry, db_settings, sql_of):
+    answer = ask(registry, db_settings, "neon-database", "What materials does PoleCo supply?")
+    expected = sql_of(
+        "SELECT m.sku FROM materials m JOIN contractors c ON c.id = m.supplier_id WHERE c.name LIKE 'PoleCo%' ORDER BY 1"
+    )
+    assert [row["sku"] for row in answer["data"]] == [r[0] for r in expected]

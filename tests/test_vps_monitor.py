@@ -449,6 +449,7 @@ PARSE_SERVERS = ["localhost", "production", "web-1"]
         ("cpu_usage", "What's the CPU like on the VPS right now?", {}),
         ("service_status", "Is the web server running?", {}),
         ("uptime", "When was the machine last restarted?", {}),
+        ("health_summary", "How's prod-db doing?", {"server": "prod-db"}),
         ("network_stats", "Show network throughput on eth0", {"interface": "eth0"}),
         ("network_stats", "traffic on interface ens3 of production", {"interface": "ens3", "server": "production"}),
     ],

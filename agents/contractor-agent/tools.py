@@ -167,33 +167,58 @@ def list_contractors(
     region: str | None = None,
     kind: Literal["contractor", "subcontractor", "vendor", "supplier"] | None = None,
     specialty: str | None = None,
+    project: str | None = None,
     limit: int = 20,
 ) -> ToolResult:
     """List contractor companies, best rated first, with specialty, place, status, contact person and crews.
 
     Args:
         status: active, inactive or suspended; omit for all.
-        region: province or city, e.g. Limpopo, Western Cape, Soweto.
+        region: province or city where the company is based, e.g. Limpopo, Soweto.
         kind: contractor, subcontractor, vendor or supplier; omit for every company.
         specialty: e.g. trenching, aerial, splicing, installation, poles.
+        project: only companies working on this project (code, name or place).
         limit: at most this many rows (1-100).
     """
     if not 1 <= limit <= 100:
         raise BadInput(f"limit must be between 1 and 100; got {limit}", field="limit")
     where, params = _where(status, region, kind, specialty)
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
+        if project:
+            on_project = _on_project(db, project)
+            where += (" AND " if where else " WHERE ") + "id = ANY(%s)"
+            params = params + [on_project["ids"]]
         rows = db.query(
             f"SELECT {LIST_COLUMNS} FROM contractors{where} ORDER BY rating DESC NULLS LAST, name LIMIT %s",
             params + [limit],
         ).rows
         total = db.query(f"SELECT count(*) AS n FROM contractors{where}", params).rows[0]["n"]
     described = _described(status, kind, region, total, specialty)
+    if project:
+        described += f" on {listing(on_project['names'], shown=3)}"
     if not rows:
         return ToolResult(f"There are no {described}.", [], checks={"any": False})
     shown = [_listed(r, status) for r in rows]
     head = f"{total} {described}" if total == len(rows) else f"{total} {described}, best {len(rows)} shown"
     flagged = "" if status else statuses_said(rows)
     return ToolResult(f"{head}{flagged}: {listing(shown)}.", rows, checks={"any": True})
+
+
+def _on_project(db, project: str) -> dict:
+    """The ids of the companies on the projects `project` names; NotFound when it names none."""
+    like = _like(project.strip())
+    projects = db.query(
+        "SELECT id, code, name FROM projects WHERE code ILIKE %s OR name ILIKE %s OR area ILIKE %s OR city ILIKE %s",
+        [like] * 4,
+    ).rows
+    if not projects:
+        known = [r["name"] for r in db.query("SELECT name FROM projects ORDER BY code").rows]
+        raise NotFound("project", project, closest(project, known), field="project")
+    ids = db.query(
+        "SELECT DISTINCT contractor_id AS id FROM project_contractors WHERE project_id = ANY(%s)",
+        [[p["id"] for p in projects]],
+    ).rows
+    return {"ids": [r["id"] for r in ids], "names": [f"{p['name']} ({p['code']})" for p in projects]}
 
 
 def _listed(row: dict, status_asked: str | None) -> str:
@@ -229,7 +254,7 @@ def _matching(db, name: str) -> list[dict]:
     try:
         found = resolve("contractor", name, names, field="name")
     except NotFound:
-        descriptive = name == name.lower()  # "pole supplier": words of kind and specialty, not a name
+        descriptive = name[:1].islower()  # "pole supplier", "trenching company in Pretoria": words, not a name
         rows = _by_words(db, name) if descriptive else []
         if rows:
             return rows
@@ -238,12 +263,12 @@ def _matching(db, name: str) -> list[dict]:
 
 
 def _by_words(db, name: str) -> list[dict]:
-    """Every word (plural or not) found in the name, kind or specialty: "pole supplier"."""
+    """Every word (plural or not) found in the name, kind, specialty or place: "trenching company in Pretoria"."""
     words = [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in re.findall(r"[a-z0-9]+", name.lower())]
-    words = [w for w in words if len(w) > 2 and w not in ("the", "and", "our", "company")]
+    words = [w for w in words if len(w) > 2 and w not in ("the", "and", "our", "company", "firm", "outfit")]
     if not words:
         return []
-    haystack = "(name || ' ' || kind || ' ' || specialty)"
+    haystack = "(name || ' ' || kind || ' ' || specialty || ' ' || city || ' ' || province)"
     where = " AND ".join(f"{haystack} ILIKE %s" for _ in words)
     return db.query(
         f"SELECT * FROM contractors WHERE {where} ORDER BY status, rating DESC LIMIT 10", [_like(w) for w in words]

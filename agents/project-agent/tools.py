@@ -7,10 +7,12 @@ reported together with their totals.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Literal
 
 from skills.database import ReadOnlySession
+from skills.entities import resolve
 from skills.errors import BadInput
 from skills.offline_plans import plan_projects as plan_offline  # noqa: F401 (the offline path's planner)
 from skills.places import canonical_place, find_place
@@ -77,6 +79,7 @@ def list_projects(
     status: Literal["planning", "active", "on_hold", "completed"] | None = None,
     province: str | None = None,
     manager: str | None = None,
+    contractor: str | None = None,
 ) -> ToolResult:
     """List fibre rollout projects with place, status, manager, dates and homes passed/connected.
 
@@ -84,6 +87,7 @@ def list_projects(
         status: planning, active, on_hold or completed; omit for all.
         province: province or city/area, e.g. Gauteng, KZN, Soweto.
         manager: the project manager's name or part of it.
+        contractor: only projects this company (name or part of it) works on.
     """
     clauses, params = [], []
     if status:
@@ -97,8 +101,16 @@ def list_projects(
     if manager:
         clauses.append("project_manager ILIKE %s")
         params.append(_like(manager.strip()))
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
+        if contractor:
+            companies = resolve("contractor", contractor, [r["name"] for r in db.query(
+                "SELECT name FROM contractors ORDER BY name").rows], field="contractor")  # fmt: skip
+            clauses.append(
+                "id IN (SELECT pc.project_id FROM project_contractors pc JOIN contractors c ON c.id = pc.contractor_id "
+                "WHERE c.name = ANY(%s))"
+            )
+            params.append(companies)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = db.query(
             "SELECT code, name, province, city, area, status, project_manager, start_date, planned_end, forecast_end, "
             f"actual_end, homes_passed_target, homes_passed, homes_connected FROM projects{where} "
@@ -113,6 +125,7 @@ def list_projects(
                 "project" if len(rows) == 1 else "projects",
                 province and f"in {canonical_place(province)}",
                 manager and f"managed by {manager}",
+                contractor and f"with {listing(companies, shown=3)} on them",
             ],
         )
     )
@@ -292,15 +305,16 @@ def _details_summary(rows: list[dict]) -> str:
     end = (
         f"finished {r['actual_end']}"
         if r["actual_end"]
-        else f"planned end {r['planned_end']}, forecast {r['forecast_end']}"
+        else f"planned end {r['planned_end']}, forecast {r['forecast_end'] or 'not set'}"
     )
+    started = "starts" if r["start_date"] > datetime.date.today().isoformat() else "started"
     contractors = [
         f"{c['name']} ({c['roles']}{'' if c['status'] == 'active' else ', ' + c['status'].upper()})"
         for c in r["contractors"]
     ]
     text = (
         f"{r['name']} ({r['code']}, {r['status'].replace('_', ' ')}) in {r['area']}, {r['city']}, {r['province']}: "
-        f"managed by {r['project_manager']}; started {r['start_date']}, {end}; budget {rand(r['budget'])}, "
+        f"managed by {r['project_manager']}; {started} {r['start_date']}, {end}; budget {rand(r['budget'])}, "
         f"spent {rand(r['spend'])}; {r['homes_passed']:,} of {r['homes_passed_target']:,} homes passed, "
         f"{r['homes_connected']:,} connected"
     )
