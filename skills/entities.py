@@ -37,12 +37,19 @@ TRADE_WORDS = {
 }  # fmt: skip
 
 
+def _trade(word: str) -> bool:
+    return word in _TRADE_FOLDED
+
+
 def fold(word: str) -> str:
     """A word without case or a plural 's': "ONTs" -> "ont", "connectors" -> "connector"."""
     word = word.lower()
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+_TRADE_FOLDED = {fold(w) for w in TRADE_WORDS} | TRADE_WORDS  # compared with folded words
 
 
 def words_of(text: str) -> list[str]:
@@ -134,7 +141,7 @@ def _mention_level(name: str, said: list[str], said_folded: list[str], counts: d
         return 0
     if _contains_run(said_folded, own_folded):
         return 3
-    distinctive = {w for w in own_folded if counts[w] == 1 and w not in TRADE_WORDS and w not in places and len(w) > 3}
+    distinctive = {w for w in own_folded if counts[w] == 1 and not _trade(w) and w not in places and len(w) > 3}
     for size in range(len(own), 1, -1):
         for start in range(len(own) - size + 1):
             run = own_folded[start : start + size]
@@ -168,7 +175,7 @@ def closest(name: str, names: list[str], limit: int = 5) -> list[str]:
     by_lower = {n.lower(): n for n in names}
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=limit, cutoff=0.45)
     found = [by_lower[c] for c in close]
-    wanted = set(_folded(name)) - TRADE_WORDS
+    wanted = set(_folded(name)) - _TRADE_FOLDED
     for other in names:
         if other not in found and wanted & set(_folded(other)):
             found.append(other)

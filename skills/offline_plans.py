@@ -13,11 +13,32 @@ from __future__ import annotations
 
 import re
 
-from skills.entities import find_names, fold, load_vocabulary
+from skills.entities import TRADE_WORDS, find_names, fold, load_vocabulary, words_of
+from skills.errors import ModelRequired
 from skills.places import find_place
 from skills.reading import has_word, is_count, phrase_after
 
 Plan = list[tuple[str, dict]]
+
+_WHEN = re.compile(
+    r"\b(?:(?:in|during|since|before|after|by|from|until|last|this|next|past)\s+(?:the\s+)?(?:last\s+|past\s+)?"
+    r"(?:\d+\s+)?(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"week|weeks|month|months|year|years|quarter|days|20\d\d))\b|\b(?:yesterday|today|tomorrow)\b",
+    re.IGNORECASE,
+)
+
+
+def refuse_dates(agent_name: str, query: str) -> None:
+    """The offline tools do not filter by date: a question that does ("in March", "this week") needs the model,
+    rather than an answer for every date."""
+    match = _WHEN.search(query)
+    if match:
+        raise ModelRequired(
+            f"{agent_name} cannot filter by date offline ({match.group(0)!r}): set ANTHROPIC_API_KEY to let Claude "
+            "answer it, or ask without the date for every record",
+            field="query",
+        )
+
 
 # -- shared readers --------------------------------------------------------------------------------
 
@@ -46,6 +67,38 @@ def project_named(query: str, vocabulary) -> str | None:
     match = _NAMED_PROJECT.search(query)
     if match and match.group(1).lower() not in _NOT_A_PROJECT_NAME:
         return match.group(1)
+    return unknown_name_after(query, vocabulary, "in|for|at|on|of|about")
+
+
+_CAPITALISED_AFTER = r"\b(?:{leads})\s+(?:the\s+)?([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)"
+_NOT_NAMES = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+              "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+              "today", "tomorrow", "yesterday", "week", "month", "year", "q1", "q2", "q3", "q4"}  # fmt: skip
+
+
+_GENERIC_NOUNS = {fold(w) for w in TRADE_WORDS} | {
+    "project", "site", "rfq", "po", "order", "team", "area", "region", "province", "city", "town", "warehouse",
+    "status", "stock", "budget", "progress", "schedule", "update", "report", "list", "detail", "phone", "email",
+}  # fmt: skip
+
+
+def unknown_name_after(query: str, vocabulary, leads: str) -> str | None:
+    """A capitalised name after a lead word that nothing in the database knows ("progress in Sandton").
+
+    Passed on as the name asked for, so the tool says it is not found instead of answering for
+    everything; a word any known name, place or status holds is not unknown.
+    """
+    known = set(vocabulary.places)
+    for row in vocabulary.contractors + vocabulary.projects + vocabulary.materials + vocabulary.sites:
+        known.update(fold(w) for w in words_of(row.get("name", "")))
+    for name in vocabulary.warehouses + vocabulary.managers + vocabulary.specialties:
+        known.update(fold(w) for w in words_of(name))
+    for match in re.finditer(_CAPITALISED_AFTER.format(leads=leads), query):
+        candidate = re.sub(r"'s?$", "", match.group(1))
+        words = [fold(w) for w in words_of(candidate)]
+        if candidate.isupper() or not words or set(words) <= (known | _NOT_NAMES | _GENERIC_NOUNS):
+            continue  # an acronym or code (FTTH, KZN), a date word, or words of known names
+        return candidate
     return None
 
 
@@ -77,6 +130,7 @@ INSTALL_STATUS_WORDS = {"failed": "failed", "failing": "failed", "unsuccessful":
 
 
 def plan_projects(ctx, query: str) -> Plan:
+    refuse_dates("Project Management Agent", query)
     vocabulary = load_vocabulary(ctx)
     site = _SITE_CODE.search(query)
     if site:
@@ -104,6 +158,11 @@ def plan_projects(ctx, query: str) -> Plan:
         status = status_in(query, PROJECT_STATUS_WORDS)
         place = find_place(query)
         return [("list_projects", {**({"status": status} if status else {}), **({"province": place} if place else {})})]
+    if project:  # a named project or place, nothing more specific asked: which projects, or how it stands
+        if has_word(query, "list", "which") and not has_word(query, "progress", "status", "homes", "connect"):
+            status = status_in(query, PROJECT_STATUS_WORDS)
+            return [("list_projects", {"province": project, **({"status": status} if status else {})})]
+        return [("project_progress", scope)]
     return []
 
 
@@ -152,6 +211,10 @@ def plan_contractors(ctx, query: str, read_filters, read_limit) -> Plan:
         if phrase and phrase.lower() != (find_place(phrase) or "").lower():
             return [("contractor_details", {"name": phrase})]
     filters = read_filters(query)
+    if "region" not in filters:  # "contractors in Sandton": say there are none there, never list everyone
+        place = unknown_name_after(query, vocabulary, "in|near|around|from|based in")
+        if place:
+            filters["region"] = place
     project = project_named(query, vocabulary) if has_word(query, "project", "rollout", "build") else None
     if project:  # "contractors on the Soweto project": the project, not the place they are based in
         filters.pop("region", None)
@@ -217,10 +280,13 @@ def plan_neon(ctx, query: str) -> Plan:
     """RFQs, purchase orders, stock, materials and BOQ by their words; the catalogue and SQL by the triggers."""
     if _CATALOGUE.search(query) or "`" in query:
         return []
+    refuse_dates("Neon PostgreSQL Agent", query)
     vocabulary = load_vocabulary(ctx)
     project = project_named(query, vocabulary)
     scope = {"project": project} if project else {}
-    supplier = supplier_named(query, vocabulary)
+    supplier = supplier_named(query, vocabulary) or unknown_name_after(query, vocabulary, "from|with|to|by")
+    if supplier and supplier == project:
+        project, scope = None, {}
     if has_word(query, "rfq", "quotation", "quote"):
         status = status_in(query, RFQ_STATUS_WORDS)
         return [
@@ -229,7 +295,7 @@ def plan_neon(ctx, query: str) -> Plan:
                 {**scope, **({"status": status} if status else {}), **({"supplier": supplier} if supplier else {})},
             )
         ]
-    if _PO_WORDS.search(query) or has_word(query, "purchase"):
+    if _PO_WORDS.search(query) or has_word(query, "purchase", "order"):
         status = status_in(query, PO_STATUS_WORDS)
         return [
             (

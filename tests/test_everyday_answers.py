@@ -187,3 +187,34 @@ def test_a_suppliers_materials(registry, db_settings, sql_of):
         "SELECT m.sku FROM materials m JOIN contractors c ON c.id = m.supplier_id WHERE c.name LIKE 'PoleCo%' ORDER BY 1"
     )
     assert [row["sku"] for row in answer["data"]] == [r[0] for r in expected]
+
+
+@pytest.mark.parametrize(
+    "agent, question, kind, name",
+    [
+        ("project-agent", "Progress in Sandton", "project", "Sandton"),
+        ("neon-database", "Open RFQs for Sandton", "project", "Sandton"),
+        ("neon-database", "How many POs from Acme Traders?", "supplier", "Acme Traders"),
+        ("neon-database", "How much stock of fibre splice trays do we have?", "material", "fibre splice trays"),
+        ("project-agent", "How far is site FF-GP-009-S01?", "site", "FF-GP-009-S01"),
+    ],
+)
+def test_a_name_nothing_knows_is_not_found_never_everything(registry, db_settings, agent, question, kind, name):
+    from skills.errors import NotFound
+
+    with pytest.raises(NotFound) as missing:
+        ask(registry, db_settings, agent, question)
+    assert missing.value.details["kind"] == kind and missing.value.details["name"] == name
+    assert missing.value.details["closest"]
+
+
+def test_an_unknown_town_lists_no_contractors_rather_than_all(registry, db_settings):
+    answer = ask(registry, db_settings, "contractor-agent", "Which contractors are in Sandton?")
+    assert answer["data"] == [] and "no contractors in Sandton" in answer["response"]
+
+
+def test_a_date_filter_the_tools_cannot_apply_needs_the_model(registry, db_settings):
+    from skills.errors import ModelRequired
+
+    with pytest.raises(ModelRequired, match="'in March'"):
+        ask(registry, db_settings, "neon-database", "What did we order from Fibretech in March?")
