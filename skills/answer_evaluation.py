@@ -201,7 +201,7 @@ def _answer(registry: dict, settings, question: dict, route: bool) -> dict:
 
     try:
         if route:
-            result, _ = smart_execute(registry, settings, question["question"], None, True)
+            result, _ = smart_execute(registry, settings, question["question"], None, True, llm_fallback=False)
             if result.get("success") and result["agent"] != question["agent"]:
                 return {"success": False, "code": "routed_elsewhere", "error": f"routed to {result['agent']}"}
             return result
