@@ -167,19 +167,21 @@ def calibrate(fit: Fit, table: dict, lexical, unrelated: list[str]) -> dict:
     {"beta", "threshold", "agents": {position: threshold}, "samples": {...}}.
     """
     samples = _Samples(fit, table, lexical, unrelated)
-    best = None
+    fitted = []
     for beta in BETAS:
         accepted, refused, per_agent = samples.split(beta)
         found = _best_threshold(accepted, refused)
-        if not found:
-            continue
-        # ties (small registries): the beta that ranks more held-out examples right, then trust triggers more
-        key = (round(found[1], 9), sum(1 for _, correct in accepted if correct), beta)
-        if best is None or key >= best[0]:
-            best = (key, beta, found[0], per_agent)
-    if best is None:
+        if found:
+            key = (round(found[1], 9), sum(1 for _, correct in accepted if correct))
+            fitted.append((key, beta, found[0], per_agent))
+    if not fitted:
         return {"beta": 1.0, "threshold": PRIOR_THRESHOLD, "agents": {}, "samples": _counts(samples)}
-    _, beta, learnt, per_agent = best
+    # the best held-out score, then the most examples ranked right; a tie (small registries
+    # score the same over a range of weights) takes the middle of the tied range, and when
+    # the examples cannot tell the weights apart at all, triggers count fully (the prior)
+    top = max(key for key, *_ in fitted)
+    tied = [entry for entry in fitted if entry[0] == top]
+    _, beta, learnt, per_agent = tied[-1] if len(tied) == len(fitted) else tied[(len(tied) - 1) // 2]
     n_samples = len(samples.positives) + len(samples.negatives)
     # the prior is "one clear trigger", which means as much as triggers count (beta)
     prior = beta * PRIOR_THRESHOLD + (1 - beta) * learnt
