@@ -80,6 +80,10 @@ class Settings:
         self.sql_statement_timeout_ms = _as_int(env, "ORCHESTRATOR_SQL_TIMEOUT_MS", 5000)
         self.sql_row_cap = _as_int(env, "ORCHESTRATOR_SQL_ROW_CAP", 200)
 
+        # Routing: names read from the agents' data (skills/entity_sources.py) are refreshed when older
+        # than this many seconds; 0 leaves it to bin/refresh_entities
+        self.entity_ttl_s = _as_float(env, "ORCHESTRATOR_ENTITY_TTL", 3600.0)
+
         # Convex
         self.convex_url = env.get("CONVEX_URL") or None
         self.convex_deploy_key = env.get("CONVEX_DEPLOY_KEY") or None

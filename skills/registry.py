@@ -39,6 +39,7 @@ OPTIONAL_FIELDS = {
     "requires": list,
     "tools": list,
     "default_tool": str,
+    "entities": list,
 }
 TOOL_FIELDS = {"name": str, "triggers": list, "examples": list}
 TYPE_NAMES = {str: "a string", list: "a list", dict: "a mapping", (int, float): "a number"}
@@ -84,6 +85,61 @@ def _check_tools(path: str, agent: str, tools: list) -> None:
             _check_strings(path, agent, f"{field}.{key}", values, allow_empty=True)
 
 
+# Entity sources (skills/entity_sources.py reads them): a column reference, the database's
+# table and column names, or Convex task titles. Data, not SQL: the reader builds the query.
+ENTITY_SOURCES = {"database": ("tables",), "convex": ("task_titles",)}
+ENTITY_FIELDS = ("source", "table", "column", "where", "kind", "role")
+ENTITY_ROLES = ("name", "place")
+
+
+def _is_identifier(value) -> bool:
+    """A SQL identifier the reader may quote: letters, digits, _; `schema.table` allowed for tables."""
+    if not isinstance(value, str) or not value:
+        return False
+    parts = value.split(".")
+    return len(parts) <= 2 and all(
+        p and (p[0].isalpha() or p[0] == "_") and p.replace("_", "a").isalnum() for p in parts
+    )
+
+
+def _check_entity_source(path: str, agent: str, field: str, entry) -> None:
+    def fail(message: str, key: str | None = None) -> RegistryInvalid:
+        return _fail(path, f"{field}{'.' + key if key else ''} {message}", agent, f"{field}.{key}" if key else field)
+
+    if not isinstance(entry, dict):
+        raise fail("must be a mapping, e.g. {source: database, table: contractors, column: name}")
+    unknown = sorted(set(entry) - set(ENTITY_FIELDS))
+    if unknown:
+        raise fail(f"is not a field of an entity source (known: {', '.join(ENTITY_FIELDS)})", unknown[0])
+    source = entry.get("source")
+    if source not in ENTITY_SOURCES:
+        raise fail(f"must be one of {', '.join(ENTITY_SOURCES)}, got {source!r}", "source")
+    kinds = ENTITY_SOURCES[source]
+    if "kind" in entry:
+        if entry["kind"] not in kinds:
+            raise fail(f"must be {' or '.join(kinds)} for source {source}, got {entry['kind']!r}", "kind")
+        extra = [key for key in ("table", "column", "where", "role") if key in entry]
+        if extra:
+            raise fail(f"does not go with kind {entry['kind']}", extra[0])
+        return
+    if source != "database":
+        raise fail(f"is required for source {source} (one of {', '.join(kinds)})", "kind")
+    for key in ("table", "column"):
+        if not _is_identifier(entry.get(key)) or (key == "column" and "." in entry[key]):
+            raise fail(f"must be a {key} name (letters, digits, _), got {entry.get(key)!r}", key)
+    if entry.get("role", "name") not in ENTITY_ROLES:
+        raise fail(f"must be one of {', '.join(ENTITY_ROLES)}, got {entry['role']!r}", "role")
+    where = entry.get("where", {})
+    if not isinstance(where, dict):
+        raise fail("must be a mapping of column: value or [values]", "where")
+    for column, wanted in where.items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if not _is_identifier(column) or "." in column:
+            raise fail(f"has a bad column name {column!r}", "where")
+        if not values or not all(isinstance(v, str) and v for v in values):
+            raise fail(f"{column} must be a non-empty string or list of strings", "where")
+
+
 def _check_agent(path: str, position: int, agent) -> dict:
     if not isinstance(agent, dict):
         raise _fail(path, f"agents[{position}] must be a mapping of fields")
@@ -118,6 +174,8 @@ def _check_agent(path: str, position: int, agent) -> dict:
             raise _fail(path, f"context.{key} must be a list of values", name, f"context.{key}")
         _check_strings(path, name, f"context.{key}", values, allow_empty=False)
     _check_tools(path, name, agent.get("tools", []))
+    for number, entry in enumerate(agent.get("entities", [])):
+        _check_entity_source(path, name, f"entities[{number}]", entry)
     if "default_tool" in agent and agent["default_tool"] not in {t["name"] for t in agent.get("tools", [])}:
         raise _fail(path, f"default_tool {agent['default_tool']!r} is not one of its tools", name, "default_tool")
     return agent
@@ -171,6 +229,7 @@ CODE_FILES = (
     "routing/calibration.py",
     "routing/index.py",
     "routing/feedback.py",
+    "routing/entities.py",
 )
 
 # What routing learns outside the registry file: each is a marshal file under

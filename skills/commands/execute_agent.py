@@ -96,6 +96,9 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
     registry = load_registry(settings.registry_path, settings.state_dir)
     context, direct = fields.get("context"), bool(fields.get("direct"))
     if not fields.get("agent"):
+        from skills.entity_sources import refresh_if_due
+
+        registry = refresh_if_due(settings, registry)
         task = require_text(fields, "task")
         return smart_execute(registry, settings, task, context, direct, wants_llm_fallback(fields))
     agent_id = require_text(fields, "agent", limit=200)

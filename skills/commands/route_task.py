@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
+from skills.entity_sources import refresh_if_due
 from skills.registry import load_registry
 from skills.routing import route
 
@@ -20,7 +21,7 @@ OPTIONS = [
 def handle(fields: dict, settings) -> tuple[dict, int]:
     started = time.perf_counter()
     task = require_text(fields, "task")
-    registry = load_registry(settings.registry_path, settings.state_dir)
+    registry = refresh_if_due(settings, load_registry(settings.registry_path, settings.state_dir))
     result = route(
         registry,
         task,

@@ -14,6 +14,7 @@ already have evidence; inactive and maintenance agents are never chosen.
 from __future__ import annotations
 
 from skills.routing.calibration import trigger_strength
+from skills.routing.entities import credit_entities
 from skills.routing.lexical import Evidence, collect
 from skills.routing.model import matched_words, similarities
 from skills.text import stem
@@ -64,6 +65,7 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
     header = index["header"]
     beta = header["beta"]
     found = collect(task, index, explain)
+    credit_entities(found, index, task, explain)
     similarity = similarities(task, index["features"], header["max_idf"], index["near"])
     scored = []
     for position in set(found) | set(similarity):

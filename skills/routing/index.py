@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from skills.routing.calibration import calibrate
 from skills.routing.feedback import corrections_table
+from skills.routing.entities import build_tables
 from skills.routing.lexical import build_lexical, collect, deletion_table
 from skills.routing.model import Fit, content_words
 
@@ -41,4 +42,5 @@ def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
     index["corrections"] = corrections_table(agents, inputs)  # confirmed verdicts decide their own tasks
     index["header"].update(calibration)
     index["header"]["corrections"] = len(index["corrections"])  # 0: route() need not look (or import)
+    index.update(build_tables(agents, inputs.get("entities")))
     return index

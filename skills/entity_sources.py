@@ -1,0 +1,240 @@
+"""The names in the agents' own data (contractors, projects, towns, tables), read for routing.
+
+An agent declares where its names live under `entities:` in registry/agents.yaml (checked by
+skills/registry.py):
+- `{source: database, table: contractors, column: name}`: the distinct values of one column
+  (`where: {kind: [supplier, vendor]}` narrows the rows; `role: place` marks towns and
+  provinces, which only count beside other evidence);
+- `{source: database, kind: tables}`: the database's table and column names;
+- `{source: convex, kind: task_titles}`: the titles of the team's Convex tasks.
+
+`refresh()` reads them (PostgreSQL read-only through skills/database.py, the demo database
+or NEON_DATABASE_URL; Convex through skills/convex.py) into the `entities` routing input:
+
+    {"fetched_at": unix seconds, "agents": {agent_id: [name, ...]}, "places": {...},
+     "identifiers": {...}, "titles": {...}, "errors": {agent_id: message}, "skipped": {agent_id: reason}}
+
+A source that fails keeps the agent's previous names and records the error (never a secret).
+`refresh_if_due()` is what every route calls: it costs a stat until the names are older than
+ORCHESTRATOR_ENTITY_TTL, then it refreshes them first (psycopg2 is only imported then). No
+data source configured means routing without entities, never an error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from skills.errors import OrchestratorError
+from skills.registry import load_registry, read_routing_inputs, routing_input_path, write_routing_input
+
+ROLES = ("agents", "places", "identifiers", "titles")  # keys of the routing input; skills/routing/entities.py
+MAX_NAMES_PER_SOURCE = 5000  # a column of more distinct values than this is not a list of names
+ROUTE_REFRESH_BUDGET_S = 3.0  # a refresh inside a route gives up (and keeps the old names) after this
+CONVEX_TASK_LIMIT = 200  # tasks:list returns at most this many
+
+
+# ---------------------------------------------------------------- reading one agent's sources
+
+
+def _configured(settings, source: str) -> str | None:
+    """None when the source can be read, else why not (what to set)."""
+    if source == "database" and not settings.effective_database_url():
+        return "no database configured: set NEON_DATABASE_URL or run `bin/demo_database start`"
+    if source == "convex" and not settings.convex_url:
+        return "Convex is not configured: set CONVEX_URL (and CONVEX_DEPLOY_KEY)"
+    return None
+
+
+def _column_query(entry: dict):
+    from psycopg2 import sql
+
+    table = sql.Identifier(*entry["table"].split("."))
+    column = sql.Identifier(entry["column"])
+    filters, params = [], []
+    for name, wanted in entry.get("where", {}).items():
+        filters.append(sql.SQL(" AND {}::text = ANY(%s)").format(sql.Identifier(name)))
+        params.append(wanted if isinstance(wanted, list) else [wanted])
+    statement = sql.SQL("SELECT DISTINCT {column}::text FROM {table} WHERE {column} IS NOT NULL{filters} ORDER BY 1")
+    return statement.format(column=column, table=table, filters=sql.SQL("").join(filters)), params
+
+
+TABLES_QUERY = (
+    "SELECT table_name::text, column_name::text FROM information_schema.columns "
+    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+)
+
+
+def _read_database(db, entry: dict) -> tuple[str, list[str]]:
+    """(role, names) of one database source, inside an open ReadOnlySession."""
+    if entry.get("kind") == "tables":
+        rows = db.query(TABLES_QUERY, cap=MAX_NAMES_PER_SOURCE).rows
+        names = {row["table_name"] for row in rows} | {row["column_name"] for row in rows}
+        return "identifiers", sorted(names)
+    statement, params = _column_query(entry)
+    result = db.query(statement, params, cap=MAX_NAMES_PER_SOURCE)
+    names = [value for row in result.rows for value in row.values() if isinstance(value, str) and value.strip()]
+    return ("places" if entry.get("role") == "place" else "agents"), names
+
+
+def _read_convex(settings, deadline: float | None) -> tuple[str, list[str]]:
+    from skills import convex
+
+    found = convex.query(settings, "tasks:list", {"status": "all", "limit": CONVEX_TASK_LIMIT}, deadline=deadline)
+    tasks = found.get("tasks", []) if isinstance(found, dict) else []
+    return "titles", [t["title"] for t in tasks if isinstance(t, dict) and isinstance(t.get("title"), str)]
+
+
+def _describe(entry: dict) -> str:
+    if "kind" in entry:
+        return f"{entry['source']} {entry['kind']}"
+    return f"{entry['table']}.{entry['column']}"
+
+
+class _Database:
+    """One read-only session shared by every database source of a refresh, opened on first use."""
+
+    def __init__(self, settings, deadline: float | None):
+        self.settings, self.deadline = settings, deadline
+        self.session = None
+        self.failure: OrchestratorError | None = None
+
+    def read(self, entry: dict) -> tuple[str, list[str]]:
+        if self.failure is not None:
+            raise self.failure  # the connection failed once: do not wait for it again per source
+        if self.session is None:
+            from skills.database import ReadOnlySession  # psycopg2: only when a database source is read
+
+            session = ReadOnlySession(self.settings, deadline=self.deadline)
+            try:
+                self.session = session.__enter__()
+            except OrchestratorError as error:
+                self.failure = error
+                raise
+        return _read_database(self.session, entry)
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.__exit__(None, None, None)
+
+
+def _read_agent(settings, entries: list[dict], database: _Database, deadline: float | None) -> dict:
+    """{role: names, "sources": n} or {"error": message} / {"skipped": reason} for one agent."""
+    lists: dict = {}
+    problems, skipped = [], []
+    for entry in entries:
+        reason = _configured(settings, entry["source"])
+        if reason:
+            skipped.append(reason)
+            continue
+        try:
+            role, names = _read_convex(settings, deadline) if entry["source"] == "convex" else database.read(entry)
+        except OrchestratorError as error:
+            problems.append(f"{_describe(entry)}: {error.message}")
+            continue
+        lists.setdefault(role, []).extend(names)
+    if problems:
+        return {"error": "; ".join(problems)}
+    if skipped and not lists:
+        return {"skipped": "; ".join(dict.fromkeys(skipped))}
+    return {role: sorted(set(names)) for role, names in lists.items()}
+
+
+# ---------------------------------------------------------------- refreshing
+
+
+def refresh(settings, agents: list[dict], *, deadline: float | None = None, wait: bool = True) -> dict | None:
+    """Read every agent's entity sources and write the `entities` routing input; returns what was written.
+
+    One refresh at a time per state dir: with `wait=False` this returns None when another is running.
+    """
+    import fcntl
+
+    lock_path = routing_input_path(settings.state_dir, "entities") + ".lock"
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        value = _read_all(settings, agents, deadline)
+        write_routing_input(settings.state_dir, "entities", value)
+    return value
+
+
+def _read_all(settings, agents: list[dict], deadline: float | None) -> dict:
+    previous = read_routing_inputs(settings.state_dir).get("entities") or {}
+    value: dict = {"fetched_at": time.time(), "errors": {}, "skipped": {}}
+    for role in ROLES:
+        value[role] = {}
+    database = _Database(settings, deadline)
+    try:
+        for agent in agents:
+            entries = agent.get("entities")
+            if not entries:
+                continue
+            read = _read_agent(settings, entries, database, deadline)
+            if "error" in read:
+                value["errors"][agent["id"]] = read["error"]
+                read = {role: (previous.get(role) or {}).get(agent["id"]) for role in ROLES}  # keep what it had
+            elif "skipped" in read:
+                value["skipped"][agent["id"]] = read["skipped"]
+                continue
+            for role in ROLES:
+                if read.get(role):
+                    value[role][agent["id"]] = read[role]
+    finally:
+        database.close()
+    return value
+
+
+def summary(value: dict) -> dict:
+    """What a refresh did, per agent: how many names of each kind, and errors or why it was skipped."""
+    agents: dict = {}
+
+    def counts(agent_id: str) -> dict:
+        return agents.setdefault(agent_id, {"names": 0, "places": 0, "identifiers": 0, "titles": 0})
+
+    for role in ROLES:
+        for agent_id, names in value.get(role, {}).items():
+            counts(agent_id)["names" if role == "agents" else role] = len(names)
+    for agent_id, message in value.get("errors", {}).items():
+        counts(agent_id)["error"] = message
+    for agent_id, reason in value.get("skipped", {}).items():
+        counts(agent_id)["skipped"] = reason
+    return agents
+
+
+def _is_due(settings, index: dict) -> bool:
+    backends = index.get("entity_backends")
+    if not backends or settings.entity_ttl_s <= 0:
+        return False
+    try:
+        age = time.time() - os.stat(routing_input_path(settings.state_dir, "entities")).st_mtime
+    except OSError:
+        age = None  # never read
+    if age is not None and age < settings.entity_ttl_s:
+        return False
+    return any(_configured(settings, backend) is None for backend in backends)
+
+
+def refresh_if_due(settings, registry: dict) -> dict:
+    """The registry, with its entities refreshed first when they are older than the TTL.
+
+    Never raises: a refresh that fails leaves the old names (or none) and the route goes on.
+    Two processes due at once: one refreshes, the other routes with what is there.
+    """
+    if not _is_due(settings, registry["index"]):
+        return registry
+    try:
+        done = refresh(settings, registry["agents"], deadline=time.monotonic() + ROUTE_REFRESH_BUDGET_S, wait=False)
+    except (OSError, OrchestratorError) as error:
+        from skills.redaction import redact
+
+        message = redact(getattr(error, "message", None) or str(error), settings)
+        print(f"entities: refresh failed, routing with the names already known: {message}", file=sys.stderr)
+        return registry
+    if done is None:
+        return registry  # another process is refreshing right now
+    return load_registry(settings.registry_path, settings.state_dir)

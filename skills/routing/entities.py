@@ -1,0 +1,379 @@
+"""Entity evidence: a task that names something an agent's data holds goes to that agent.
+
+The names come from the agents' own data (registry `entities:` sources, read by
+skills/entity_sources.py into the `entities` routing input). Evidence, strongest first:
+- a full name ("Thuthuka Installations", "FF-GP-003", "boq_items", a Convex task's title):
+  as strong as a trigger phrase, so it routes on its own and may outweigh one;
+- a distinctive word of a name ("Thuthuka", "Ikhwezi"), or one letter off it: like a
+  trigger word, so a clear trigger phrase of another agent still wins;
+- a place (town, province, area) or a plain column name: weak, it only counts beside other
+  evidence for that agent ("weather in Durban" routes nowhere).
+
+Precision comes from weighting each word by how specific it is: a word that is also any
+agent's trigger or a common word in business names ("Networks", "Pty", "Fibre",
+"Installations"), a word in many names, or a place name never routes alone; a word that
+several agents' data share counts less for each.
+
+Tables (str-keyed, built with the index; see routing-contracts): `entity_phrases` (a name's
+words joined by spaces, or an identifier -> credits; a prefix of a longer name -> ()),
+`entity_tokens` (word -> credits), `entity_titles` (rarest title word -> titles),
+`entity_near` (a word with one letter deleted -> distinctive words). Headers:
+`entity_count`, `entity_max_words`, `entity_backends` (the sources agents declare, for the TTL check).
+"""
+
+from __future__ import annotations
+
+from skills.routing.lexical import evidence_for
+from skills.text import STOPWORDS, stem, terms
+from skills.text import words as split_words
+
+FULL_WEIGHT = 1.6  # a whole name: a little above a trigger phrase (1.5)
+START_WEIGHT = 1.4  # the start of a name with all its distinctive words ("Mzansi Aerial")
+IDENTIFIER_WORD_WEIGHT = 1.5  # per word of an identifier as typed: its words may be others' trigger phrases
+TITLE_WEIGHT = 1.5  # every word of a Convex task title
+PARTIAL_WEIGHT = 1.0  # one distinctive word: like a trigger word only this agent has
+WEAK_WEIGHT = 0.4  # a place or a plain column name: only beside other evidence
+TYPO_DISCOUNT = 0.7
+COMMON_IN_NAMES = 3  # a word in more names than this is a descriptor, not a name ("Trenching")
+MAX_WORDS = 10  # longer names are matched by their first MAX_WORDS words
+SHOWN_NAMES = 3
+
+# Words that describe a business, a trade or a place rather than name one, and everyday English
+# words often used in business names ("Reef", "Table Bay"): never a name's distinctive word,
+# whatever the data holds (stemmed when the index is built).
+GENERIC_WORDS = """
+pty ltd cc inc limited llc plc co company group holdings holding enterprise enterprises solutions solution
+services service networks network systems technologies technology tech international global national
+africa african sa rsa south north east west central southern northern eastern western city town metro
+township community park bay point valley river hill mountain coast coastal upgrade phase project rollout
+fibre fiber ftth connect connection connections installations installation installers installer construction
+contractors contractor civils civil builders builder works supply supplies suppliers supplier distributors
+distributor traders trading equipment tools hire plant crew crews team trenching trench splicing splice
+splicers aerial cable cables duct ducting poles pole closures closure drilling directional reinstatement
+test testing business homes home hardware materials material vendors vendor core drop single street road
+section route cabinet mdu dc yard new main big first data management consulting partners site sites
+reef table belt platinum fleet safe buffalo star sun gold golden silver diamond eagle lion rock stone ocean
+sea blue green red black white royal crown prime best top smart quick rapid express direct united allied
+premier elite pro link net web digital power energy light bright future vision alpha apex summit peak
+bridge gate way path line wave spark sky cloud open world general standard master quality true pioneer
+frontier heritage legacy timber field forest garden harbour port lake spring springs ridge view
+ubuntu linux windows android apple amazon google microsoft oracle cisco
+""".split()  # noqa: SIM905 (a word list reads better as text)
+LEGAL_SUFFIXES = {"pty", "ltd", "cc", "inc", "limited", "llc", "plc"}
+_IDENTIFIER_PUNCTUATION = "!\"#$%&'()*+,-/:;<=>?@[\\]^`{|}~"
+
+
+# ---------------------------------------------------------------- index building
+
+
+def _idf(owners: int, n_agents: int) -> float:
+    """1.0 for a name one agent holds, less for each agent that shares it (as lexical.py)."""
+    import math  # index building only
+
+    if n_agents <= 1 or owners <= 1:
+        return 1.0
+    return math.log(1 + n_agents / owners) / math.log(1 + n_agents)
+
+
+def _vocabulary(agents: list[dict]) -> tuple[set, dict]:
+    """(every trigger word of any agent or tool, {example word: agent positions using it})."""
+    triggers: set = set()
+    examples: dict = {}
+    for position, agent in enumerate(agents):
+        phrases = list(agent.get("triggers", ())) + list(agent.get("weak_triggers", ()))
+        for tool in agent.get("tools", ()):
+            phrases += tool.get("triggers", [])
+        for phrase in phrases:
+            triggers.update(terms(phrase))
+        for example in agent.get("examples", ()):
+            for term in terms(example):
+                examples.setdefault(term, set()).add(position)
+    return triggers, examples
+
+
+def _owned(lists: dict, positions: dict) -> dict:
+    """{display name: set of agent positions} from {agent_id: [names]} (unknown agents ignored)."""
+    owned: dict = {}
+    for agent_id, names in (lists or {}).items():
+        position = positions.get(agent_id)
+        if position is None or not isinstance(names, (list, tuple)):
+            continue
+        for name in names:
+            if isinstance(name, str) and name.strip():
+                owned.setdefault(name.strip(), set()).add(position)
+    return owned
+
+
+def _sequences(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(every word, content words, distinct content words without numbers), stemmed as routing compares.
+
+    Content words drop stopwords but keep numbers ("Splice and Test" = "Splice & Test"; "Phase 1"
+    is not "Phase 2"); a possessive "s" is dropped everywhere ("Mzansi's" = "Mzansi").
+    """
+    spelled, content, present = [], [], []
+    for word in split_words(text):
+        term = stem(word)
+        if term == "s":
+            continue
+        spelled.append(term)
+        if word not in STOPWORDS:
+            content.append(term)
+            if not word.isdigit() and term not in present:
+                present.append(term)
+    return spelled, content, present
+
+
+def _is_identifier(name: str) -> bool:
+    return " " not in name.strip() and ("_" in name or "." in name.strip("."))
+
+
+def _phrase_keys(name: str) -> list[list[str]]:
+    """The word sequences that spell a whole name: every word, or its content words; legal suffix dropped."""
+    spelled, content, _ = _sequences(name)
+    keys = []
+    for words in (spelled, content):
+        while words and words[-1] in LEGAL_SUFFIXES:
+            words = words[:-1]
+        if len(words) >= 2 and words[:MAX_WORDS] not in keys:
+            keys.append(words[:MAX_WORDS])
+    return keys
+
+
+class _Builder:
+    def __init__(self, agents: list[dict], n_agents: int):
+        self.n = n_agents
+        self.triggers, self.examples = _vocabulary(agents)
+        self.generic = {stem(word) for word in GENERIC_WORDS}
+        self.phrases: dict = {}
+        self.tokens: dict = {}
+        self.titles: dict = {}
+        self.count = 0
+
+    def ordinary(self, word: str, owners: set) -> bool:
+        """A word other requests use: a trigger anywhere, or an example word of an agent that does not own it."""
+        if word in self.triggers or word in self.generic or len(word) < 3 or word.isdigit():
+            return True
+        return bool(self.examples.get(word, set()) - owners)
+
+    def add_phrase(self, key: str, position: int, weight: float, weak: bool, display: str) -> None:
+        entries = self.phrases.get(key) or []
+        if any(entry[0] == position for entry in entries):
+            return  # the same words already credit this agent (e.g. "Soweto trench section 1" and "... 2")
+        entries.append((position, round(weight, 4), weak, display))
+        self.phrases[key] = entries
+        words = key.split(" ")
+        for end in range(1, len(words)):  # prefixes tell the matcher to keep reading
+            self.phrases.setdefault(" ".join(words[:end]), [])
+
+    def add_names(self, names: dict, weak: bool) -> None:
+        """Names (weak=False) or places (weak=True): whole-name phrases, then their words."""
+        for display, owners in names.items():
+            self.count += 1
+            share = _idf(len(owners), self.n)
+            for words in _phrase_keys(display):
+                for position in owners:
+                    self.add_phrase(
+                        " ".join(words), position, (WEAK_WEIGHT if weak else FULL_WEIGHT) * share, weak, display
+                    )
+            for word in _sequences(display)[2]:
+                self.token(word, owners, display, place=weak)
+
+    def add_name_starts(self, names: dict) -> None:
+        """ "Mzansi Aerial" for "Mzansi Aerial Networks": a start of a name holding all its distinctive words."""
+        for display, owners in names.items():
+            words = _sequences(display)[1]
+            distinctive = [
+                i for i, word in enumerate(words) if not self.ordinary(word, owners) and not self.place(word)
+            ]
+            if not distinctive:
+                continue
+            for end in range(max(2, distinctive[-1] + 1), min(len(words), MAX_WORDS)):
+                for position in owners:
+                    self.add_phrase(
+                        " ".join(words[:end]), position, START_WEIGHT * _idf(len(owners), self.n), False, display
+                    )
+
+    def place(self, word: str) -> bool:
+        entry = self.tokens.get(word)
+        return bool(entry and entry["places"])
+
+    def add_identifiers(self, names: dict) -> None:
+        """Table and column names: as typed (boq_items) they outweigh what their words say; plain ones are weak."""
+        for display, owners in names.items():
+            self.count += 1
+            if _is_identifier(display):
+                words = len(display.replace(".", "_").split("_"))
+                weight = (FULL_WEIGHT + IDENTIFIER_WORD_WEIGHT * words) * _idf(len(owners), self.n)
+                for position in owners:
+                    self.add_phrase(display.lower(), position, weight, False, display)
+                continue
+            for word in _sequences(display)[2]:  # a one-word column or table name ("sku")
+                if not self.ordinary(word, owners):
+                    self.token(word, owners, display, place=False, identifier=True)
+
+    def token(self, word: str, owners: set, display: str, place: bool, identifier: bool = False) -> None:
+        entry = self.tokens.setdefault(word, {"names": {}, "places": {}, "identifiers": {}})
+        group = entry["places" if place else "identifiers" if identifier else "names"]
+        for position in owners:
+            group.setdefault(position, []).append(display)
+
+    def add_titles(self, titles: dict, df: dict) -> None:
+        for display, owners in titles.items():
+            words = tuple(sorted(_sequences(display)[2]))
+            if len(words) < 2:
+                continue
+            self.count += 1
+            rarest = min(words, key=lambda w: (df.get(w, 0), -len(w)))
+            weight = round(TITLE_WEIGHT * _idf(len(owners), self.n), 4)
+            for position in owners:
+                self.titles.setdefault(rarest, []).append((words, position, weight, display))
+
+    def token_table(self) -> tuple[dict, dict]:
+        """(word -> ((position, weight, weak, names), ...), deletion variant -> distinctive words)."""
+        table, near = {}, {}
+        for word, entry in self.tokens.items():
+            names = entry["names"]
+            shown: dict = {}
+            for group in entry.values():
+                for position, displays in group.items():
+                    shown.setdefault(position, set()).update(displays)
+            if self.ordinary(word, set(shown)):
+                continue
+            distinct = {d for displays in names.values() for d in displays}
+            if entry["places"] or entry["identifiers"] or len(distinct) > COMMON_IN_NAMES:
+                weight, weak = WEAK_WEIGHT * _idf(len(shown), self.n), True
+                owners = {p: entry["places"].get(p) or entry["identifiers"].get(p) or names[p] for p in shown}
+            else:
+                weight = PARTIAL_WEIGHT * _idf(len(names), self.n) * (1.0 if len(distinct) <= 2 else 0.7)
+                weak, owners = False, names
+                if len(word) >= 6:
+                    for variant in {word[:i] + word[i + 1 :] for i in range(len(word))}:
+                        near.setdefault(variant, []).append(word)
+            table[word] = tuple(
+                (p, round(weight, 4), weak, tuple(sorted(set(owners[p]))[:SHOWN_NAMES])) for p in sorted(owners)
+            )
+        return table, near
+
+
+def build_tables(agents: list[dict], entities: dict | None) -> dict:
+    """The entity tables for the routing index, from the `entities` routing input (may be None)."""
+    value = entities if isinstance(entities, dict) else {}
+    positions = {agent["id"]: position for position, agent in enumerate(agents)}
+    builder = _Builder(agents, len(agents))
+    names = _owned(value.get("agents"), positions)
+    builder.add_names(names, weak=False)
+    builder.add_names(_owned(value.get("places"), positions), weak=True)
+    builder.add_identifiers(_owned(value.get("identifiers"), positions))
+    builder.add_name_starts(names)  # after whole names: a start never displaces a whole name
+    tokens, near = builder.token_table()
+    title_df: dict = {}
+    titles = _owned(value.get("titles"), positions)
+    for display in titles:
+        for word in _sequences(display)[2]:
+            title_df[word] = title_df.get(word, 0) + 1
+    builder.add_titles(titles, title_df)
+    longest = max((len(key.split(" ")) for key in builder.phrases), default=0)
+    backends = {entry.get("source") for agent in agents for entry in agent.get("entities", ())}
+    return {
+        "entity_backends": tuple(sorted(b for b in backends if isinstance(b, str))),  # what a refresh reads
+        "entity_count": builder.count,
+        "entity_max_words": longest,
+        "entity_phrases": {key: tuple(entries) for key, entries in builder.phrases.items()},
+        "entity_tokens": {key: tuple(entries) for key, entries in tokens.items()},
+        "entity_titles": {key: tuple(entries) for key, entries in builder.titles.items()},
+        "entity_near": near,
+    }
+
+
+# ---------------------------------------------------------------- matching
+
+
+def _identifiers(task: str) -> list[str]:
+    """Words of the task written like identifiers (boq_items, projects.code), as typed."""
+    found = []
+    for word in task.lower().split():
+        word = word.strip(_IDENTIFIER_PUNCTUATION).strip(".")
+        if "_" in word or "." in word:
+            found.append(word)
+    return found
+
+
+def _whole_names(task: str, sequences: tuple, index: dict) -> list[tuple]:
+    """(position, weight, weak, display, matched words) for every whole name the task spells out."""
+    phrases = index["entity_phrases"]
+    longest = index.get("entity_max_words") or 0
+    hits = []
+    for word in _identifiers(task) if ("_" in task or "." in task) else ():
+        hits += [(*entry, word) for entry in phrases.get(word, ())]
+    spelled, content, present = sequences
+    for words in (spelled, content) if len(content) < len(spelled) else (spelled,):
+        for start in range(len(words) - 1):
+            key = words[start]
+            for end in range(start + 1, min(len(words), start + longest)):
+                key = f"{key} {words[end]}"
+                entries = phrases.get(key)
+                if entries is None:
+                    break  # no name goes on like this
+                hits += [(*entry, key) for entry in entries]
+    titles, present_set = index["entity_titles"], set(present)
+    for word in present:
+        for words, position, weight, display in titles.get(word, ()):
+            if present_set.issuperset(words):
+                hits.append((position, weight, False, display, " ".join(words)))
+    return hits
+
+
+def _word_credits(present: list[str], index: dict) -> list[tuple]:
+    """(position, weight, weak, names, word) for each distinctive name word, or one letter off it."""
+    tokens, near, postings = index["entity_tokens"], index["entity_near"], index["postings"]
+    hits = []
+    for word in present:
+        entries = tokens.get(word)
+        if entries is not None:
+            hits += [(*entry, word) for entry in entries]
+            continue
+        if len(word) < 6 or word in postings:  # a known word is not a misspelt name
+            continue
+        variants = {word[:i] + word[i + 1 :] for i in range(len(word))}
+        close = set(near.get(word, ()))  # the task's word is missing a letter
+        for variant in variants:
+            if variant in tokens:  # the task's word has an extra letter
+                close.add(variant)
+            close.update(near.get(variant, ()))  # one letter swapped
+        for name_word in sorted(close):
+            for position, weight, weak, names in tokens.get(name_word, ()):
+                if not weak:
+                    hits.append((position, weight * TYPO_DISCOUNT, weak, names, f"{word}~{name_word}"))
+    return hits
+
+
+def credit_entities(found: dict, index: dict, task: str, explain: bool) -> None:
+    """Add entity evidence to `found` ({position: Evidence}, from lexical.collect) in place.
+
+    Per agent: every whole name counts once; of the single words only the best strong one and the
+    best weak one (two words of one name are one name, not two), and none that a whole name used.
+    """
+    if not index.get("entity_count"):
+        return
+    sequences = _sequences(task)
+    credited: dict = {}
+    used: dict = {}
+    for position, weight, weak, display, words in _whole_names(task, sequences, index):
+        if display not in used.setdefault(position, {"names": set(), "words": set()})["names"]:
+            used[position]["names"].add(display)
+            used[position]["words"].update(words.split(" "))
+            credited.setdefault(position, []).append((weight, weak, display, words))
+    best: dict = {}
+    for position, weight, weak, names, word in _word_credits(sequences[2], index):
+        if position in used and word.split("~")[0] in used[position]["words"]:
+            continue
+        if (position, weak) not in best or weight > best[position, weak][0]:
+            best[position, weak] = (weight, weak, ", ".join(names) if names else None, word)
+    for (position, _), credit in best.items():
+        credited.setdefault(position, []).append(credit)
+    for position, credits in credited.items():
+        evidence = evidence_for(found, position)
+        for weight, weak, display, source in credits:
+            evidence.add("entity", weight, display, source, explain, weak=weak)
+        # the same rule as lexical.collect: weak evidence counts only beside strong
+        evidence.score = evidence.strong + (evidence.weak if evidence.strong > 0 else 0.0)
