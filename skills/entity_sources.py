@@ -4,14 +4,15 @@ An agent declares where its names live under `entities:` in registry/agents.yaml
 skills/registry.py):
 - `{source: database, table: contractors, column: name}`: the distinct values of one column
   (`where: {kind: [supplier, vendor]}` narrows the rows; `role: place` marks towns and
-  provinces, which only count beside other evidence);
+  provinces, `role: reference` names the agent's records only mention, like an RFQ's supplier:
+  both count only beside other evidence for the agent);
 - `{source: database, kind: tables}`: the database's table and column names;
 - `{source: convex, kind: task_titles}`: the titles of the team's Convex tasks.
 
 `refresh()` reads them (PostgreSQL read-only through skills/database.py, the demo database
 or NEON_DATABASE_URL; Convex through skills/convex.py) into the `entities` routing input:
 
-    {"fetched_at": unix seconds, "agents": {agent_id: [name, ...]}, "places": {...},
+    {"fetched_at": unix seconds, "agents": {agent_id: [name, ...]}, "places": {...}, "references": {...},
      "identifiers": {...}, "titles": {...}, "errors": {agent_id: message}, "skipped": {agent_id: reason}}
 
 A source that fails keeps the agent's previous names and records the error (never a secret).
@@ -29,7 +30,9 @@ import time
 from skills.errors import OrchestratorError
 from skills.registry import load_registry, read_routing_inputs, routing_input_path, write_routing_input
 
-ROLES = ("agents", "places", "identifiers", "titles")  # keys of the routing input; skills/routing/entities.py
+# keys of the routing input (read by skills/routing/entities.py); a column source's `role` picks one
+ROLES = ("agents", "places", "references", "identifiers", "titles")
+ROLE_KEYS = {"name": "agents", "place": "places", "reference": "references"}
 MAX_NAMES_PER_SOURCE = 5000  # a column of more distinct values than this is not a list of names
 ROUTE_REFRESH_BUDGET_S = 3.0  # a refresh inside a route gives up (and keeps the old names) after this
 CONVEX_TASK_LIMIT = 200  # tasks:list returns at most this many
@@ -75,7 +78,7 @@ def _read_database(db, entry: dict) -> tuple[str, list[str]]:
     statement, params = _column_query(entry)
     result = db.query(statement, params, cap=MAX_NAMES_PER_SOURCE)
     names = [value for row in result.rows for value in row.values() if isinstance(value, str) and value.strip()]
-    return ("places" if entry.get("role") == "place" else "agents"), names
+    return ROLE_KEYS[entry.get("role", "name")], names
 
 
 def _read_convex(settings, deadline: float | None) -> tuple[str, list[str]]:
@@ -194,7 +197,7 @@ def summary(value: dict) -> dict:
     agents: dict = {}
 
     def counts(agent_id: str) -> dict:
-        return agents.setdefault(agent_id, {"names": 0, "places": 0, "identifiers": 0, "titles": 0})
+        return agents.setdefault(agent_id, {"names": 0, "places": 0, "references": 0, "identifiers": 0, "titles": 0})
 
     for role in ROLES:
         for agent_id, names in value.get(role, {}).items():

@@ -89,7 +89,7 @@ def _check_tools(path: str, agent: str, tools: list) -> None:
 # table and column names, or Convex task titles. Data, not SQL: the reader builds the query.
 ENTITY_SOURCES = {"database": ("tables",), "convex": ("task_titles",)}
 ENTITY_FIELDS = ("source", "table", "column", "where", "kind", "role")
-ENTITY_ROLES = ("name", "place")
+ENTITY_ROLES = ("name", "place", "reference")
 
 
 def _is_identifier(value) -> bool:

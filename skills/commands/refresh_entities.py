@@ -23,7 +23,9 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
         "path": routing_input_path(settings.state_dir, "entities"),
         "ttl_s": settings.entity_ttl_s,
         "total": sum(
-            counts[role] for counts in agents.values() for role in ("names", "places", "identifiers", "titles")
+            counts[role]
+            for counts in agents.values()
+            for role in ("names", "places", "references", "identifiers", "titles")
         ),
         "agents": agents,
         "errors": value["errors"],

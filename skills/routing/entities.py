@@ -33,7 +33,12 @@ IDENTIFIER_WORD_WEIGHT = 1.5  # per word of an identifier as typed: its words ma
 TITLE_WEIGHT = 1.5  # every word of a Convex task title
 PARTIAL_WEIGHT = 1.0  # one distinctive word: like a trigger word only this agent has
 WEAK_WEIGHT = 0.4  # a place or a plain column name: only beside other evidence
-TYPO_DISCOUNT = 0.7
+WEAK_NEEDS = 0.5  # weak entity evidence counts beside at least this much strong evidence (more than an example word)
+# role of a name in the `entities` input -> (whole-name weight, weak): a reference is a name the
+# agent's records mention (the supplier on an RFQ): as heavy as a name, but only beside other evidence
+ROLE_WEIGHTS = {"name": (FULL_WEIGHT, False), "place": (WEAK_WEIGHT, True), "reference": (FULL_WEIGHT, True)}
+TYPO_DISCOUNT = 0.7  # one word one letter off a distinctive name word
+WHOLE_TYPO_DISCOUNT = 0.9  # a whole name with one of its words one letter off
 COMMON_IN_NAMES = 3  # a word in more names than this is a descriptor, not a name ("Trenching")
 MAX_WORDS = 10  # longer names are matched by their first MAX_WORDS words
 SHOWN_NAMES = 3
@@ -165,29 +170,32 @@ class _Builder:
         for end in range(1, len(words)):  # prefixes tell the matcher to keep reading
             self.phrases.setdefault(" ".join(words[:end]), [])
 
-    def add_names(self, names: dict, weak: bool) -> None:
-        """Names (weak=False) or places (weak=True): whole-name phrases, then their words."""
+    def add_names(self, names: dict, role: str) -> None:
+        """Whole-name phrases, then the words, of names, places or references (see ROLE_WEIGHTS)."""
+        weight, weak = ROLE_WEIGHTS[role]
         for display, owners in names.items():
             self.count += 1
             share = _idf(len(owners), self.n)
             for words in _phrase_keys(display):
                 for position in owners:
-                    self.add_phrase(
-                        " ".join(words), position, (WEAK_WEIGHT if weak else FULL_WEIGHT) * share, weak, display
-                    )
+                    self.add_phrase(" ".join(words), position, weight * share, weak, display)
             for word in _sequences(display)[2]:
-                self.token(word, owners, display, place=weak)
+                self.token(word, owners, display, role)
 
     def add_name_starts(self, names: dict) -> None:
         """ "Mzansi Aerial" for "Mzansi Aerial Networks": a start of a name holding all its distinctive words."""
         for display, owners in names.items():
             words = _sequences(display)[1]
-            distinctive = [
-                i for i, word in enumerate(words) if not self.ordinary(word, owners) and not self.place(word)
-            ]
-            if not distinctive:
+            telling = [i for i, word in enumerate(words) if not self.ordinary(word, owners)]
+            distinctive = [i for i in telling if not self.place(words[i])]
+            if not telling:
                 continue
-            for end in range(max(2, distinctive[-1] + 1), min(len(words), MAX_WORDS)):
+            # "Polokwane City" is a town more than a start of "Polokwane City Fibre"; "Mbombela Riverside"
+            # (two telling words) and "Gqeberha Northern Areas" (three words) are starts
+            shortest = 2 if distinctive or len(telling) >= 2 else 3
+            numbered = [i for i, word in enumerate(words) if any(ch.isdigit() for ch in word)]
+            last_needed = max(telling + numbered)  # "FF-KZN-001" never starts as "FF-KZN"
+            for end in range(max(shortest, last_needed + 1), min(len(words), MAX_WORDS)):
                 for position in owners:
                     self.add_phrase(
                         " ".join(words[:end]), position, START_WEIGHT * _idf(len(owners), self.n), False, display
@@ -195,7 +203,7 @@ class _Builder:
 
     def place(self, word: str) -> bool:
         entry = self.tokens.get(word)
-        return bool(entry and entry["places"])
+        return bool(entry and entry["place"])
 
     def add_identifiers(self, names: dict) -> None:
         """Table and column names: as typed (boq_items) they outweigh what their words say; plain ones are weak."""
@@ -209,13 +217,12 @@ class _Builder:
                 continue
             for word in _sequences(display)[2]:  # a one-word column or table name ("sku")
                 if not self.ordinary(word, owners):
-                    self.token(word, owners, display, place=False, identifier=True)
+                    self.token(word, owners, display, "identifier")
 
-    def token(self, word: str, owners: set, display: str, place: bool, identifier: bool = False) -> None:
-        entry = self.tokens.setdefault(word, {"names": {}, "places": {}, "identifiers": {}})
-        group = entry["places" if place else "identifiers" if identifier else "names"]
+    def token(self, word: str, owners: set, display: str, role: str) -> None:
+        entry = self.tokens.setdefault(word, {role: {} for role in (*ROLE_WEIGHTS, "identifier")})
         for position in owners:
-            group.setdefault(position, []).append(display)
+            entry[role].setdefault(position, []).append(display)
 
     def add_titles(self, titles: dict, df: dict) -> None:
         for display, owners in titles.items():
@@ -232,26 +239,32 @@ class _Builder:
         """(word -> ((position, weight, weak, names), ...), deletion variant -> distinctive words)."""
         table, near = {}, {}
         for word, entry in self.tokens.items():
-            names = entry["names"]
+            names, references = entry["name"], entry["reference"]
             shown: dict = {}
-            for group in entry.values():
-                for position, displays in group.items():
-                    shown.setdefault(position, set()).update(displays)
+            for role in ("place", "identifier", "name", "reference"):  # what to show: the place, else the name
+                for position, displays in entry[role].items():
+                    shown.setdefault(position, sorted(set(displays))[:SHOWN_NAMES])
             if self.ordinary(word, set(shown)):
                 continue
             distinct = {d for displays in names.values() for d in displays}
-            if entry["places"] or entry["identifiers"] or len(distinct) > COMMON_IN_NAMES:
-                weight, weak = WEAK_WEIGHT * _idf(len(shown), self.n), True
-                owners = {p: entry["places"].get(p) or entry["identifiers"].get(p) or names[p] for p in shown}
-            else:
-                weight = PARTIAL_WEIGHT * _idf(len(names), self.n) * (1.0 if len(distinct) <= 2 else 0.7)
-                weak, owners = False, names
+            if entry["place"] or entry["identifier"] or len(distinct) > COMMON_IN_NAMES:
+                weight = round(WEAK_WEIGHT * _idf(len(shown), self.n), 4)
+                table[word] = tuple(  # show the place or column; a word common to many names shows nothing
+                    (p, weight, True, tuple(shown[p]) if p in entry["place"] or p in entry["identifier"] else ())
+                    for p in sorted(shown)
+                )
+                continue
+            credits = []
+            if names:
+                weight = round(PARTIAL_WEIGHT * _idf(len(names), self.n) * (1.0 if len(distinct) <= 2 else 0.7), 4)
+                credits += [(p, weight, False, tuple(shown[p])) for p in sorted(names)]
                 if len(word) >= 6:
                     for variant in {word[:i] + word[i + 1 :] for i in range(len(word))}:
                         near.setdefault(variant, []).append(word)
-            table[word] = tuple(
-                (p, round(weight, 4), weak, tuple(sorted(set(owners[p]))[:SHOWN_NAMES])) for p in sorted(owners)
-            )
+            others = sorted(set(references) - set(names))
+            weight = round(PARTIAL_WEIGHT * _idf(len(others), self.n), 4)
+            credits += [(p, weight, True, tuple(shown[p])) for p in others]
+            table[word] = tuple(credits)
         return table, near
 
 
@@ -261,8 +274,9 @@ def build_tables(agents: list[dict], entities: dict | None) -> dict:
     positions = {agent["id"]: position for position, agent in enumerate(agents)}
     builder = _Builder(agents, len(agents))
     names = _owned(value.get("agents"), positions)
-    builder.add_names(names, weak=False)
-    builder.add_names(_owned(value.get("places"), positions), weak=True)
+    builder.add_names(names, "name")
+    builder.add_names(_owned(value.get("places"), positions), "place")
+    builder.add_names(_owned(value.get("references"), positions), "reference")
     builder.add_identifiers(_owned(value.get("identifiers"), positions))
     builder.add_name_starts(names)  # after whole names: a start never displaces a whole name
     tokens, near = builder.token_table()
@@ -323,28 +337,22 @@ def _whole_names(task: str, sequences: tuple, index: dict) -> list[tuple]:
     return hits
 
 
-def _word_credits(present: list[str], index: dict) -> list[tuple]:
-    """(position, weight, weak, names, word) for each distinctive name word, or one letter off it."""
+def _corrections(present: list[str], index: dict) -> dict[str, str]:
+    """{task word: the distinctive name word one letter away} for words nothing else knows ("thutuka")."""
     tokens, near, postings = index["entity_tokens"], index["entity_near"], index["postings"]
-    hits = []
+    fixes = {}
     for word in present:
-        entries = tokens.get(word)
-        if entries is not None:
-            hits += [(*entry, word) for entry in entries]
+        if len(word) < 6 or word in tokens or word in postings:  # a known word is not a misspelt name
             continue
-        if len(word) < 6 or word in postings:  # a known word is not a misspelt name
-            continue
-        variants = {word[:i] + word[i + 1 :] for i in range(len(word))}
         close = set(near.get(word, ()))  # the task's word is missing a letter
-        for variant in variants:
+        for variant in {word[:i] + word[i + 1 :] for i in range(len(word))}:
             if variant in tokens:  # the task's word has an extra letter
                 close.add(variant)
             close.update(near.get(variant, ()))  # one letter swapped
-        for name_word in sorted(close):
-            for position, weight, weak, names in tokens.get(name_word, ()):
-                if not weak:
-                    hits.append((position, weight * TYPO_DISCOUNT, weak, names, f"{word}~{name_word}"))
-    return hits
+        close.discard(word)
+        if close:
+            fixes[word] = min(close)
+    return fixes
 
 
 def credit_entities(found: dict, index: dict, task: str, explain: bool) -> None:
@@ -352,28 +360,46 @@ def credit_entities(found: dict, index: dict, task: str, explain: bool) -> None:
 
     Per agent: every whole name counts once; of the single words only the best strong one and the
     best weak one (two words of one name are one name, not two), and none that a whole name used.
+    A name spelt one letter off counts at a discount.
     """
     if not index.get("entity_count"):
         return
     sequences = _sequences(task)
+    fixes = _corrections(sequences[2], index)
+    if fixes:
+        sequences = tuple([fixes.get(word, word) for word in sequence] for sequence in sequences)
+    fixed = set(fixes.values())
+    typed = {name_word: word for word, name_word in fixes.items()}
     credited: dict = {}
     used: dict = {}
     for position, weight, weak, display, words in _whole_names(task, sequences, index):
-        if display not in used.setdefault(position, {"names": set(), "words": set()})["names"]:
-            used[position]["names"].add(display)
-            used[position]["words"].update(words.split(" "))
-            credited.setdefault(position, []).append((weight, weak, display, words))
-    best: dict = {}
-    for position, weight, weak, names, word in _word_credits(sequences[2], index):
-        if position in used and word.split("~")[0] in used[position]["words"]:
+        if display in used.setdefault(position, {"names": set(), "words": set()})["names"]:
             continue
-        if (position, weak) not in best or weight > best[position, weak][0]:
-            best[position, weak] = (weight, weak, ", ".join(names) if names else None, word)
+        used[position]["names"].add(display)
+        used[position]["words"].update(words.split(" "))
+        if fixed.intersection(words.split(" ")):
+            weight *= WHOLE_TYPO_DISCOUNT
+        credited.setdefault(position, []).append((weight, weak, display, words))
+    best: dict = {}
+    tokens = index["entity_tokens"]
+    for word in sequences[2]:
+        for position, weight, weak, names in tokens.get(word, ()):
+            if position in used and word in used[position]["words"]:
+                continue
+            if word in fixed:
+                if weak:
+                    continue
+                weight *= TYPO_DISCOUNT
+            if (position, weak) not in best or weight > best[position, weak][0]:
+                source = f"{typed[word]}~{word}" if word in fixed else word
+                best[position, weak] = (weight, weak, ", ".join(names) if names else None, source)
     for (position, _), credit in best.items():
         credited.setdefault(position, []).append(credit)
     for position, credits in credited.items():
         evidence = evidence_for(found, position)
-        for weight, weak, display, source in credits:
+        for weight, weak, display, source in sorted(credits, key=lambda credit: credit[1]):  # strong first
+            if weak and evidence.strong < WEAK_NEEDS:
+                continue  # a town beside an example word that is the same town is no evidence
             evidence.add("entity", weight, display, source, explain, weak=weak)
         # the same rule as lexical.collect: weak evidence counts only beside strong
         evidence.score = evidence.strong + (evidence.weak if evidence.strong > 0 else 0.0)
