@@ -27,7 +27,7 @@ import os
 import sys
 import time
 
-from skills.errors import OrchestratorError
+from skills.errors import BadInput, OrchestratorError
 from skills.registry import load_registry, read_routing_inputs, routing_input_path, write_routing_input
 
 # keys of the routing input (read by skills/routing/entities.py); a column source's `role` picks one
@@ -76,7 +76,8 @@ def _read_database(db, entry: dict) -> tuple[str, list[str]]:
         names = {row["table_name"] for row in rows} | {row["column_name"] for row in rows}
         return "identifiers", sorted(names)
     statement, params = _column_query(entry)
-    result = db.query(statement, params, cap=MAX_NAMES_PER_SOURCE)
+    # user_sql: the table and column come from a person (the registry), so a wrong one is BadInput
+    result = db.query(statement, params, cap=MAX_NAMES_PER_SOURCE, user_sql=True)
     names = [value for row in result.rows for value in row.values() if isinstance(value, str) and value.strip()]
     return ROLE_KEYS[entry.get("role", "name")], names
 
@@ -115,11 +116,16 @@ class _Database:
             except OrchestratorError as error:
                 self.failure = error
                 raise
-        return _read_database(self.session, entry)
+        try:
+            return _read_database(self.session, entry)
+        except OrchestratorError:
+            self.close()  # the failed query aborted the transaction: the next source opens a new one
+            raise
 
     def close(self) -> None:
         if self.session is not None:
             self.session.__exit__(None, None, None)
+            self.session = None
 
 
 def _read_agent(settings, entries: list[dict], database: _Database, deadline: float | None) -> dict:
@@ -133,6 +139,9 @@ def _read_agent(settings, entries: list[dict], database: _Database, deadline: fl
             continue
         try:
             role, names = _read_convex(settings, deadline) if entry["source"] == "convex" else database.read(entry)
+        except BadInput as error:
+            problems.append(f"{_describe(entry)}: {error.message}; check the agent's `entities:` in the registry")
+            continue
         except OrchestratorError as error:
             problems.append(f"{_describe(entry)}: {error.message}")
             continue

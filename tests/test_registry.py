@@ -117,3 +117,44 @@ def test_default_tool_must_be_one_of_the_agents_tools(tmp_path):
     with pytest.raises(RegistryInvalid) as caught:
         load_registry(write(tmp_path, {"agents": [agent]}))
     assert caught.value.field == "default_tool"
+
+
+COLUMN = {"source": "database", "table": "contractors", "column": "name"}
+
+
+@pytest.mark.parametrize(
+    "entities, field, words",
+    [
+        ("contractors", "entities", "must be a list"),
+        (["contractors"], "entities[0]", "must be a mapping"),
+        ([COLUMN, {"source": "redis"}], "entities[1].source", "must be one of database, convex"),
+        ([{"source": "database", "table": "contractors"}], "entities[0].column", "must be a column name"),
+        ([{**COLUMN, "table": "contractors; drop table rfqs"}], "entities[0].table", "must be a table name"),
+        ([{**COLUMN, "column": "a.b"}], "entities[0].column", "must be a column name"),
+        ([{**COLUMN, "colour": "red"}], "entities[0].colour", "is not a field"),
+        ([{**COLUMN, "role": "town"}], "entities[0].role", "must be one of name, place, reference"),
+        ([{**COLUMN, "where": "kind = 'supplier'"}], "entities[0].where", "must be a mapping"),
+        ([{**COLUMN, "where": {"kind": []}}], "entities[0].where", "non-empty string"),
+        ([{"source": "database", "kind": "task_titles"}], "entities[0].kind", "must be tables"),
+        ([{"source": "convex"}], "entities[0].kind", "is required for source convex"),
+        ([{"source": "database", "kind": "tables", "table": "rfqs"}], "entities[0].table", "does not go with"),
+    ],
+)
+def test_bad_entity_sources_name_the_agent_and_field(tmp_path, entities, field, words):
+    with pytest.raises(RegistryInvalid) as caught:
+        load_registry(write(tmp_path, {"agents": [{**GOOD, "entities": entities}]}))
+    assert caught.value.field == field
+    assert words in caught.value.message
+    assert "'a'" in caught.value.message
+
+
+def test_good_entity_sources_load(tmp_path):
+    entities = [
+        {**COLUMN, "where": {"kind": ["supplier", "vendor"]}, "role": "reference"},
+        {"source": "database", "table": "public.projects", "column": "city", "role": "place"},
+        {"source": "database", "kind": "tables"},
+        {"source": "convex", "kind": "task_titles"},
+    ]
+    registry = load_registry(write(tmp_path, {"agents": [{**GOOD, "entities": entities}]}))
+    assert registry["agents"][0]["entities"] == entities
+    assert registry["index"]["entity_backends"] == ("convex", "database")
