@@ -2,17 +2,18 @@
 
 The names come from the agents' own data (registry `entities:` sources, read by
 skills/entity_sources.py into the `entities` routing input). Evidence, strongest first:
-- a full name ("Thuthuka Installations", "FF-GP-003", "boq_items", a Convex task's title):
-  as strong as a trigger phrase, so it routes on its own and may outweigh one;
-- a distinctive word of a name ("Thuthuka", "Ikhwezi"), or one letter off it: like a
-  trigger word, so a clear trigger phrase of another agent still wins;
-- a place (town, province, area) or a plain column name: weak, it only counts beside other
-  evidence for that agent ("weather in Durban" routes nowhere).
+- a whole name ("Thuthuka Installations", "FF-GP-003", a Convex task's title), or the start
+  of one holding all its telling words ("Mzansi Aerial"): about a trigger phrase, so it routes
+  on its own and may outweigh one; an identifier as typed ("boq_items") outweighs its words;
+- a distinctive word of a name ("Thuthuka", "Ikhwezi"), or one letter off it: like a trigger
+  word, so a clear trigger phrase of another agent still wins;
+- weak, only beside other evidence for that agent: a place (town, province, area: "weather in
+  Durban" routes nowhere), a plain column name, a reference (a name the agent's records only
+  mention, like an RFQ's supplier: heavy, but it never routes alone).
 
-Precision comes from weighting each word by how specific it is: a word that is also any
-agent's trigger or a common word in business names ("Networks", "Pty", "Fibre",
-"Installations"), a word in many names, or a place name never routes alone; a word that
-several agents' data share counts less for each.
+Precision comes from weighting each word by how specific it is: a word that is any agent's
+trigger, a common word in business names ("Networks", "Pty", "Fibre", "Installations"), a word
+in many names or a place never routes alone; a word several agents' data share counts less.
 
 Tables (str-keyed, built with the index; see routing-contracts): `entity_phrases` (a name's
 words joined by spaces, or an identifier -> credits; a prefix of a longer name -> ()),
@@ -271,6 +272,9 @@ class _Builder:
 def build_tables(agents: list[dict], entities: dict | None) -> dict:
     """The entity tables for the routing index, from the `entities` routing input (may be None)."""
     value = entities if isinstance(entities, dict) else {}
+    backends = {entry.get("source") for agent in agents for entry in agent.get("entities", ())}
+    if not any(value.get(key) for key in ("agents", "places", "references", "identifiers", "titles")):
+        return _tables(0, 0, backends, {}, {}, {}, {})  # nothing read: no vocabulary to build (10,000 agents)
     positions = {agent["id"]: position for position, agent in enumerate(agents)}
     builder = _Builder(agents, len(agents))
     names = _owned(value.get("agents"), positions)
@@ -287,14 +291,17 @@ def build_tables(agents: list[dict], entities: dict | None) -> dict:
             title_df[word] = title_df.get(word, 0) + 1
     builder.add_titles(titles, title_df)
     longest = max((len(key.split(" ")) for key in builder.phrases), default=0)
-    backends = {entry.get("source") for agent in agents for entry in agent.get("entities", ())}
+    return _tables(builder.count, longest, backends, builder.phrases, tokens, builder.titles, near)
+
+
+def _tables(count: int, longest: int, backends: set, phrases: dict, tokens: dict, titles: dict, near: dict) -> dict:
     return {
         "entity_backends": tuple(sorted(b for b in backends if isinstance(b, str))),  # what a refresh reads
-        "entity_count": builder.count,
+        "entity_count": count,
         "entity_max_words": longest,
-        "entity_phrases": {key: tuple(entries) for key, entries in builder.phrases.items()},
-        "entity_tokens": {key: tuple(entries) for key, entries in tokens.items()},
-        "entity_titles": {key: tuple(entries) for key, entries in builder.titles.items()},
+        "entity_phrases": {key: tuple(entries) for key, entries in phrases.items()},
+        "entity_tokens": tokens,
+        "entity_titles": {key: tuple(entries) for key, entries in titles.items()},
         "entity_near": near,
     }
 
