@@ -230,6 +230,7 @@ CODE_FILES = (
     "routing/index.py",
     "routing/feedback.py",
     "routing/entities.py",
+    "routing/entity_index.py",
 )
 
 # What routing learns outside the registry file: each is a marshal file under

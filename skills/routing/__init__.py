@@ -6,7 +6,7 @@ comes from:
 - `lexical.py`: trigger words and phrases, weak triggers, near-miss spellings;
 - `feedback.py`: a confirmed correction decides the very task it was given for;
 - `entities.py`: names from the agents' own data (contractors, projects, towns, tables), read by
-  skills/entity_sources.py into the `entities` routing input;
+  skills/entity_sources.py into the `entities` routing input (`entity_index.py` builds their tables);
 `calibration.py` fits how much triggers count and each agent's threshold from held-out
 examples; `index.py` builds it all once per registry version.
 

@@ -8,8 +8,8 @@ str-keyed tables plus a small header, so it can be cached and read a row at a ti
 from __future__ import annotations
 
 from skills.routing.calibration import calibrate
+from skills.routing.entity_index import build_tables
 from skills.routing.feedback import corrections_table
-from skills.routing.entities import build_tables
 from skills.routing.lexical import build_lexical, collect, deletion_table
 from skills.routing.model import Fit, content_words
 
