@@ -198,17 +198,17 @@ def test_names_older_than_the_ttl_are_refreshed_by_the_next_route(probe_table, c
         state_dir, DATABASE_URL=pg_url, ORCHESTRATOR_REGISTRY=crews_registry, ORCHESTRATOR_ENTITY_TTL="3600"
     )
     probe_table("Qhubeka Splicers")
-    [first] = route_all(["Is Qhubeka on site today?"], env)  # never read: the first route reads them
+    [first] = route_all(["Is Qhubeka Splicers on site today?"], env)  # never read: the first route reads them
     assert first["agent"]["agent_id"] == "crews-agent"
     fetched = read_routing_inputs(state_dir)["entities"]["fetched_at"]
 
     probe_table("Vukani Trenchers")
-    [fresh] = route_all(["What is Vukani doing?"], env)
+    [fresh] = route_all(["What are Vukani Trenchers doing?"], env)
     assert fresh["status"] == "no_match"  # younger than the TTL: not read again
     assert read_routing_inputs(state_dir)["entities"]["fetched_at"] == fetched
 
     age_entities(state_dir, 7200)
-    [expired] = route_all(["What is Vukani doing?"], env)
+    [expired] = route_all(["What are Vukani Trenchers doing?"], env)
     assert expired["agent"]["agent_id"] == "crews-agent"
     assert "Vukani Trenchers" in expired["agent"]["matched_keywords"]
     assert read_routing_inputs(state_dir)["entities"]["fetched_at"] > fetched
@@ -217,11 +217,11 @@ def test_names_older_than_the_ttl_are_refreshed_by_the_next_route(probe_table, c
 def test_a_ttl_of_zero_leaves_refreshing_to_the_command(probe_table, crews_registry, state_dir, pg_url):
     env = clean_env(state_dir, DATABASE_URL=pg_url, ORCHESTRATOR_REGISTRY=crews_registry, ORCHESTRATOR_ENTITY_TTL="0")
     probe_table("Qhubeka Splicers")
-    [before] = route_all(["Is Qhubeka on site today?"], env)
+    [before] = route_all(["Is Qhubeka Splicers on site today?"], env)
     assert before["status"] == "no_match"
     assert not os.path.exists(routing_input_path(state_dir, "entities"))
     assert refresh(env).json["agents"]["crews-agent"]["names"] == 1
-    [after] = route_all(["Is Qhubeka on site today?"], env)
+    [after] = route_all(["Is Qhubeka Splicers on site today?"], env)
     assert after["agent"]["agent_id"] == "crews-agent"
 
 

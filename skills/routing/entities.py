@@ -28,9 +28,9 @@ from skills.routing.lexical import evidence_for
 from skills.text import STOPWORDS, stem
 from skills.text import words as split_words
 
-TYPO_DISCOUNT = 0.7  # one word one letter off a distinctive name word
+TYPO_DISCOUNT = 0.8  # one word one letter off a distinctive name word
 WHOLE_TYPO_DISCOUNT = 0.9  # a whole name with one of its words one letter off
-WEAK_NEEDS = 0.5  # weak entity evidence counts beside at least this much strong evidence (more than an example word)
+WEAK_NEEDS = 0.5  # weak entity evidence counts beside at least this much trigger or name evidence
 _IDENTIFIER_PUNCTUATION = "!\"#$%&'()*+,-/:;<=>?@[\\]^`{|}~"
 
 
@@ -147,10 +147,10 @@ def credit_entities(found: dict, index: dict, task: str, explain: bool) -> None:
     for (position, _), credit in best.items():
         credited.setdefault(position, []).append(credit)
     for position, credits in credited.items():
-        evidence = evidence_for(found, position)
+        existing = found.get(position)
+        other = (existing.strong + existing.entity) if existing is not None else 0.0
         for weight, weak, display, source in sorted(credits, key=lambda credit: credit[1]):  # strong first
-            if weak and evidence.strong < WEAK_NEEDS:
-                continue  # a town beside an example word that is the same town is no evidence
-            evidence.add("entity", weight, display, source, explain, weak=weak)
-        # the same rule as lexical.collect: weak evidence counts only beside strong
-        evidence.score = evidence.strong + (evidence.weak if evidence.strong > 0 else 0.0)
+            if weak and other < WEAK_NEEDS:
+                continue  # a town, a reference: only beside trigger or name evidence for this agent
+            evidence_for(found, position).add("entity", weight, display, source, explain)
+            other += weight

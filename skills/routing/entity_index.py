@@ -9,15 +9,20 @@ from __future__ import annotations
 from skills.routing.entities import name_words
 from skills.text import stem, terms
 
-FULL_WEIGHT = 1.6  # a whole name: a little above a trigger phrase (1.5)
+# Weights of entity evidence; decision.py counts an agent's sum through trigger_strength (1.6 -> 0.66,
+# 0.5 -> 0.28), beside beta x its trigger strength, so a whole name outweighs another agent's trigger
+# phrase and a single word of a name does not.
+FULL_WEIGHT = 1.6  # a whole name
 START_WEIGHT = 1.4  # the start of a name with all its distinctive words ("Mzansi Aerial")
 IDENTIFIER_WORD_WEIGHT = 1.5  # per word of an identifier as typed: its words may be others' trigger phrases
 TITLE_WEIGHT = 1.5  # every word of a Convex task title
-PARTIAL_WEIGHT = 1.0  # one distinctive word: like a trigger word only this agent has
+PARTIAL_WEIGHT = 0.5  # one distinctive word: enough to route alone, less than another agent's trigger phrase
 WEAK_WEIGHT = 0.4  # a place or a plain column name: only beside other evidence
-# role of a name in the `entities` input -> (whole-name weight, weak): a reference is a name the
-# agent's records mention (the supplier on an RFQ): as heavy as a name, but only beside other evidence
-ROLE_WEIGHTS = {"name": (FULL_WEIGHT, False), "place": (WEAK_WEIGHT, True), "reference": (FULL_WEIGHT, True)}
+# A reference (a supplier's name in the database agent's RFQs) counts only beside the agent's own
+# trigger evidence, and then more than the name does for its owner: the task is about those records.
+REFERENCE_WEIGHT = 2.5
+# role of a name in the `entities` input -> (whole-name weight, weak)
+ROLE_WEIGHTS = {"name": (FULL_WEIGHT, False), "place": (WEAK_WEIGHT, True), "reference": (REFERENCE_WEIGHT, True)}
 COMMON_IN_NAMES = 3  # a word in more names than this is a descriptor, not a name ("Trenching")
 MAX_WORDS = 10  # longer names are matched by their first MAX_WORDS words
 SHOWN_NAMES = 3
@@ -218,7 +223,7 @@ class _Builder:
                     for variant in {word[:i] + word[i + 1 :] for i in range(len(word))}:
                         near.setdefault(variant, []).append(word)
             others = sorted(set(references) - set(names))
-            weight = round(PARTIAL_WEIGHT * _idf(len(others), self.n), 4)
+            weight = round(PARTIAL_WEIGHT * REFERENCE_WEIGHT / FULL_WEIGHT * _idf(len(others), self.n), 4)
             credits += [(p, weight, True, tuple(shown[p])) for p in others]
             table[word] = tuple(credits)
         return table, near
