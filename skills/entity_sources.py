@@ -129,7 +129,7 @@ class _Database:
 
 
 def _read_agent(settings, entries: list[dict], database: _Database, deadline: float | None) -> dict:
-    """{role: names, "sources": n} or {"error": message} / {"skipped": reason} for one agent."""
+    """{role: names} for one agent, or {"error": message} when a source failed, {"skipped": reason} when none could be read."""
     lists: dict = {}
     problems, skipped = [], []
     for entry in entries:
