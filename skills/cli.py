@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 
 from skills.errors import BadInput, OrchestratorError
+from skills.json_limits import field_problems
 from skills.jsonout import dumps
 
 MAX_TEXT = 5000  # characters in a task or query, as the guide's input validation says
@@ -46,11 +47,29 @@ def usage_text(name: str, summary: str, options: list[Option]) -> str:
     return "\n".join(lines)
 
 
-def _load_json(text: str, where: str):
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999: no float holds it, and no JSON reply could say it
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _load_json(text: str | bytes, where: str):
     import json  # only paid for by callers that send JSON
 
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BadInput(f"{where} is not UTF-8 text (byte {error.start})", field="json") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+    except RecursionError:  # thousands of nested brackets: refuse the line, keep the process
+        raise BadInput(f"{where} nests too deeply", field="json") from None
     except ValueError as error:
         raise BadInput(f"{where} is not valid JSON: {error}", field="json") from None
 
@@ -120,22 +139,34 @@ def require_text(fields: dict, name: str, *, limit: int = MAX_TEXT) -> str:
 
 
 def _emit(payload, pretty: bool) -> None:
-    sys.stdout.write(dumps(payload, pretty) + "\n")
+    text = dumps(payload, pretty) + "\n"
+    # Pretty output keeps non-ASCII text as is; a lone surrogate (from a mangled argv) cannot be
+    # UTF-8, and backslashreplace writes it as "\udcff", which is that same JSON string escape.
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
     sys.stdout.flush()
 
 
 def _handle_one(handle, fields: dict, options: list[Option], settings, prepare=None) -> tuple[object, int]:
     try:
+        refused = field_problems(fields)
+        if refused:
+            raise BadInput(refused[1], field=refused[0])
         if prepare is not None:
             fields = prepare(fields)
         return handle(check_fields(fields, options), settings)
     except OrchestratorError as error:
         return error.to_json(), error.exit_status
+    except Exception as error:  # a bug must cost one answer, never the --jsonl worker and its queue
+        import logging  # no handler configured: the traceback goes to stderr, never stdout
+
+        logging.getLogger("skills.cli").exception("the script failed on one input")
+        failure = OrchestratorError(f"the script failed on this input ({type(error).__name__}); see its stderr")
+        return failure.to_json(), failure.exit_status
 
 
 def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepare=None) -> int:
     worst = 0
-    for line in sys.stdin:
+    for line in sys.stdin.buffer:  # bytes: a line that is not UTF-8 is refused, not fatal
         if not line.strip():
             continue
         try:
@@ -171,7 +202,7 @@ def run_script(
         if modes["jsonl"]:
             return _run_jsonl(handle, options, settings, fields, prepare)
         if modes["json"]:
-            piped = _load_json(sys.stdin.read(), "stdin")
+            piped = _load_json(sys.stdin.buffer.read(), "stdin")
             if not isinstance(piped, dict):
                 raise BadInput("stdin must hold one JSON object", field="json")
             fields = {**piped, **fields}

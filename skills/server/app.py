@@ -376,7 +376,8 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, bytes):
             data = body
         else:
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            # backslashreplace: a lone surrogate echoed back becomes "\ud800", the same JSON escape
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
         self._status = status
         self.send_response(status)
         for name, value in {**self._cors, **(headers or {})}.items():
@@ -389,6 +390,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
         if self.close_connection:
             self.send_header("Connection", "close")
+        elif self.request_version == "HTTP/1.0":  # it asked for keep-alive; without this it waits for us to close
+            self.send_header("Connection", "keep-alive")
         self.end_headers()
         if self.command != "HEAD" and status not in (204, 304):
             self.wfile.write(data)

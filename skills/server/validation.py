@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from skills import json_limits
 from skills.cli import MAX_TEXT  # the scripts' limit; the server refuses earlier with a 422
 
 MAX_AGENT_ID = 100
@@ -69,10 +70,17 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999: valid JSON, but no float holds it and no reply can say it
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
 def parse_json(raw: bytes):
     """The request body as JSON, or 400 bad_json saying where it broke."""
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise ApiError(400, "bad_json", "the request body is not UTF-8 text", field="body") from None
     except RecursionError:
@@ -106,6 +114,9 @@ def check(body, schema: Schema, *, prefix: str = "") -> dict:
                     f"field {name!r} is {len(value)} characters; the limit is {spec.max_len}",
                     field=name,
                 )
+        reason = json_limits.problem(value)
+        if reason:
+            raise ApiError(422, "bad_input", f"field {name!r} {reason}", field=name)
         clean[spec.name] = value
     return clean
 
