@@ -193,6 +193,11 @@ def _create(client, settings, model, system_prompt, tools, messages, *, force_an
             f"could not reach the Anthropic API at {settings.anthropic_base_url or DEFAULT_BASE_URL} "
             f"(after {MAX_RETRIES + 1} attempts): check the network or ANTHROPIC_BASE_URL"
         ) from None
+    except (ValueError, anthropic.APIResponseValidationError):  # a 200 whose body is not the Messages JSON
+        raise UpstreamUnavailable(
+            "the Anthropic API answered with a body that is not valid JSON for a message "
+            "(a proxy in between, or a truncated answer); try again later"
+        ) from None
 
 
 def _status_error(error, settings, model: str):

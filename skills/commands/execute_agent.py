@@ -6,6 +6,7 @@ Smart execute lets the cheapest model settle a route that lexical routing is uns
 
 from __future__ import annotations
 
+import sys
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
@@ -108,7 +109,22 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
     return execute(registry, settings, agent_id, query, context=context, direct=direct), 0
 
 
+def _preload_sdk_for_a_worker(argv: list[str]) -> None:
+    """A `--jsonl` worker with a key imports the Anthropic SDK before its first line, not inside it.
+
+    The import takes seconds on a busy machine; inside a request it would eat that request's
+    ORCHESTRATOR_AGENT_TIMEOUT and the first caller after a (re)start would wait for it.
+    """
+    if "--jsonl" not in argv:
+        return
+    from skills.config import load_settings
+
+    if load_settings().anthropic_api_key:
+        import anthropic  # noqa: F401  (imported for its side effect: warm module cache)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _preload_sdk_for_a_worker(sys.argv[1:] if argv is None else argv)
     return run_script(
         "execute_agent",
         "Execute a query through an agent (or route a task first) and print the result as JSON.",
