@@ -105,6 +105,8 @@ class Settings:
         self.server_workers = _as_int(env, "ORCHESTRATOR_WORKERS", 2)  # per script; 0 = a process per request
         self.request_timeout_s = _as_float(env, "ORCHESTRATOR_REQUEST_TIMEOUT", 10.0)  # + agent_timeout_s to execute
         self.max_in_flight = _as_int(env, "ORCHESTRATOR_MAX_IN_FLIGHT", 32)  # more concurrent requests get 503
+        self.shutdown_grace_s = _as_float(env, "ORCHESTRATOR_SHUTDOWN_GRACE", 10.0)  # running async tasks may finish
+        self.worker_idle_s = _as_float(env, "ORCHESTRATOR_WORKER_IDLE", 60.0)  # burst workers retire after this idle
 
     @property
     def demo_database_url_file(self) -> str:

@@ -434,4 +434,4 @@ class OrchestratorHTTPServer(ThreadingHTTPServer):
 
     def server_close(self):
         super().server_close()
-        self.app.service.close()
+        self.app.service.close(grace_s=self.app.settings.shutdown_grace_s)

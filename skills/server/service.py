@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from skills import errors
 from skills.server import validation
 from skills.server.logs import excerpt, get_logger
 from skills.server.metrics import Metrics
+from skills.server.state_health import state_dir_report
 from skills.server.task_store import TaskStore, db_path
 from skills.server.workers import Cancellation, OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
 
@@ -72,6 +74,11 @@ class Service:
         self._cache_lock = threading.Lock()
         self._gauges_read_at: float | None = None  # monotonic; None = read on the next /metrics
         self.started_at = time.time()
+        self._closing = threading.Event()
+        self._tasks_changed = threading.Condition()
+        self._tasks_running = 0
+        self._health_reasons: list[str] = []
+        threading.Thread(target=self._retire_idle_workers, name="worker-retirer", daemon=True).start()
 
     # --- scripts -------------------------------------------------------------------------
 
@@ -106,7 +113,19 @@ class Service:
             warm=workers if hot else 0,
             on_restart=self._worker_restarted,
             generation=self._registry_generation,
+            idle_retire_s=self.settings.worker_idle_s,
         )
+
+    def _retire_idle_workers(self) -> None:
+        """Every few seconds, let the pools stop burst workers that have sat idle long enough."""
+        interval = min(10.0, max(0.2, self.settings.worker_idle_s / 4))
+        while not self._closing.wait(interval):
+            retired = sum(runner.retire_idle() for runner in self.runners.values())
+            if retired:
+                self.log.info("Retired %d idle workers | Live: %d", retired, self.live_workers())
+
+    def live_workers(self) -> int:
+        return sum(runner.live() for runner in self.runners.values())
 
     def _worker_restarted(self, script: str, reason: str) -> None:
         self.metrics.inc("orchestrator_worker_restarts_total", script=script, reason=reason)
@@ -187,6 +206,8 @@ class Service:
         if agent is None and routed_status:
             self.metrics.inc("orchestrator_routing_total", status=str(routed_status))
         self._count_fallback((routing if isinstance(routing, dict) else body).get("llm_fallback"))
+        for warning in body.get("warnings") or []:
+            self.log.warning("Executed via %s with a warning | %s", agent, warning)
         if agent:
             self.log.info("Executed via %s in %dms | Success: %s", agent, elapsed_ms, success)
         else:
@@ -241,11 +262,13 @@ class Service:
     def health(self) -> Reply:
         agents = self.run("list_agents", {}, self.quick_limit_s)  # uncached: a probe wants the truth now
         registry_ok = agents.status == 200 and isinstance(agents.body, list)
-        ledger_ok = self.store.writable()
+        state = state_dir_report(self.settings.state_dir, self.store)
+        healthy = registry_ok and state["writable"]
         body = {
-            "status": "ok" if registry_ok and ledger_ok else "degraded",
+            "status": "ok" if healthy else "degraded",
             "registry": {"loaded": registry_ok, "agents": len(agents.body) if registry_ok else 0},
-            "ledger": {"writable": ledger_ok},
+            "ledger": {"writable": state["writable"]},
+            "state_dir": state,
             "agents": [
                 {"id": a.get("id"), "status": a.get("status"), "configured": a.get("configured")}
                 for a in (agents.body if registry_ok else [])
@@ -256,22 +279,53 @@ class Service:
         }
         if not registry_ok:
             body["registry"]["error"] = agents.body.get("error") if isinstance(agents.body, dict) else "unknown"
-        return Reply(200 if registry_ok and ledger_ok else 503, body)
+        reasons = [reason for reason in (body["registry"].get("error"), state.get("error")) if reason]
+        if reasons:
+            body["reasons"] = reasons
+        self._note_health(reasons)
+        return Reply(200 if healthy else 503, body)
+
+    def _note_health(self, reasons: list[str]) -> None:
+        """Log when health changes (not at every probe), saying why."""
+        if reasons == self._health_reasons:
+            return
+        self._health_reasons = reasons
+        if reasons:
+            self.log.warning("Health degraded | Reason: %s", "; ".join(reasons))
+        else:
+            self.log.info("Health ok again")
 
     # --- async tasks and batches ---------------------------------------------------------
 
     def submit(self, kind: str, fields: dict) -> Reply:
-        if self.store.count_processing() >= MAX_PENDING_TASKS:
-            message = f"{MAX_PENDING_TASKS} tasks are already waiting; poll them and retry later"
-            return Reply(503, {"error": message, "code": "overloaded"}, {"Retry-After": "10"})
-        task_id = self.store.create(kind, fields)
+        try:
+            if self.store.count_processing() >= MAX_PENDING_TASKS:
+                message = f"{MAX_PENDING_TASKS} tasks are already waiting; poll them and retry later"
+                return Reply(503, {"error": message, "code": "overloaded"}, {"Retry-After": "10"})
+            task_id = self.store.create(kind, fields)
+        except sqlite3.Error as error:  # refuse rather than accept a task we cannot keep
+            return self._state_unavailable("cannot store the task", error)
         self.background.submit(self._run_task, task_id, kind, fields)
         return Reply(202, {"task_id": task_id, "status": "processing"})
 
+    def _state_unavailable(self, what: str, error: Exception) -> Reply:
+        self.log.error("Task store unusable: %s: %s | State dir: %s", what, error, self.settings.state_dir)
+        message = (
+            f"the server {what} ({error}): its state directory is full, read-only or damaged; "
+            "GET /health says which. POST /orchestrator/smart-execute still answers directly"
+        )
+        return Reply(503, {"error": message, "code": "state_unavailable"}, {"Retry-After": "30"})
+
     def _run_task(self, task_id: str, kind: str, fields: dict) -> None:
+        with self._tasks_changed:
+            self._tasks_running += 1
         try:
             self.store.started(task_id)
             reply = self.execute(fields) if kind == "execute" else self.smart_execute(fields)
+            if self._closing.is_set() and reply.status in (502, 504):
+                # the shutdown killed its worker: leave it 'processing' so the next start resumes it
+                self.log.warning("Async task %s stopped by the shutdown | Left for the next start", task_id)
+                return
             ok = reply.status == 200 and not (isinstance(reply.body, dict) and reply.body.get("success") is False)
             error = reply.body.get("error") if isinstance(reply.body, dict) and not ok else None
             self.store.finish(task_id, ok=ok, http_status=reply.status, result=reply.body, error=error)
@@ -282,6 +336,10 @@ class Service:
                 "code": "internal_error",
             }
             self.store.finish(task_id, ok=False, http_status=500, result=body, error=body["error"])
+        finally:
+            with self._tasks_changed:
+                self._tasks_running -= 1
+                self._tasks_changed.notify_all()
 
     def resume_unfinished(self) -> int:
         """Resume what a previous run left running (or mark it failed); returns how many resumed."""
@@ -294,7 +352,10 @@ class Service:
         return len(pending)
 
     def task(self, task_id: str) -> Reply:
-        found = self.store.get(task_id) if len(task_id) <= 64 else None
+        try:
+            found = self.store.get(task_id) if len(task_id) <= 64 else None
+        except sqlite3.Error as error:
+            return self._state_unavailable("cannot read its tasks", error)
         if found is None:
             message = f"no task {task_id[:64]!r}: task ids come from POST /orchestrator/execute-async"
             return Reply(404, {"error": message, "code": "task_not_found", "field": "task_id"})
@@ -314,8 +375,15 @@ class Service:
         except validation.ApiError as exc:
             return json.dumps(exc.to_json())
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 0.0) -> None:
+        """Stop: queued async tasks stay 'processing' (resumed at the next start); running ones get
+        `grace_s` to finish before their workers are killed (then they are resumed too)."""
+        self._closing.set()
         self.background.shutdown(wait=False, cancel_futures=True)
         self.batch_pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace_s
+        with self._tasks_changed:
+            while self._tasks_running and (remaining := deadline - time.monotonic()) > 0:
+                self._tasks_changed.wait(remaining)
         for runner in self.runners.values():
             runner.close()

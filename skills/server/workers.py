@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import select
 import signal
 import subprocess
@@ -185,10 +184,12 @@ class _WorkerGone(Exception):
 
 
 class WorkerPool:
-    """Up to `size` warm workers for one script; `warm` of them are started up front.
+    """Up to `size` workers for one script; `warm` of them are started up front and always kept.
 
     `is_stale()` (for example "the registry file changed") retires idle workers, so a warm
-    worker never answers from an older registry than a fresh `bin/route_task` would.
+    worker never answers from an older registry than a fresh `bin/route_task` would. Workers
+    started for a burst beyond the warm ones retire once idle for `idle_retire_s` (see
+    `retire_idle`), so the memory a burst took comes back.
     """
 
     def __init__(
@@ -201,29 +202,35 @@ class WorkerPool:
         env: dict | None = None,
         on_restart: Callable[[str, str], None] | None = None,
         generation: Callable[[], object] | None = None,
+        idle_retire_s: float = 60.0,
     ):
         self.script = script
         self.argv = [sys.executable, path, "--jsonl"]
         self.size = max(1, size)
+        self.warm = min(warm, self.size)
+        self.idle_retire_s = idle_retire_s
         self.env = env
         self.on_restart = on_restart or (lambda script, reason: None)
         self.generation = generation or (lambda: None)
-        self._idle: queue.LifoQueue[tuple[Worker, object]] = queue.LifoQueue()
         self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)
+        self._idle: list[tuple[Worker, object, float]] = []  # oldest first; the newest is reused first
         self._live = 0
         self._all: set[Worker] = set()  # idle and busy, so close() can stop every one
         self._closed = False
-        for _ in range(min(warm, self.size)):
+        for _ in range(self.warm):
+            with self._lock:
+                self._live += 1
             self._release(self._spawn())
 
     def _spawn(self) -> tuple[Worker, object]:
-        with self._lock:
-            self._live += 1
+        """Start a worker in a slot the caller has already counted in `_live`."""
         try:
             worker = Worker(self.script, self.argv, self.env)
         except OSError as exc:
             with self._lock:
                 self._live -= 1
+                self._returned.notify()
             raise ScriptFailed(self.script, f"could not start: {exc}") from exc
         with self._lock:
             self._all.add(worker)
@@ -234,32 +241,42 @@ class WorkerPool:
         with self._lock:
             self._live -= 1
             self._all.discard(worker)
+            self._returned.notify()  # a waiter may now start a fresh worker
         if reason:
             self.on_restart(self.script, reason)
 
     def _release(self, entry: tuple[Worker, object]) -> None:
-        if self._closed:
-            self._discard(entry[0], kill=True)
-        else:
-            self._idle.put(entry)
+        with self._lock:
+            if not self._closed:
+                self._idle.append((entry[0], entry[1], time.monotonic()))
+                self._returned.notify()
+                return
+        self._discard(entry[0], kill=True)
+
+    def _take(self, deadline: float) -> tuple[Worker, object] | None:
+        """An idle worker, or None when the caller may start one; PoolBusy once `deadline` passes."""
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise ScriptFailed(self.script, "the server is stopping")
+                if self._idle:
+                    worker, gen, _since = self._idle.pop()
+                    return worker, gen
+                if self._live < self.size:
+                    self._live += 1  # reserved here, under the lock, so a burst cannot overshoot `size`
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolBusy(self.script)
+                self._returned.wait(remaining)
 
     def _acquire(self, deadline: float) -> tuple[Worker, object]:
         current = self.generation()
         while True:
-            try:
-                worker, gen = self._idle.get_nowait()
-            except queue.Empty:
-                with self._lock:
-                    can_grow = self._live < self.size
-                if can_grow:
-                    return self._spawn()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise PoolBusy(self.script)
-                try:
-                    worker, gen = self._idle.get(timeout=remaining)
-                except queue.Empty:
-                    raise PoolBusy(self.script) from None
+            taken = self._take(deadline)
+            if taken is None:
+                return self._spawn()
+            worker, gen = taken
             if gen != current:
                 self._discard(worker, kill=False)
                 continue
@@ -299,18 +316,30 @@ class WorkerPool:
             return answer
         raise ScriptFailed(self.script, "its workers keep dying before they can answer; see the server's stderr")
 
+    def retire_idle(self, now: float | None = None) -> int:
+        """Stop workers beyond the warm ones that have been idle `idle_retire_s`; returns how many."""
+        now = time.monotonic() if now is None else now
+        retiring = []
+        with self._lock:
+            while (
+                self._idle and self._live - len(retiring) > self.warm and now - self._idle[0][2] >= self.idle_retire_s
+            ):
+                retiring.append(self._idle.pop(0)[0])
+        for worker in retiring:
+            self._discard(worker, kill=False)
+        return len(retiring)
+
     def live(self) -> int:
         with self._lock:
             return self._live
 
     def close(self) -> None:
         """Stop idle workers politely (EOF) and kill busy ones: the server is going away."""
-        self._closed = True
-        while True:
-            try:
-                worker, _gen = self._idle.get_nowait()
-            except queue.Empty:
-                break
+        with self._lock:
+            self._closed = True
+            idle = [entry[0] for entry in self._idle]
+            self._idle.clear()
+        for worker in idle:
             self._discard(worker, kill=False)
         with self._lock:
             busy = list(self._all)
@@ -361,6 +390,9 @@ class OneShotRunner:
 
     def live(self) -> int:
         return 0
+
+    def retire_idle(self, now: float | None = None) -> int:
+        return 0  # nothing stays idle: every process ends with its request
 
     def close(self) -> None:
         with self._lock:
