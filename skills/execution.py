@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, NotFound, OrchestratorError
-from skills.ledger import ExecutionRecord, record
+from skills.ledger import ExecutionRecord, record_or_warn
 from skills.pricing import cost_usd
 from skills.readiness import HOW_TO_CONFIGURE, missing_requirements
 from skills.reading import answer_yes_no
@@ -261,7 +261,7 @@ def execute(
         spent = error.details.get("usage") or {}  # a loop that failed midway still cost tokens
         entry.input_tokens, entry.output_tokens = spent.get("input_tokens", 0), spent.get("output_tokens", 0)
         entry.cost_usd = cost_usd(settings, agent["model"], {"input_tokens": 0, "output_tokens": 0, **spent}) or 0.0
-        record(settings, entry)
+        record_or_warn(settings, entry)
         raise
     elapsed_ms = (time.perf_counter() - started) * 1000
     cost = cost_usd(settings, outcome.model or agent["model"], outcome.usage)
@@ -270,5 +270,8 @@ def execute(
     entry.output_tokens = outcome.usage.get("output_tokens", 0)
     entry.cost_usd = cost or 0.0
     entry.tool_calls = [call.to_json() for call in outcome.tool_calls]
-    record(settings, entry)
-    return _success_json(agent, outcome, elapsed_ms, cost)
+    result = _success_json(agent, outcome, elapsed_ms, cost)
+    warning = record_or_warn(settings, entry)
+    if warning:
+        result["warnings"] = [warning]
+    return result

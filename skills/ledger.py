@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -179,6 +180,21 @@ def record(settings, entry: ExecutionRecord) -> int:
         return cursor.lastrowid
     finally:
         conn.close()
+
+
+def record_or_warn(settings, entry: ExecutionRecord) -> str | None:
+    """Record, but never let a full or read-only state directory cost the user their answer.
+
+    Returns None when recorded, else a warning that says why (also written to stderr, which the
+    HTTP server's journal keeps); /health reports the same state directory as degraded.
+    """
+    try:
+        record(settings, entry)
+        return None
+    except (OSError, sqlite3.Error) as error:
+        warning = f"not recorded in the ledger ({ledger_path(settings)}): {error}"
+        print(f"execute_agent: {warning}", file=sys.stderr, flush=True)
+        return warning
 
 
 def record_fallback(settings, entry: FallbackRecord) -> int:

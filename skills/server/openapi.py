@@ -334,6 +334,12 @@ SCHEMAS: dict[str, dict] = {
             "status": {"type": "string", "enum": ["ok", "degraded"]},
             "registry": {"type": "object", "properties": {"loaded": {"type": "boolean"}}},
             "ledger": {"type": "object", "properties": {"writable": {"type": "boolean"}}},
+            "state_dir": {
+                "type": "object",
+                "description": "the state directory: writable, free_bytes, and `error` saying what to fix",
+                "properties": {"writable": {"type": "boolean"}, "free_bytes": {"type": ["integer", "null"]}},
+            },
+            "reasons": {"type": "array", "items": {"type": "string"}, "description": "why it is degraded"},
             "agents": {"type": "array", "items": {"type": "object"}},
             "workers": {"type": "object"},
             "uptime_s": {"type": "number"},
@@ -539,7 +545,7 @@ def _paths() -> dict:
                 "service",
                 _json("Healthy.", _ref("Health")),
                 {429},
-                responses_extra={"503": _json("Degraded: see `registry` and `ledger`.", _ref("Health"))},
+                responses_extra={"503": _json("Degraded: `reasons` says why.", _ref("Health"))},
                 **public,
             )
         },
