@@ -142,7 +142,7 @@ def _check_entity_source(path: str, agent: str, field: str, entry) -> None:
 
 def _check_agent(path: str, position: int, agent) -> dict:
     if not isinstance(agent, dict):
-        raise _fail(path, f"agents[{position}] must be a mapping of fields")
+        raise _fail(path, f"agents[{position}] must be a mapping of fields", field=f"agents[{position}]")
     name = agent.get("id") if isinstance(agent.get("id"), str) else f"agents[{position}]"
     unknown = sorted(set(agent) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
     if unknown:
@@ -184,7 +184,7 @@ def _check_agent(path: str, position: int, agent) -> dict:
 def validate(document, path: str) -> list[dict]:
     """The agents of a parsed registry document, or RegistryInvalid naming the agent and field."""
     if not isinstance(document, dict):
-        raise _fail(path, "the registry must be a mapping with an 'agents' list")
+        raise _fail(path, "the registry must be a mapping with an 'agents' list", field="agents")
     unknown = sorted(set(document) - {"version", "agents"})
     if unknown:
         raise _fail(path, f"unknown top-level field {unknown[0]!r}", field=unknown[0])
