@@ -80,8 +80,14 @@ class MemorySampler(threading.Thread):
 
 
 class Server:
-    def __init__(self, one_process_per_request: bool, state_dir: str, registry_path: str | None = None):
-        env = dict(os.environ, ORCHESTRATOR_RATE_LIMIT="0", ORCHESTRATOR_STATE_DIR=state_dir)
+    def __init__(
+        self,
+        one_process_per_request: bool,
+        state_dir: str,
+        registry_path: str | None = None,
+        extra_env: dict | None = None,
+    ):
+        env = {**os.environ, "ORCHESTRATOR_RATE_LIMIT": "0", "ORCHESTRATOR_STATE_DIR": state_dir, **(extra_env or {})}
         if registry_path:
             env["ORCHESTRATOR_REGISTRY"] = registry_path
         args = [sys.executable, os.path.join(BIN, "orchestrator_server"), "--port", "0"]

@@ -281,17 +281,8 @@ def _start_stack(state_dir: str):
     env = {"ORCHESTRATOR_STATE_DIR": state_dir, "ORCHESTRATOR_ENV_FILE": os.devnull}
     settings = Settings(env)
     demo_database.start(settings)
-    offline = {"ANTHROPIC_API_KEY": "", "NEON_DATABASE_URL": "", "DATABASE_URL": "", **env}
-    saved = {name: os.environ.get(name) for name in offline}
-    os.environ.update(offline)  # benchmark.Server passes os.environ on to the server
-    try:
-        return Server(False, state_dir), settings
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    offline = {"ANTHROPIC_API_KEY": "", "NEON_DATABASE_URL": "", "DATABASE_URL": "", **env}  # the demo database
+    return Server(False, state_dir, extra_env=offline), settings
 
 
 def soak(minutes: float, clients: int, warmup_s: float, quiet_s: float) -> dict:
