@@ -182,23 +182,36 @@ def record(settings, entry: ExecutionRecord) -> int:
         conn.close()
 
 
+def _unrecorded(settings, error: Exception) -> str:
+    warning = f"not recorded in the ledger ({ledger_path(settings)}): {error}"
+    print(f"ledger: {warning}", file=sys.stderr, flush=True)  # the HTTP server's journal keeps stderr
+    return warning
+
+
 def record_or_warn(settings, entry: ExecutionRecord) -> str | None:
     """Record, but never let a full or read-only state directory cost the user their answer.
 
-    Returns None when recorded, else a warning that says why (also written to stderr, which the
-    HTTP server's journal keeps); /health reports the same state directory as degraded.
+    Returns None when recorded, else a warning that says why (also on stderr); /health reports
+    the same state directory as degraded.
     """
     try:
         record(settings, entry)
         return None
     except (OSError, sqlite3.Error) as error:
-        warning = f"not recorded in the ledger ({ledger_path(settings)}): {error}"
-        print(f"execute_agent: {warning}", file=sys.stderr, flush=True)
-        return warning
+        return _unrecorded(settings, error)
 
 
-def record_fallback(settings, entry: FallbackRecord) -> int:
-    """Append one routing-fallback model call; returns its id."""
+def record_fallback(settings, entry: FallbackRecord) -> int | None:
+    """Append one routing-fallback model call; returns its id, or None (said on stderr) when the
+    state directory is full or read-only: a route must not fail for want of its bookkeeping."""
+    try:
+        return _insert_fallback(settings, entry)
+    except (OSError, sqlite3.Error) as error:
+        _unrecorded(settings, error)
+        return None
+
+
+def _insert_fallback(settings, entry: FallbackRecord) -> int:
     row = (
         entry.started_at,
         redact(entry.task[:MAX_QUERY_CHARS], settings),

@@ -13,8 +13,15 @@ import subprocess
 
 import pytest
 import requests
+import yaml
 
+from skills.config import Settings
+from skills.registry import load_registry
+from skills.routing import route
+from skills.routing.fallback import settle
+from tests.fixtures.fake_anthropic import reply_choice
 from tests.fixtures.http_server import start_server
+from tests.test_routing_fallback import AGENTS, BASE, TIED
 
 TMPFS_SIZE = "4m"
 
@@ -118,3 +125,18 @@ def test_a_read_only_state_directory_degrades_health_but_answers_still_return(se
     assert "Health degraded | Reason: the state directory is on a read-only file system" in log_of(server)
     assert health(server).status_code == 200
     assert "warnings" not in execute(server).json()
+
+
+def test_a_routing_fallback_that_cannot_be_booked_still_routes(tmp_path, fake_anthropic):
+    registry_path = tmp_path / "agents.yaml"
+    registry_path.write_text(yaml.safe_dump({"agents": [{**BASE, **agent} for agent in AGENTS]}))
+    registry = load_registry(str(registry_path))
+    unusable = tmp_path / "state-is-a-file"
+    unusable.write_text("not a directory")
+    settings = Settings({**fake_anthropic.env(), "ORCHESTRATOR_STATE_DIR": str(unusable)})
+    fake_anthropic.script([reply_choice("data")])
+
+    settled = settle(registry, route(registry, TIED), TIED, settings)
+
+    assert settled["status"] == "routed" and settled["agent"]["agent_id"] == "data"
+    assert settled["llm_fallback"]["used"] is True
