@@ -14,3 +14,11 @@ pytest_plugins = [
     "tests.fixtures.fake_convex",
     "tests.fixtures.scripts",
 ]
+
+# CI replays the same examples every run (a failure there is reproducible); elsewhere
+# hypothesis explores new ones each time.
+if os.environ.get("CI"):
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True)
+    settings.load_profile("ci")

@@ -25,6 +25,8 @@ SHIPPED = yaml.safe_load(SHIPPED_TEXT)
 AGENT_FIELDS = sorted({key for agent in SHIPPED["agents"] for key in agent})
 # fields whose value other fields depend on: breaking one may be reported at its partner
 PARTNERS = {"tools": {"default_tool"}, "id": {"id"}, "default_tool": {"tools"}}
+# a replaced agents list may hold agents that are broken themselves: reported at their field
+PARTNERS["agents"] = set(AGENT_FIELDS)
 
 anything = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
