@@ -58,20 +58,21 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _load_json(text: str | bytes, where: str):
+def _load_json(text: str | bytes, where: str, field: str = "json"):
+    """Parsed JSON, or BadInput blaming `field` (the option's field for --context, "json" for stdin)."""
     import json  # only paid for by callers that send JSON
 
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise BadInput(f"{where} is not UTF-8 text (byte {error.start})", field="json") from None
+            raise BadInput(f"{where} is not UTF-8 text (byte {error.start})", field=field) from None
     try:
         return json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
     except RecursionError:  # thousands of nested brackets: refuse the line, keep the process
-        raise BadInput(f"{where} nests too deeply", field="json") from None
+        raise BadInput(f"{where} nests too deeply", field=field) from None
     except ValueError as error:
-        raise BadInput(f"{where} is not valid JSON: {error}", field="json") from None
+        raise BadInput(f"{where} is not valid JSON: {error}", field=field) from None
 
 
 def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
@@ -103,7 +104,7 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
                     value = argv[position]
                 else:
                     raise BadInput(f"{flag} needs a value", field=option.field)
-                fields[option.field] = _load_json(value, flag) if option.kind == OBJECT else value
+                fields[option.field] = _load_json(value, flag, option.field) if option.kind == OBJECT else value
         else:
             known = ", ".join([o.flag for o in options] + ["--json -", "--jsonl", "--pretty"])
             raise BadInput(f"unknown argument {arg!r}; known: {known}", field=arg.lstrip("-") or arg)
@@ -112,12 +113,17 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
 
 
 def check_fields(fields: dict, options: list[Option]) -> dict:
-    """Type-check fields that came as JSON; unknown fields are refused, not silently dropped."""
+    """Type-check fields that came as JSON; unknown fields are refused, as unknown flags are.
+
+    A script that accepts other shapes (execute_agent takes a piped route result) reshapes
+    them in its `prepare` step first, so what reaches here is only the script's own fields.
+    """
     known = {option.field: option for option in options}
     for name, value in fields.items():
         option = known.get(name)
         if option is None:
-            continue  # handlers may accept extra JSON fields (e.g. a route result piped in)
+            names = ", ".join(repr(o.field) for o in options)
+            raise BadInput(f"unknown field {name!r}; known fields: {names}", field=name)
         if option.kind == FLAG and not isinstance(value, bool):
             raise BadInput(f"field {name!r} must be true or false", field=name)
         if option.kind == TEXT and value is not None and not isinstance(value, str):
@@ -128,8 +134,11 @@ def check_fields(fields: dict, options: list[Option]) -> dict:
 
 
 def require_text(fields: dict, name: str, *, limit: int = MAX_TEXT) -> str:
+    """The field's text, stripped; BadInput saying whether it is missing, empty or too long."""
     value = fields.get(name)
-    if not isinstance(value, str) or not value.strip():
+    if isinstance(value, str) and not value.strip():
+        raise BadInput(f"field {name!r} is empty: give the {name} in words", field=name)
+    if not isinstance(value, str):
         raise BadInput(
             f'field {name!r} is required: give --{name.replace("_", "-")} TEXT or {{"{name}": ...}}', field=name
         )
