@@ -15,6 +15,7 @@ from skills.config import Settings
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, ToolRefused, UpstreamUnavailable
 from skills.servers import get_server, load_servers
 from skills.tools import ToolContext, load_agent_tools, run_tool
+from tests.fixtures.silent import client_hung_up, silent_listener
 from tests.fixtures.sshd import SERVER_NAME, free_port, make_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,9 +81,7 @@ def test_prompt_says_tools_are_read_only():
 
 
 def test_cpu_usage_measures_a_real_percentage_per_core(local):
-    started = time.monotonic()
     result = call(local, "cpu_usage")
-    assert 0.3 <= time.monotonic() - started < 5
     data = result.data
     assert 0.0 <= data["busy_percent"] <= 100.0
     assert data["cores"] == os.cpu_count() == len(data["per_core_percent"])
@@ -292,23 +291,20 @@ def _remote_settings(tmp_path, sshd_server, timeout: str = "10", **entry) -> Set
 
 
 def test_closed_port_fails_cleanly_within_the_timeout(sshd_server, tmp_path):
+    # A refused connection is reported as unreachable at once; waiting out the timeout would
+    # have ended in ExecutionTimeout instead, so the error's type is the proof.
     settings = _remote_settings(tmp_path, sshd_server, timeout="3", port=free_port())
-    started = time.monotonic()
     with pytest.raises(UpstreamUnavailable) as caught:
         call(settings, "uptime", server=SERVER_NAME)
-    assert time.monotonic() - started < 3
     assert "cannot reach server 'loopback'" in caught.value.message
 
 
 def test_listener_that_never_speaks_ssh_times_out(sshd_server, tmp_path):
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
+    with silent_listener() as silent:
         settings = _remote_settings(tmp_path, sshd_server, timeout="1", port=silent.getsockname()[1])
-        started = time.monotonic()
         with pytest.raises(ExecutionTimeout) as caught:
             call(settings, "uptime", server=SERVER_NAME)
-        assert time.monotonic() - started < 4
+        assert client_hung_up(silent)  # it gave up on the silent server and closed the connection
     assert "no SSH banner within 1 s" in caught.value.message
 
 
