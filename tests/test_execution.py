@@ -62,10 +62,13 @@ def test_a_route_result_without_an_agent_pipes_into_smart_execute(script):
     assert (run.json["success"], run.json["code"]) == (False, "no_match")
 
 
-def test_a_piped_route_result_with_a_stray_field_is_refused(script):
-    routed = script("route_task", "--task", "Is the box running out of RAM?", "--auto-select").json
-    run = script("execute_agent", "--json", "-", stdin=json.dumps({**routed, "priority": "high"}))
-    assert run.returncode == 2 and run.json["field"] == "priority"
+def test_a_piped_route_result_keeps_working_when_routing_says_more(script):
+    routed = script("route_task", "--task", "Is the box running out of RAM?", "--auto-select", "--explain").json
+    run = script("execute_agent", "--json", "-", stdin=json.dumps({**routed, "learned_from": ["feedback"]}))
+    assert run.returncode == 0, run.stdout
+    assert run.json["agent"] == "vps-monitor" and run.json["tool_calls"][0]["name"] == "memory_usage"
+    stray = script("execute_agent", "--json", "-", stdin='{"agent": "vps-monitor", "query": "cpu", "priority": 1}')
+    assert stray.returncode == 2 and stray.json["field"] == "priority"  # a caller's own unknown field
 
 
 def test_smart_execute_returns_options_instead_of_guessing(script):

@@ -24,25 +24,24 @@ OPTIONS = [
 
 
 ROUTE_STATUSES = ("routed", "high_confidence", "multiple_matches", "no_match")
-# What a route result holds besides the task and the agent: not for execute_agent, so dropped
-# here (any other unknown field is still refused by the shared field check).
-ROUTE_ONLY_FIELDS = ("status", "alternatives", "options", "suggestions", "message", "execution_time_ms")
 
 
 def accept_route_result(fields: dict) -> dict:
     """`route_task ... | execute_agent --json -`: take the agent and task from a routing result.
 
+    Only what execution needs is kept (the rest of a route result, e.g. alternatives or
+    suggestions, describes routing), so the pipe keeps working when routing says more.
     A result without an agent (multiple_matches, no_match) leaves the task for smart execute,
     which routes it again and answers with the options or suggestions.
     """
     if fields.get("status") not in ROUTE_STATUSES:
-        return fields
-    fields = {name: value for name, value in fields.items() if name not in ROUTE_ONLY_FIELDS}
+        return fields  # the caller's own fields: unknown ones are refused by the shared check
     agent = fields.get("agent")
+    kept = {name: fields[name] for name in ("task", "query", "context", "direct") if name in fields}
     if isinstance(agent, dict):
-        fields["agent"] = agent.get("agent_id")
-        fields.setdefault("query", fields.get("task"))
-    return fields
+        kept["agent"] = agent.get("agent_id")
+        kept.setdefault("query", fields.get("task"))
+    return kept
 
 
 def _unsure(route: dict) -> tuple[dict, int]:
