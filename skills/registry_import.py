@@ -147,31 +147,39 @@ def _convert_agent(position: int, raw, categories: dict, capability_owners: dict
         note("defaulted", "model", value=DEFAULT_MODEL)
     agent["cost_per_query"] = _cost(raw, where, note)
 
+    agent["triggers"], weak = _routing_terms(raw, where, capability_owners, note)
+    if weak:
+        agent["weak_triggers"] = weak
+    if not agent["triggers"]:
+        raise BadInput(
+            f"{where} ({agent_id}) has no triggers, and no capability only it has: nothing would route to it",
+            field=f"{where}.triggers",
+        )
+    _note_dropped_fields(raw, note)
+    return agent
+
+
+def _routing_terms(raw: dict, where: str, capability_owners: dict, note) -> tuple[list[str], list[str]]:
+    """(triggers, weak triggers): the original triggers, then capabilities sorted by who has them."""
     triggers = _unique(_strings(raw.get("triggers"), f"{where}.triggers"))
     names, groups = capability_terms(raw.get("capabilities"), f"{where}.capabilities")
     taken = {t.lower() for t in triggers}
     strong = [t for t in names if t not in taken and len(capability_owners.get(t, ())) == 1]
-    weak = [t for t in names if t not in taken and t not in strong] + [g for g in groups if g not in taken]
-    weak = _unique(t for t in weak if t not in strong)
+    weak = _unique(t for t in [*names, *groups] if t not in taken and t not in strong)
     if strong:
         note("mapped", "capabilities", to="triggers", value=strong, reason="only this agent has them")
     if weak:
         reason = "shared with other agents, or a group name: they count only beside other evidence"
         note("mapped", "capabilities", to="weak_triggers", value=weak, reason=reason)
-    agent["triggers"] = triggers + strong
-    if weak:
-        agent["weak_triggers"] = weak
-    if not agent["triggers"]:
-        raise BadInput(
-            f"{where} ({agent_id}) has no triggers and no capabilities to route on", field=f"{where}.triggers"
-        )
+    return triggers + strong, weak
 
+
+def _note_dropped_fields(raw: dict, note) -> None:
     for field, value in raw.items():
         if field in DROPPED_AGENT_FIELDS:
             note("dropped", field, value=value, reason=DROPPED_AGENT_FIELDS[field])
         elif field not in (*COPIED_FIELDS, "type", "cost_per_query", "triggers", "capabilities"):
             note("dropped", field, value=value, reason="not a field of registry/agents.yaml")
-    return agent
 
 
 def _category(raw: dict, agent_id: str, categories: dict, note, where: str) -> str:
