@@ -49,8 +49,11 @@ def console_examples(text: str) -> list[tuple[str, str]]:
 
 
 def without_timing(text: str) -> dict:
+    """The answer without what moves between runs or refits: the timing and the 0..1 score."""
     body = json.loads(text)
     body.pop("execution_time_ms", None)
+    for agent in [body.get("agent") or {}, *body.get("alternatives", []), *body.get("options", [])]:
+        agent.pop("score", None)
     return body
 
 
