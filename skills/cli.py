@@ -27,15 +27,19 @@ TEXT, FLAG, OBJECT = "text", "flag", "object"
 
 
 class Option:
+    """A field a script takes: `--flag` on the command line (None: only in JSON input) and `field` in JSON."""
+
     __slots__ = ("field", "flag", "help", "kind")
 
-    def __init__(self, flag: str, field: str, kind: str, help: str):
+    def __init__(self, flag: str | None, field: str, kind: str, help: str):
         self.flag, self.field, self.kind, self.help = flag, field, kind, help
 
 
 def usage_text(name: str, summary: str, options: list[Option]) -> str:
     lines = [f"usage: {name} [options]", "", summary, "", "options:"]
     for option in options:
+        if option.flag is None:
+            continue
         value = "" if option.kind == FLAG else (" JSON" if option.kind == OBJECT else " TEXT")
         lines.append(f"  {option.flag}{value:<6} {option.help}")
     lines += [
@@ -44,6 +48,10 @@ def usage_text(name: str, summary: str, options: list[Option]) -> str:
         "  --pretty      indent the JSON output",
         "  --help        show this help",
     ]
+    json_only = [option for option in options if option.flag is None]
+    if json_only:
+        lines += ["", "fields only in JSON input:"]
+        lines += [f'  "{option.field}"  {option.help}' for option in json_only]
     return "\n".join(lines)
 
 
@@ -77,7 +85,7 @@ def _load_json(text: str | bytes, where: str, field: str = "json"):
 
 def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
     """(fields, modes) from the command line; modes holds json/jsonl/pretty/help."""
-    by_flag = {option.flag: option for option in options}
+    by_flag = {option.flag: option for option in options if option.flag}
     fields: dict = {}
     modes = {"json": False, "jsonl": False, "pretty": False, "help": False}
     position = 0
@@ -106,7 +114,7 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
                     raise BadInput(f"{flag} needs a value", field=option.field)
                 fields[option.field] = _load_json(value, flag, option.field) if option.kind == OBJECT else value
         else:
-            known = ", ".join([o.flag for o in options] + ["--json -", "--jsonl", "--pretty"])
+            known = ", ".join([o.flag for o in options if o.flag] + ["--json -", "--jsonl", "--pretty"])
             raise BadInput(f"unknown argument {arg!r}; known: {known}", field=arg.lstrip("-") or arg)
         position += 1
     return fields, modes

@@ -34,15 +34,20 @@ def test_ci_runs_the_readmes_test_command():
 
 
 def console_examples(text: str) -> list[tuple[str, str]]:
-    """(command, what the README shows it printing) for every `$ ` line of its console blocks."""
+    """(command, what the README shows it printing) for every `$ ` line of its console blocks.
+
+    A command whose comment calls its figures illustrative (it needs an API key, say) is left out:
+    the README says plainly that its output is not this machine's.
+    """
     examples = []
     for block in re.findall(r"```console\n(.*?)```", text, re.DOTALL):
-        command, shown = None, []
+        command, comment, shown = None, "", []
         for line in block.splitlines() + ["$ "]:
             if line.startswith("$ "):
-                if command:
+                if command and "illustrative" not in comment:
                     examples.append((command, "\n".join(shown)))
-                command, shown = line[2:].split("  #")[0].strip(), []
+                command, _, comment = line[2:].partition("  #")
+                command, shown = command.strip(), []
             else:
                 shown.append(line)
     return examples

@@ -199,3 +199,12 @@ def test_workforce_stats_since_reaching_before_1970_means_everything(script):
     run = script("workforce_stats", "--since", "99999999999999w")
     assert run.returncode == 0, run.stdout
     assert run.json["since"] == "1970-01-01T00:00:00+00:00"
+
+
+def test_a_json_only_field_is_known_in_json_and_listed_in_help_but_is_no_flag(script):
+    help_text = script("execute_agent", "--help").stdout
+    assert 'fields only in JSON input:\n  "llm_fallback"' in help_text
+    as_flag = script("execute_agent", "--llm_fallback", "--task", "cpu")
+    assert as_flag.returncode == 2 and as_flag.json["field"] == "llm_fallback"
+    wrong_type = script("execute_agent", "--json", "-", stdin='{"task": "cpu", "llm_fallback": "no"}')
+    assert wrong_type.returncode == 2 and wrong_type.json["error"] == "field 'llm_fallback' must be true or false"

@@ -20,6 +20,7 @@ OPTIONS = [
     Option("--context", "context", OBJECT, 'request context, e.g. {"requestId": "req-123"}'),
     Option("--direct", "direct", FLAG, "use the offline fast path even when ANTHROPIC_API_KEY is set"),
     Option("--no-llm-fallback", "no_llm_fallback", FLAG, "smart execute: never ask the model when routing is unsure"),
+    Option(None, "llm_fallback", FLAG, "true or false; false is --no-llm-fallback (what the HTTP API sends)"),
 ]
 
 
@@ -37,10 +38,12 @@ def accept_route_result(fields: dict) -> dict:
     if fields.get("status") not in ROUTE_STATUSES:
         return fields  # the caller's own fields: unknown ones are refused by the shared check
     agent = fields.get("agent")
-    kept = {name: fields[name] for name in ("task", "query", "context", "direct") if name in fields}
+    kept = {name: fields[name] for name in ("task", "query", "context", "direct", "no_llm_fallback") if name in fields}
     if isinstance(agent, dict):
         kept["agent"] = agent.get("agent_id")
         kept.setdefault("query", fields.get("task"))
+    elif isinstance(agent, str):  # --agent on the command line wins over the piped choice
+        kept["agent"] = agent
     return kept
 
 
