@@ -20,7 +20,12 @@ OPTIONS = [
     Option("--context", "context", OBJECT, 'request context, e.g. {"requestId": "req-123"}'),
     Option("--direct", "direct", FLAG, "use the offline fast path even when ANTHROPIC_API_KEY is set"),
     Option("--no-llm-fallback", "no_llm_fallback", FLAG, "smart execute: never ask the model when routing is unsure"),
-    Option(None, "llm_fallback", FLAG, "true or false; false is --no-llm-fallback (what the HTTP API sends)"),
+    Option(
+        None,
+        "llm_fallback",
+        FLAG,
+        "smart execute: ask the model when routing is unsure (default true; false = --no-llm-fallback)",
+    ),
 ]
 
 
