@@ -285,3 +285,42 @@ def run_benchmark(runs: int = 40, big_agents: int = 10000, cold_runs: int = 3) -
         "request_size_per_agent": request_sizes(settings),
         "targets": TARGETS,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """bin/benchmark_routing: print the figures as indented JSON."""
+    import argparse
+
+    from skills.jsonout import dumps
+
+    parser = argparse.ArgumentParser(
+        prog="benchmark_routing",
+        description="Print routing speed figures (median and p95) as JSON: in-process routes over the "
+        "registry and a generated one, whole route_task processes next to `python -c pass`, and what "
+        "each agent sends per Claude request. Asserts nothing: speed is measured here, not in the tests.",
+    )
+    parser.add_argument("--runs", type=_positive, default=40, help="route_task processes per case (default 40)")
+    parser.add_argument("--agents", type=_positive, default=10000, help="size of the generated registry (10000)")
+    parser.add_argument(
+        "--cold-runs", type=_positive, default=3, help="first loads (no index file) of the generated registry (3)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        figures = run_benchmark(args.runs, args.agents, args.cold_runs)
+    except OrchestratorError as error:
+        print(dumps(error.to_json()))
+        return error.exit_status
+    print(dumps(figures, pretty=True))
+    return 0
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value

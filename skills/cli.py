@@ -27,15 +27,19 @@ TEXT, FLAG, OBJECT = "text", "flag", "object"
 
 
 class Option:
+    """A field a script takes: `--flag` on the command line (None: only in JSON input) and `field` in JSON."""
+
     __slots__ = ("field", "flag", "help", "kind")
 
-    def __init__(self, flag: str, field: str, kind: str, help: str):
+    def __init__(self, flag: str | None, field: str, kind: str, help: str):
         self.flag, self.field, self.kind, self.help = flag, field, kind, help
 
 
 def usage_text(name: str, summary: str, options: list[Option]) -> str:
     lines = [f"usage: {name} [options]", "", summary, "", "options:"]
     for option in options:
+        if option.flag is None:
+            continue
         value = "" if option.kind == FLAG else (" JSON" if option.kind == OBJECT else " TEXT")
         lines.append(f"  {option.flag}{value:<6} {option.help}")
     lines += [
@@ -44,6 +48,10 @@ def usage_text(name: str, summary: str, options: list[Option]) -> str:
         "  --pretty      indent the JSON output",
         "  --help        show this help",
     ]
+    json_only = [option for option in options if option.flag is None]
+    if json_only:
+        lines += ["", "fields only in JSON input:"]
+        lines += [f'  "{option.field}"  {option.help}' for option in json_only]
     return "\n".join(lines)
 
 
@@ -58,25 +66,26 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _load_json(text: str | bytes, where: str):
+def _load_json(text: str | bytes, where: str, field: str = "json"):
+    """Parsed JSON, or BadInput blaming `field` (the option's field for --context, "json" for stdin)."""
     import json  # only paid for by callers that send JSON
 
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise BadInput(f"{where} is not UTF-8 text (byte {error.start})", field="json") from None
+            raise BadInput(f"{where} is not UTF-8 text (byte {error.start})", field=field) from None
     try:
         return json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
     except RecursionError:  # thousands of nested brackets: refuse the line, keep the process
-        raise BadInput(f"{where} nests too deeply", field="json") from None
+        raise BadInput(f"{where} nests too deeply", field=field) from None
     except ValueError as error:
-        raise BadInput(f"{where} is not valid JSON: {error}", field="json") from None
+        raise BadInput(f"{where} is not valid JSON: {error}", field=field) from None
 
 
 def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
     """(fields, modes) from the command line; modes holds json/jsonl/pretty/help."""
-    by_flag = {option.flag: option for option in options}
+    by_flag = {option.flag: option for option in options if option.flag}
     fields: dict = {}
     modes = {"json": False, "jsonl": False, "pretty": False, "help": False}
     position = 0
@@ -103,21 +112,26 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
                     value = argv[position]
                 else:
                     raise BadInput(f"{flag} needs a value", field=option.field)
-                fields[option.field] = _load_json(value, flag) if option.kind == OBJECT else value
+                fields[option.field] = _load_json(value, flag, option.field) if option.kind == OBJECT else value
         else:
-            known = ", ".join([o.flag for o in options] + ["--json -", "--jsonl", "--pretty"])
+            known = ", ".join([o.flag for o in options if o.flag] + ["--json -", "--jsonl", "--pretty"])
             raise BadInput(f"unknown argument {arg!r}; known: {known}", field=arg.lstrip("-") or arg)
         position += 1
     return fields, modes
 
 
 def check_fields(fields: dict, options: list[Option]) -> dict:
-    """Type-check fields that came as JSON; unknown fields are refused, not silently dropped."""
+    """Type-check fields that came as JSON; unknown fields are refused, as unknown flags are.
+
+    A script that accepts other shapes (execute_agent takes a piped route result) reshapes
+    them in its `prepare` step first, so what reaches here is only the script's own fields.
+    """
     known = {option.field: option for option in options}
     for name, value in fields.items():
         option = known.get(name)
         if option is None:
-            continue  # handlers may accept extra JSON fields (e.g. a route result piped in)
+            names = ", ".join(repr(o.field) for o in options)
+            raise BadInput(f"unknown field {name!r}; known fields: {names}", field=name)
         if option.kind == FLAG and not isinstance(value, bool):
             raise BadInput(f"field {name!r} must be true or false", field=name)
         if option.kind == TEXT and value is not None and not isinstance(value, str):
@@ -128,8 +142,11 @@ def check_fields(fields: dict, options: list[Option]) -> dict:
 
 
 def require_text(fields: dict, name: str, *, limit: int = MAX_TEXT) -> str:
+    """The field's text, stripped; BadInput saying whether it is missing, empty or too long."""
     value = fields.get(name)
-    if not isinstance(value, str) or not value.strip():
+    if isinstance(value, str) and not value.strip():
+        raise BadInput(f"field {name!r} is empty: give the {name} in words", field=name)
+    if not isinstance(value, str):
         raise BadInput(
             f'field {name!r} is required: give --{name.replace("_", "-")} TEXT or {{"{name}": ...}}', field=name
         )

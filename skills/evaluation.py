@@ -81,17 +81,19 @@ def evaluate(registry: dict, cases: list[dict]) -> dict:
 
 
 def as_table(report: dict) -> str:
+    """The report for people: every agent name in full, columns as wide as the longest name."""
     labels = sorted({*report["confusion"], *(g for row in report["confusion"].values() for g in row)})
-    width = max(len(label) for label in labels) + 2
+    first = max(len(label) for label in [*labels, "expected \\ got"]) + 2
+    column = max(len(label) for label in labels) + 2
     lines = [
         f"accuracy {report['accuracy']:.1%} ({report['correct']}/{report['total']})",
         f"no_match precision {report['no_match_precision']}  recall {report['no_match_recall']}",
         "",
-        "expected \\ got".ljust(width) + "".join(label[:14].rjust(15) for label in labels),
+        "expected \\ got".ljust(first) + "".join(label.rjust(column) for label in labels),
     ]
     for expected in labels:
         row = report["confusion"].get(expected, {})
-        lines.append(expected.ljust(width) + "".join(str(row.get(got, 0)).rjust(15) for got in labels))
+        lines.append(expected.ljust(first) + "".join(str(row.get(got, 0)).rjust(column) for got in labels))
     if report["misrouted"]:
         lines += ["", "misrouted:"]
         for miss in report["misrouted"]:

@@ -42,6 +42,8 @@ OPTIONAL_FIELDS = {
     "entities": list,
 }
 TOOL_FIELDS = {"name": str, "triggers": list, "examples": list}
+# Top-level fields of the original orchestrator's registry.json (skills/registry_import.py reads it).
+ORIGINAL_FORMAT_FIELDS = {"registry_version", "agent_categories", "orchestration_rules", "total_agents"}
 TYPE_NAMES = {str: "a string", list: "a list", dict: "a mapping", (int, float): "a number"}
 
 
@@ -187,7 +189,10 @@ def validate(document, path: str) -> list[dict]:
         raise _fail(path, "the registry must be a mapping with an 'agents' list", field="agents")
     unknown = sorted(set(document) - {"version", "agents"})
     if unknown:
-        raise _fail(path, f"unknown top-level field {unknown[0]!r}", field=unknown[0])
+        hint = ""
+        if set(unknown) & ORIGINAL_FORMAT_FIELDS:
+            hint = f" (this is the original orchestrator's registry.json: convert it with bin/import_registry {path})"
+        raise _fail(path, f"unknown top-level field {unknown[0]!r}{hint}", field=unknown[0])
     agents = document.get("agents")
     if not isinstance(agents, list) or not agents:
         raise _fail(path, "'agents' must be a non-empty list", field="agents")

@@ -54,6 +54,23 @@ def test_route_output_pipes_into_execute(script):
     assert run.json["tool_calls"][0]["name"] == "memory_usage"
 
 
+def test_a_route_result_without_an_agent_pipes_into_smart_execute(script):
+    routed = script("route_task", "--task", "who is the president of France")
+    assert routed.json["status"] == "no_match"
+    run = script("execute_agent", "--json", "-", stdin=routed.stdout)
+    assert run.returncode == 1, run.stdout
+    assert (run.json["success"], run.json["code"]) == (False, "no_match")
+
+
+def test_a_piped_route_result_keeps_working_when_routing_says_more(script):
+    routed = script("route_task", "--task", "Is the box running out of RAM?", "--auto-select", "--explain").json
+    run = script("execute_agent", "--json", "-", stdin=json.dumps({**routed, "learned_from": ["feedback"]}))
+    assert run.returncode == 0, run.stdout
+    assert run.json["agent"] == "vps-monitor" and run.json["tool_calls"][0]["name"] == "memory_usage"
+    stray = script("execute_agent", "--json", "-", stdin='{"agent": "vps-monitor", "query": "cpu", "priority": 1}')
+    assert stray.returncode == 2 and stray.json["field"] == "priority"  # a caller's own unknown field
+
+
 def test_smart_execute_returns_options_instead_of_guessing(script):
     unsure = script("execute_agent", "--task", "check the database server")
     assert unsure.returncode == 1

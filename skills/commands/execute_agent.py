@@ -20,17 +20,36 @@ OPTIONS = [
     Option("--context", "context", OBJECT, 'request context, e.g. {"requestId": "req-123"}'),
     Option("--direct", "direct", FLAG, "use the offline fast path even when ANTHROPIC_API_KEY is set"),
     Option("--no-llm-fallback", "no_llm_fallback", FLAG, "smart execute: never ask the model when routing is unsure"),
+    Option(
+        None,
+        "llm_fallback",
+        FLAG,
+        "smart execute: ask the model when routing is unsure (default true; false = --no-llm-fallback)",
+    ),
 ]
 
 
+ROUTE_STATUSES = ("routed", "high_confidence", "multiple_matches", "no_match")
+
+
 def accept_route_result(fields: dict) -> dict:
-    """`route_task ... | execute_agent --json -`: take the agent and task from a routing result."""
+    """`route_task ... | execute_agent --json -`: take the agent and task from a routing result.
+
+    Only what execution needs is kept (the rest of a route result, e.g. alternatives or
+    suggestions, describes routing), so the pipe keeps working when routing says more.
+    A result without an agent (multiple_matches, no_match) leaves the task for smart execute,
+    which routes it again and answers with the options or suggestions.
+    """
+    if fields.get("status") not in ROUTE_STATUSES:
+        return fields  # the caller's own fields: unknown ones are refused by the shared check
     agent = fields.get("agent")
+    kept = {name: fields[name] for name in ("task", "query", "context", "direct", "no_llm_fallback") if name in fields}
     if isinstance(agent, dict):
-        fields = dict(fields)
-        fields["agent"] = agent.get("agent_id")
-        fields.setdefault("query", fields.get("task"))
-    return fields
+        kept["agent"] = agent.get("agent_id")
+        kept.setdefault("query", fields.get("task"))
+    elif isinstance(agent, str):  # --agent on the command line wins over the piped choice
+        kept["agent"] = agent
+    return kept
 
 
 def _unsure(route: dict) -> tuple[dict, int]:

@@ -16,6 +16,7 @@ OPTIONS = [
     Option("--routed-agent", "routed_agent", TEXT, "the agent routing chose, or none (required)"),
     Option("--correct-agent", "correct_agent", TEXT, "the agent that should have taken it, or none (required)"),
     Option("--confirm", "confirm", FLAG, "an operator's verdict: routing learns it at once"),
+    Option(None, "source", TEXT, "who gives the verdict: cli (the default) or http (what the HTTP API sends)"),
 ]
 SOURCES = ("cli", "http")
 
