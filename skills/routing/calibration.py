@@ -16,9 +16,9 @@ calibration costs about one route per sampled example. Large registries are samp
 
 from __future__ import annotations
 
+from skills.routing.lexical import trigger_strength
 from skills.routing.model import Fit, similarities
 
-_E = 2.718281828459045
 BETAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # how much trigger evidence may add to example similarity
 SAMPLE_LIMIT = 1500  # held-out examples scored at most (spread evenly over the registry)
 SHRINK = 100.0  # an agent with this many held-out scores weighs its own threshold half
@@ -83,11 +83,6 @@ def _best(scores: dict[int, float]) -> tuple[int | None, float]:
         return None, 0.0
     position = max(scores, key=lambda p: (scores[p], -p))
     return position, scores[position]
-
-
-def trigger_strength(raw: float) -> float:
-    """Lexical (trigger) evidence mapped into [0, 1): 0.8 -> 0.41, 2 -> 0.74, 3 -> 0.86."""
-    return 1 - _E ** (-raw / 1.5)
 
 
 def combined(similarity: dict[int, float], lexical: dict[int, float], beta: float) -> dict[int, float]:

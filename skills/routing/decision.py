@@ -13,9 +13,8 @@ already have evidence; inactive and maintenance agents are never chosen.
 
 from __future__ import annotations
 
-from skills.routing.calibration import trigger_strength
 from skills.routing.entities import credit_entities
-from skills.routing.lexical import Evidence, collect
+from skills.routing.lexical import Evidence, collect, trigger_strength
 from skills.routing.model import matched_words, similarities
 from skills.text import stem
 

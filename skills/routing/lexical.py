@@ -136,6 +136,11 @@ def _near_terms(term: str, index: dict) -> list[str]:
     return near_words(term, index["postings"], index["near"])
 
 
+def trigger_strength(raw: float) -> float:
+    """Lexical (trigger) evidence mapped into [0, 1): 0.8 -> 0.41, 2 -> 0.74, 3 -> 0.86."""
+    return 1 - 2.718281828459045 ** (-raw / 1.5)
+
+
 class Evidence:
     """What points at one agent: strong and weak weight, the keywords shown to users, and (with
     explain) each contribution."""
