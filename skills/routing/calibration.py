@@ -16,8 +16,8 @@ calibration costs about one route per sampled example. Large registries are samp
 
 from __future__ import annotations
 
-from skills.routing.lexical import trigger_strength
-from skills.routing.model import Fit, similarities
+from skills.routing.lexical import agent_score
+from skills.routing.model import Fit, combined_similarity, similarities
 
 BETAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # how much trigger evidence may add to example similarity
 SAMPLE_LIMIT = 1500  # held-out examples scored at most (spread evenly over the registry)
@@ -66,16 +66,12 @@ def _held_out(fit: Fit, table: dict, document: int) -> tuple[dict[int, float], d
                 coverage_loo[position] = coverage_loo.get(position, 0.0) + weight * rate / loo_total
             if lao_total > 0:
                 coverage_lao[position] = coverage_lao.get(position, 0.0) + weight * rate / lao_total
-    left_out = {p: _combine(c, coverage_lao.get(p, 0.0), total) for p, c in cosine.items()}
-    kept = {p: _combine(c, coverage_loo.get(p, 0.0), total) for p, c in cosine.items()}
+    left_out = {p: combined_similarity(c, coverage_lao.get(p, 0.0), total) for p, c in cosine.items()}
+    kept = {p: combined_similarity(c, coverage_loo.get(p, 0.0), total) for p, c in cosine.items()}
     own_norm_sq = fit.centroid_norms[own] ** 2 - 2 * loo_dot + 1.0
     if own_norm_sq > 1e-9:
-        kept[own] = _combine((loo_dot - 1.0) / own_norm_sq**0.5, coverage_loo.get(own, 0.0), total)
+        kept[own] = combined_similarity((loo_dot - 1.0) / own_norm_sq**0.5, coverage_loo.get(own, 0.0), total)
     return kept, left_out
-
-
-def _combine(cosine: float, coverage: float, total: float) -> float:
-    return (max(cosine, 0.0) * max(coverage, 0.0) / total) ** 0.5 if cosine > 0 and coverage > 0 else 0.0
 
 
 def _best(scores: dict[int, float]) -> tuple[int | None, float]:
@@ -87,11 +83,10 @@ def _best(scores: dict[int, float]) -> tuple[int | None, float]:
 
 def combined(similarity: dict[int, float], lexical: dict[int, float], beta: float) -> dict[int, float]:
     """An agent's routing score: example similarity plus beta x trigger strength."""
-    scores = dict(similarity)
-    if beta:
-        for position, raw in lexical.items():
-            scores[position] = scores.get(position, 0.0) + beta * trigger_strength(raw)
-    return scores
+    return {
+        position: agent_score(similarity.get(position, 0.0), lexical.get(position, 0.0), beta)
+        for position in similarity.keys() | lexical.keys()
+    }
 
 
 def _sample(documents: list[int]) -> list[int]:

@@ -14,7 +14,7 @@ already have evidence; inactive and maintenance agents are never chosen.
 from __future__ import annotations
 
 from skills.routing.entities import credit_entities
-from skills.routing.lexical import Evidence, collect, trigger_strength
+from skills.routing.lexical import Evidence, agent_score, collect
 from skills.routing.model import matched_words, similarities
 from skills.text import stem
 
@@ -73,7 +73,7 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
         evidence = found.get(position) or Evidence()
         threshold = index["thresholds"].get(str(position), header["threshold"])
         item = _Scored(position, evidence, similarity.get(position, 0.0), threshold)
-        item.score = item.similarity + beta * trigger_strength(evidence.score) + trigger_strength(evidence.entity)
+        item.score = agent_score(item.similarity, evidence.score, beta, evidence.entity)
         if item.score > 0 and _context_matches(agents[position], context):
             item.score *= 1 + CONTEXT_NUDGE
             if explain:

@@ -141,6 +141,12 @@ def trigger_strength(raw: float) -> float:
     return 1 - 2.718281828459045 ** (-raw / 1.5)
 
 
+def agent_score(similarity: float, trigger_raw: float, beta: float, entity_raw: float = 0.0) -> float:
+    """An agent's routing score: example similarity + beta x trigger strength + entity strength.
+    The decision and its calibration both score with this, so the thresholds fit the scores."""
+    return similarity + beta * trigger_strength(trigger_raw) + trigger_strength(entity_raw)
+
+
 class Evidence:
     """What points at one agent: strong and weak weight, the keywords shown to users, and (with
     explain) each contribution."""

@@ -205,10 +205,15 @@ def similarities(task: str, table, max_idf: float, near=None) -> dict[int, float
             cosine[position] = cosine.get(position, 0.0) + weight * centroid_weight
             coverage[position] = coverage.get(position, 0.0) + weight * rate / total_rate
     return {
-        position: (max(value, 0.0) / norm * coverage[position] / total) ** 0.5
+        position: combined_similarity(value / norm, coverage[position], total)
         for position, value in cosine.items()
         if value > 0
     }
+
+
+def combined_similarity(cosine: float, coverage: float, total: float) -> float:
+    """sqrt(cosine x coverage share): the one formula a route and calibration both use."""
+    return (cosine * coverage / total) ** 0.5 if cosine > 0 and coverage > 0 else 0.0
 
 
 def matched_words(task: str, table, position: int, limit: int = 5) -> list[str]:
