@@ -1,0 +1,32 @@
+"""Where the orchestrator keeps what must outlive a process: the ledger, async tasks, rate limits.
+
+One interface (`skills/store/base.py`), two backends: SQLite in the state directory (the embedded
+default, one machine) and PostgreSQL when `ORCHESTRATOR_DATABASE_URL` is set (several replicas and
+workers sharing one view). Callers ask `open_store(settings)` and never branch on the backend.
+"""
+
+from __future__ import annotations
+
+from skills.store.base import ClaimedTask, Store
+
+__all__ = ["ClaimedTask", "Store", "open_store"]
+
+_OPEN: dict[tuple, Store] = {}  # one store per backend and place, per process (connections are reused)
+
+
+def open_store(settings) -> Store:
+    """The store `settings` name, opened (and its schema migrated) once per process."""
+    url = getattr(settings, "orchestrator_database_url", None)
+    key = ("postgres", url) if url else ("sqlite", settings.state_dir)
+    store = _OPEN.get(key)
+    if store is None:
+        if url:
+            from skills.store.postgres import PostgresStore
+
+            store = PostgresStore(url, settings)
+        else:
+            from skills.store.sqlite import SQLiteStore
+
+            store = SQLiteStore(settings.state_dir, settings)
+        _OPEN[key] = store
+    return store
