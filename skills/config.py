@@ -100,6 +100,8 @@ class Settings:
         self.api_key = env.get("ORCHESTRATOR_API_KEY") or None
         self.allowed_origins = [o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
         self.rate_limit_per_minute = _as_int(env, "ORCHESTRATOR_RATE_LIMIT", 100)
+        # proxies (addresses or networks) whose X-Forwarded-For names the client (skills/server/proxies.py)
+        self.trusted_proxies = [p.strip() for p in env.get("ORCHESTRATOR_TRUSTED_PROXIES", "").split(",") if p.strip()]
         self.log_path = env.get("ORCHESTRATOR_LOG") or os.path.join(self.state_dir, "orchestrator.log")
         self.bin_dir = env.get("ORCHESTRATOR_BIN_DIR") or os.path.join(root, "bin")  # the scripts the server runs
         self.server_workers = _as_int(env, "ORCHESTRATOR_WORKERS", 2)  # per script; 0 = a process per request

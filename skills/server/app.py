@@ -20,6 +20,7 @@ from skills.server import validation
 from skills.server.guards import Cors, InFlight, RateLimiter, check_api_key
 from skills.server.logs import get_logger
 from skills.server.metrics import Metrics
+from skills.server.proxies import TrustedProxies
 from skills.server.service import Reply, Service
 from skills.server.validation import ApiError
 
@@ -104,6 +105,7 @@ class App:
 
     def __init__(self, settings, service: Service | None = None):
         self.settings = settings
+        self.proxies = TrustedProxies(settings.trusted_proxies)  # first: a bad setting refuses before workers start
         self.metrics = service.metrics if service else Metrics()
         self.service = service or Service(settings, self.metrics)
         self.cors = Cors(settings.allowed_origins)
@@ -189,7 +191,8 @@ class Handler(BaseHTTPRequestHandler):
         app = self.app
         if template not in PUBLIC:
             check_api_key(app.settings.api_key, self.headers)  # before 404: strangers learn nothing
-        app.limiter.check(app.limiter.client_key(self.headers, self.client_address[0]))
+        client = app.proxies.client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"))
+        app.limiter.check(app.limiter.client_key(self.headers, client))
         if template is None:
             raise ApiError(404, "not_found", f"no endpoint at {self._safe_path()}: GET /openapi.json lists them")
         name = methods.get("GET" if method == "HEAD" else method)
