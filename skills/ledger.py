@@ -16,8 +16,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from skills.migrations import apply_migrations, open_sqlite
 from skills.redaction import redact
+from skills.store.migrations import apply_migrations, open_sqlite
 
 MAX_QUERY_CHARS = 2000
 

@@ -7,9 +7,9 @@ workers sharing one view). Callers ask `open_store(settings)` and never branch o
 
 from __future__ import annotations
 
-from skills.store.base import ClaimedTask, Store
+from skills.store.base import ClaimedTask, Store, StoreError
 
-__all__ = ["ClaimedTask", "Store", "open_store"]
+__all__ = ["ClaimedTask", "Store", "StoreError", "close_stores", "open_store"]
 
 _OPEN: dict[tuple, Store] = {}  # one store per backend and place, per process (connections are reused)
 
@@ -30,3 +30,10 @@ def open_store(settings) -> Store:
             store = SQLiteStore(settings.state_dir, settings)
         _OPEN[key] = store
     return store
+
+
+def close_stores(url: str | None = None) -> None:
+    """Close and forget the stores this process opened (only those on `url` when given): a test's
+    database is about to be dropped, or a forked child starts afresh."""
+    for key in [key for key in _OPEN if url is None or key == ("postgres", url)]:
+        _OPEN.pop(key).close()
