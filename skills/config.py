@@ -47,6 +47,16 @@ def _as_bool(env: dict, name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _as_switch(env: dict, name: str, default: bool) -> bool:
+    """A yes/no setting with a default; anything but 1/0, true/false, yes/no, on/off is refused."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "1", "true", "yes", "on", "0", "false", "no", "off"):
+        return default if raw == "" else raw in ("1", "true", "yes", "on")
+    from skills.errors import BadInput
+
+    raise BadInput(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {env[name]!r}", field=name)
+
+
 def default_state_dir(env: dict) -> str:
     base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return os.path.join(base, APP_NAME)
@@ -113,6 +123,11 @@ class Settings:
         self.max_in_flight = _as_int(env, "ORCHESTRATOR_MAX_IN_FLIGHT", 32)  # more concurrent requests get 503
         self.shutdown_grace_s = _as_float(env, "ORCHESTRATOR_SHUTDOWN_GRACE", 10.0)  # running async tasks may finish
         self.worker_idle_s = _as_float(env, "ORCHESTRATOR_WORKER_IDLE", 60.0)  # burst workers retire after this idle
+
+        # Async tasks, a durable queue (skills/server/queue.py): claimed by servers and bin/orchestrator_worker
+        self.claim_tasks = _as_switch(env, "ORCHESTRATOR_CLAIM_TASKS", True)  # 0: this server only serves HTTP
+        self.async_concurrency = _as_int(env, "ORCHESTRATOR_ASYNC_CONCURRENCY", 4)  # tasks run at once per process
+        self.task_lease_s = _as_float(env, "ORCHESTRATOR_TASK_LEASE", 15.0)  # a dead claimer's task moves on after this
 
     @property
     def demo_database_url_file(self) -> str:

@@ -2,7 +2,8 @@
 
 Prints one JSON line when it is listening ({"listening": "http://127.0.0.1:8001", ...}) so
 a supervisor or a test can read the port (useful with --port 0), then serves until SIGTERM
-or Ctrl-C. Without ORCHESTRATOR_API_KEY it refuses to listen beyond loopback unless
+or Ctrl-C. Unless ORCHESTRATOR_CLAIM_TASKS=0 it also claims and runs queued async tasks
+(skills/server/queue.py), like bin/orchestrator_worker does. Without ORCHESTRATOR_API_KEY it refuses to listen beyond loopback unless
 --allow-remote says that is intended.
 """
 
@@ -60,6 +61,10 @@ def serve(args: argparse.Namespace) -> int:
     from skills.server.logs import setup_logging
 
     settings = load_settings()
+    if settings.claim_tasks:
+        from skills.server.queue import check_claim_settings
+
+        check_claim_settings(settings)
     if args.one_process_per_request:
         settings.server_workers = 0
     note = check_exposure(args.host, settings.api_key, args.allow_remote)
@@ -72,7 +77,8 @@ def serve(args: argparse.Namespace) -> int:
         raise BadInput(f"cannot listen on {args.host}:{args.port}: {exc.strerror}; pick another --port", field="port")
     host, port = server.server_address[:2]
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    resumed = app.service.resume_unfinished()
+    # this server also runs queued async tasks (its own and other replicas'), unless told to only serve HTTP
+    claiming = app.service.start_claiming(settings.async_concurrency).slots if settings.claim_tasks else 0
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -90,7 +96,7 @@ def serve(args: argparse.Namespace) -> int:
                 "port": port,
                 "auth": bool(settings.api_key),
                 "workers": settings.server_workers,
-                "resumed_tasks": resumed,
+                "claiming": claiming,
                 "log": settings.log_path,
             }
         ),

@@ -43,7 +43,8 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(log_path: str, settings=None) -> logging.Logger:
+def setup_logging(log_path: str, settings=None, *, also_stderr: bool = False) -> logging.Logger:
+    """Log to `log_path` (rotated), and to stderr too when asked (a worker under systemd: the journal)."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -51,10 +52,13 @@ def setup_logging(log_path: str, settings=None) -> logging.Logger:
         logger.removeHandler(handler)
         handler.close()
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-    handler = RotatingFileHandler(log_path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S"))
-    handler.addFilter(RedactSecrets(settings))
-    logger.addHandler(handler)
+    handlers = [RotatingFileHandler(log_path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")]
+    if also_stderr:
+        handlers.append(logging.StreamHandler())
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S"))
+        handler.addFilter(RedactSecrets(settings))
+        logger.addHandler(handler)
     return logger
 
 

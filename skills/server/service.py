@@ -3,32 +3,36 @@
 The scripts answer in JSON with a stable `code` on failure; the HTTP status for a code is the
 `http_status` of its error class in skills/errors.py, so the mapping is written down once.
 This layer adds what only a long-running server can: warm workers, a short cache for the
-registry-derived answers, metrics, the log lines, async tasks and batches.
+registry-derived answers, metrics, the log lines, async tasks (queued in the store, run by
+skills/server/queue.py's claimer) and batches.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from skills import errors
 from skills.server import validation
 from skills.server.logs import excerpt, get_logger
 from skills.server.metrics import Metrics
 from skills.server.state_health import state_dir_report
-from skills.server.task_store import TaskStore, db_path
 from skills.server.workers import Cancellation, OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
+from skills.store import Store, open_store
+from skills.store.base import StoreError
+
+if TYPE_CHECKING:
+    from skills.server.queue import TaskClaimer
 
 SCRIPTS = ("route_task", "execute_agent", "list_agents", "agent_info", "workforce_stats", "route_feedback")
 EXECUTION_WORKERS = 8  # concurrent agent runs (they wait on Claude, SSH, SQL: I/O, not CPU)
 BATCH_CONCURRENCY = 4  # tasks of one batch run at once
-ASYNC_CONCURRENCY = 4  # background tasks run at once; more wait in line
-MAX_PENDING_TASKS = 1000  # unfinished async tasks before execute-async answers 503
+MAX_PENDING_TASKS = 1000  # unfinished async tasks (every replica's) before execute-async answers 503
 CACHE_TTL_S = 30.0  # registry-derived answers (agent lists) are reused this long
 GAUGE_TTL_S = 15.0  # ledger figures on /metrics (agent selection accuracy) are re-read at most this often
 
@@ -67,16 +71,13 @@ class Service:
         self.exec_limit_s = settings.agent_timeout_s + settings.request_timeout_s
         self._check_bin_dir()
         self.runners = {name: self._runner(name) for name in SCRIPTS}
-        self.store = TaskStore(db_path(settings))
-        self.background = ThreadPoolExecutor(ASYNC_CONCURRENCY, thread_name_prefix="async-task")
+        self.claimer = None  # a TaskClaimer once start_claiming() is called (skills/server/queue.py)
         self.batch_pool = ThreadPoolExecutor(BATCH_CONCURRENCY, thread_name_prefix="batch")
         self._cache: dict[str, tuple[float, object, object]] = {}
         self._cache_lock = threading.Lock()
         self._gauges_read_at: float | None = None  # monotonic; None = read on the next /metrics
         self.started_at = time.time()
         self._closing = threading.Event()
-        self._tasks_changed = threading.Condition()
-        self._tasks_running = 0
         self._health_reasons: list[str] = []
         threading.Thread(target=self._retire_idle_workers, name="worker-retirer", daemon=True).start()
 
@@ -262,7 +263,11 @@ class Service:
     def health(self) -> Reply:
         agents = self.run("list_agents", {}, self.quick_limit_s)  # uncached: a probe wants the truth now
         registry_ok = agents.status == 200 and isinstance(agents.body, list)
-        state = state_dir_report(self.settings.state_dir, self.store)
+        try:
+            store = self.store
+        except StoreError:
+            store = None  # cannot even open it: reported as not writable
+        state = state_dir_report(self.settings.state_dir, store)
         healthy = registry_ok and state["writable"]
         body = {
             "status": "ok" if healthy else "degraded",
@@ -297,64 +302,41 @@ class Service:
 
     # --- async tasks and batches ---------------------------------------------------------
 
+    @property
+    def store(self) -> Store:
+        """The shared store, opened at first use (and again after a failed open: it may be back)."""
+        return open_store(self.settings)
+
+    def start_claiming(self, slots: int) -> TaskClaimer:
+        """Run async tasks from the store in this process, `slots` at once, until close()."""
+        from skills.server.queue import TaskClaimer
+
+        self.claimer = TaskClaimer(self, slots=slots, lease_s=self.settings.task_lease_s).start()
+        return self.claimer
+
     def submit(self, kind: str, fields: dict) -> Reply:
+        """Queue the task in the store; whichever claimer (server or worker) is free runs it."""
         try:
-            if self.store.count_processing() >= MAX_PENDING_TASKS:
+            if self.store.count_unfinished() >= MAX_PENDING_TASKS:
                 message = f"{MAX_PENDING_TASKS} tasks are already waiting; poll them and retry later"
                 return Reply(503, {"error": message, "code": "overloaded"}, {"Retry-After": "10"})
-            task_id = self.store.create(kind, fields)
-        except sqlite3.Error as error:  # refuse rather than accept a task we cannot keep
+            task_id = self.store.create_task(kind, fields)
+        except StoreError as error:  # refuse rather than accept a task we cannot keep
             return self._state_unavailable("cannot store the task", error)
-        self.background.submit(self._run_task, task_id, kind, fields)
         return Reply(202, {"task_id": task_id, "status": "processing"})
 
     def _state_unavailable(self, what: str, error: Exception) -> Reply:
-        self.log.error("Task store unusable: %s: %s | State dir: %s", what, error, self.settings.state_dir)
+        self.log.error("Task store unusable: %s: %s", what, error)
         message = (
-            f"the server {what} ({error}): its state directory is full, read-only or damaged; "
-            "GET /health says which. POST /orchestrator/smart-execute still answers directly"
+            f"the server {what} ({error}): its state directory or database is full, read-only, damaged or "
+            "unreachable; GET /health says which. POST /orchestrator/smart-execute still answers directly"
         )
         return Reply(503, {"error": message, "code": "state_unavailable"}, {"Retry-After": "30"})
 
-    def _run_task(self, task_id: str, kind: str, fields: dict) -> None:
-        with self._tasks_changed:
-            self._tasks_running += 1
-        try:
-            self.store.started(task_id)
-            reply = self.execute(fields) if kind == "execute" else self.smart_execute(fields)
-            if self._closing.is_set() and reply.status in (502, 504):
-                # the shutdown killed its worker: leave it 'processing' so the next start resumes it
-                self.log.warning("Async task %s stopped by the shutdown | Left for the next start", task_id)
-                return
-            ok = reply.status == 200 and not (isinstance(reply.body, dict) and reply.body.get("success") is False)
-            error = reply.body.get("error") if isinstance(reply.body, dict) and not ok else None
-            self.store.finish(task_id, ok=ok, http_status=reply.status, result=reply.body, error=error)
-        except Exception as exc:  # a task must end in a final state, whatever broke
-            self.log.exception("Async task %s failed inside the server", task_id)
-            body = {
-                "error": f"the server failed while running this task: {type(exc).__name__}",
-                "code": "internal_error",
-            }
-            self.store.finish(task_id, ok=False, http_status=500, result=body, error=body["error"])
-        finally:
-            with self._tasks_changed:
-                self._tasks_running -= 1
-                self._tasks_changed.notify_all()
-
-    def resume_unfinished(self) -> int:
-        """Resume what a previous run left running (or mark it failed); returns how many resumed."""
-        pruned = self.store.prune()
-        pending = self.store.recover()
-        for task_id, kind, fields in pending:
-            self.background.submit(self._run_task, task_id, kind, fields)
-        if pending or pruned:
-            self.log.info("Resumed %d unfinished async tasks | Pruned %d old ones", len(pending), pruned)
-        return len(pending)
-
     def task(self, task_id: str) -> Reply:
         try:
-            found = self.store.get(task_id) if len(task_id) <= 64 else None
-        except sqlite3.Error as error:
+            found = self.store.get_task(task_id) if len(task_id) <= 64 else None
+        except StoreError as error:
             return self._state_unavailable("cannot read its tasks", error)
         if found is None:
             message = f"no task {task_id[:64]!r}: task ids come from POST /orchestrator/execute-async"
@@ -376,14 +358,11 @@ class Service:
             return json.dumps(exc.to_json())
 
     def close(self, grace_s: float = 0.0) -> None:
-        """Stop: queued async tasks stay 'processing' (resumed at the next start); running ones get
-        `grace_s` to finish before their workers are killed (then they are resumed too)."""
+        """Stop: the claimer (if any) stops claiming and gives running async tasks `grace_s` to finish,
+        then hands the rest back to the queue (skills/server/queue.py); then the workers stop."""
         self._closing.set()
-        self.background.shutdown(wait=False, cancel_futures=True)
+        if self.claimer is not None:
+            self.claimer.stop(grace_s)
         self.batch_pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + grace_s
-        with self._tasks_changed:
-            while self._tasks_running and (remaining := deadline - time.monotonic()) > 0:
-                self._tasks_changed.wait(remaining)
         for runner in self.runners.values():
             runner.close()

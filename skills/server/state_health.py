@@ -16,7 +16,7 @@ def _megabytes(count: int) -> str:
     return f"{count / (1024 * 1024):.1f} MB"
 
 
-def state_dir_report(path: str, store) -> dict:
+def state_dir_report(path: str, store) -> dict:  # store: skills.store.Store, None when it cannot be opened
     """{"path", "writable", "free_bytes"} plus "error" (what is wrong and what to do) when not usable."""
     report: dict = {"path": path, "writable": True, "free_bytes": None}
     try:
@@ -33,7 +33,7 @@ def state_dir_report(path: str, store) -> dict:
             f"the state directory has {_megabytes(report['free_bytes'])} free (under {_megabytes(MIN_FREE_BYTES)}): "
             "free space there, or executions go unrecorded and async tasks are refused"
         )
-    elif not store.writable():
+    elif store is None or not store.writable():
         report["writable"] = False
         report["error"] = "the ledger database cannot be written (locked or damaged): see the server's stderr"
     return report
