@@ -223,6 +223,8 @@ def test_tasks_finish_when_postgresql_restarts_mid_run(slow_model, clusters, tmp
         cluster = clusters(url, replicas=2, workers=1, env=_task_env(slow_model))
         before = submit_all(cluster.url, 60)
         wait_for_completed(url, 10)
+        unfinished = db_rows(url, "SELECT count(*) FROM http_tasks WHERE status IN ('queued', 'running')")[0][0]
+        assert unfinished, "every task finished before the restart: the test exercised nothing"
         postgres.stop()
         postgres.start()
         after = submit_all(cluster.url, 20)  # accepted once the replicas have reconnected
