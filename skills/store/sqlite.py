@@ -186,7 +186,7 @@ class SQLiteStore(Store):
 
     # --- rate limit ----------------------------------------------------------------------------
     def take_token(self, client: str, per_minute: int) -> float:
-        return self._buckets.take(client, per_minute)
+        return self._buckets.take(client, per_minute) if per_minute > 0 else 0.0
 
     # --- health --------------------------------------------------------------------------------
     def writable(self) -> bool:
