@@ -204,3 +204,26 @@ def test_any_server_answers_for_a_task_another_server_accepted(shared, fake_anth
     assert get_task(first, task_id) == task
     missing = requests.get(second.url + "/orchestrator/tasks/0123456789abcdef", timeout=30)
     assert missing.status_code == 404 and missing.json()["code"] == "task_not_found"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "field"),
+    [
+        (("--concurrency", "0"), {}, "concurrency"),
+        (("--concurrency", "two"), {}, "concurrency"),
+        ((), {"ORCHESTRATOR_TASK_LEASE": "0.1"}, "ORCHESTRATOR_TASK_LEASE"),
+        ((), {"ORCHESTRATOR_ASYNC_CONCURRENCY": "many"}, "ORCHESTRATOR_ASYNC_CONCURRENCY"),
+    ],
+)
+def test_the_worker_refuses_bad_settings_with_a_json_error_naming_them(script, args, env, field):
+    run = script("orchestrator_worker", *args, env=env)
+    assert run.returncode == 2
+    assert run.json["code"] == "bad_input" and run.json["field"] == field
+    assert field.lstrip("-") in run.json["error"] and "orchestrator_worker:" in run.stderr
+
+
+def test_a_worker_that_cannot_reach_its_database_says_so_without_the_password(script):
+    url = "postgresql://orchestrator:s3cret-pw@127.0.0.1:1/state"  # nothing listens on port 1
+    run = script("orchestrator_worker", env={"ORCHESTRATOR_DATABASE_URL": url})
+    assert run.returncode == 3 and run.json["code"] == "upstream_unavailable"
+    assert "127.0.0.1:1/state" in run.json["error"] and "s3cret-pw" not in run.stdout + run.stderr
