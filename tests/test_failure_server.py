@@ -121,7 +121,12 @@ def _busy_worker(server_pid: int) -> int | None:
     return None
 
 
-def test_sigterm_lets_running_async_tasks_finish_and_the_queued_ones_resume_at_the_next_start(state_dir, bin_dir):
+def _log(server) -> str:
+    with open(server.log_path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def test_sigterm_lets_running_async_tasks_finish_and_leaves_the_queued_ones_to_the_next_claimer(state_dir, bin_dir):
     server = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir, ORCHESTRATOR_SHUTDOWN_GRACE="20")
     ids = [
         requests.post(server.url + "/orchestrator/execute-async", json={"task": f"sleep 1.{n}"}, timeout=10).json()[
@@ -131,9 +136,9 @@ def test_sigterm_lets_running_async_tasks_finish_and_the_queued_ones_resume_at_t
     ]
     time.sleep(0.3)
     assert server.stop(signal.SIGTERM, timeout=60) == 0
+    finished_before_restart = [task_id for task_id in ids if f"Task {task_id} completed" in _log(server)]
     restarted = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir)
     try:
-        resumed = restarted.info["resumed_tasks"]
         tasks = {}
         for task_id in ids:
             tasks[task_id] = (
@@ -143,29 +148,26 @@ def test_sigterm_lets_running_async_tasks_finish_and_the_queued_ones_resume_at_t
     finally:
         restarted.stop()
     assert [task["status"] for task in tasks.values()] == ["completed"] * 6
-    assert resumed == 2  # the four running ones finished inside the grace period
+    assert len(finished_before_restart) == 4  # the four running ones finished inside the grace period
+    assert "given back to the queue" not in _log(server)  # the two in line were never claimed, so never given back
     assert sorted(task["attempts"] for task in tasks.values()) == [1, 1, 1, 1, 1, 1]
 
 
-def test_sigterm_past_the_grace_period_leaves_the_task_for_the_next_start_not_failed(state_dir, bin_dir):
+def test_sigterm_past_the_grace_period_gives_the_task_back_to_the_queue_not_failed(state_dir, bin_dir):
     server = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir, ORCHESTRATOR_SHUTDOWN_GRACE="0.5")
-    task_id = requests.post(server.url + "/orchestrator/execute-async", json={"task": "hang on"}, timeout=10).json()[
+    task_id = requests.post(server.url + "/orchestrator/execute-async", json={"task": "sleep 3"}, timeout=10).json()[
         "task_id"
     ]
     time.sleep(0.5)
     assert server.stop(signal.SIGTERM, timeout=30) == 0
-    restarted = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir)
+    assert f"Task {task_id} given back to the queue by the shutdown" in _log(server)
+    restarted = start_server(state_dir, ORCHESTRATOR_BIN_DIR=bin_dir)  # no lease to wait for: it was given back
     try:
-        resumed = restarted.info["resumed_tasks"]
-        task = wait_for(
-            lambda: (
-                (t := requests.get(f"{restarted.url}/orchestrator/tasks/{task_id}", timeout=10).json())["attempts"] == 2
-                and t
-            )
-        )
+        task = wait_for(lambda: _finished(restarted, task_id), timeout=30)
     finally:
-        restarted.stop(signal.SIGKILL)
-    assert resumed == 1 and task["status"] == "processing" and task["attempts"] == 2
+        restarted.stop()
+    assert task and task["status"] == "completed" and task["result"]["response"] == "done: sleep 3"
+    assert task["attempts"] == 1  # giving it back did not count as a try
 
 
 def _finished(server, task_id: str) -> dict | None:

@@ -3,8 +3,8 @@
 Prints one JSON line when it is listening ({"listening": "http://127.0.0.1:8001", ...}) so
 a supervisor or a test can read the port (useful with --port 0), then serves until SIGTERM
 or Ctrl-C. Unless ORCHESTRATOR_CLAIM_TASKS=0 it also claims and runs queued async tasks
-(skills/server/queue.py), like bin/orchestrator_worker does. Without ORCHESTRATOR_API_KEY it refuses to listen beyond loopback unless
---allow-remote says that is intended.
+(skills/server/queue.py), like bin/orchestrator_worker. Without ORCHESTRATOR_API_KEY it
+refuses to listen beyond loopback unless --allow-remote says that is intended.
 """
 
 from __future__ import annotations

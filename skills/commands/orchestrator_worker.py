@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_store(settings)  # at once: a worker that cannot reach its queue should say so, not idle
     except StoreError as error:
-        raise UpstreamUnavailable(f"cannot open the task store: {error}; check ORCHESTRATOR_DATABASE_URL") from None
+        raise UpstreamUnavailable(f"cannot open the task store: {error}") from None
     service = Service(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())

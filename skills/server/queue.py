@@ -285,7 +285,9 @@ class TaskClaimer:
         try:
             if running.writes:
                 body = {"error": STOPPED_WRITING, "code": "interrupted"}
-                self.store.finish_task(task_id, self.owner, ok=False, http_status=500, result=body, error=STOPPED_WRITING)
+                self.store.finish_task(
+                    task_id, self.owner, ok=False, http_status=500, result=body, error=STOPPED_WRITING
+                )
                 self.counts["interrupted"] += 1
                 self.log.warning("Task %s ended interrupted by the shutdown (its agent writes)", task_id)
             else:
