@@ -118,7 +118,10 @@ class Store(ABC):
 
     @abstractmethod
     def finish_task(self, task_id: str, owner: str, *, ok: bool, http_status: int, result, error: str | None) -> bool:
-        """End the task (completed or failed) if `owner` still holds it; False = not ours any more."""
+        """End the task (completed or failed) if `owner` still holds it; False = not ours any more.
+
+        Repeating the very same end (after an error that hid whether the first one was stored) is
+        True again; any other end of a finished task is False."""
 
     @abstractmethod
     def release_task(self, task_id: str, owner: str) -> None:
