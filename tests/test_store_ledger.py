@@ -14,6 +14,7 @@ from skills.registry import load_registry
 from skills.stats import workforce_stats
 from skills.store import close_stores, open_store
 from skills.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, apply_migrations, open_sqlite
+from tests.fixtures.scripts import clean_env, run_script
 from tests.test_store import results_of, start_children
 
 SECRET = "sk-ant-api03-" + "x" * 40
@@ -140,3 +141,10 @@ def test_processes_starting_together_migrate_once(backend, request, tmp_path):
     expected = POSTGRES_MIGRATIONS if backend == "postgres" else SQLITE_MIGRATIONS
     applied = sorted(name for result in results for name in result["applied"])
     assert applied == sorted(name for name, _ in expected)  # each once, by whichever got there first
+
+
+def test_a_script_says_when_the_shared_database_is_unreachable(tmp_path):
+    env = clean_env(str(tmp_path), ORCHESTRATOR_DATABASE_URL="postgresql://nobody:hunter2@127.0.0.1:1/none")
+    run = run_script("workforce_stats", env=env)
+    assert run.returncode == 3 and run.json["code"] == "state_unavailable"
+    assert "postgresql://127.0.0.1:1/none" in run.json["error"] and "hunter2" not in run.stdout + run.stderr

@@ -3,6 +3,9 @@
 One interface (`skills/store/base.py`), two backends: SQLite in the state directory (the embedded
 default, one machine) and PostgreSQL when `ORCHESTRATOR_DATABASE_URL` is set (several replicas and
 workers sharing one view). Callers ask `open_store(settings)` and never branch on the backend.
+
+Open base.py first (the contract), then sqlite.py or postgres.py (pg_connections.py: its pool and
+reconnects), migrations.py (both schemas), buckets.py (SQLite's in-memory rate limit).
 """
 
 from __future__ import annotations

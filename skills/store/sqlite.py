@@ -141,11 +141,22 @@ class SQLiteStore(Store):
         self._run(lambda conn: conn.execute(sql, (task_id, owner)), write=True)
 
     def finish_task(self, task_id: str, owner: str, *, ok: bool, http_status: int, result, error: str | None) -> bool:
-        sql = f"""UPDATE http_tasks SET status = ?, http_status = ?, result = ?, error = ?,
-                      updated_at = {_NOW}, finished_at = {_NOW}
-                  WHERE id = ? AND lease_owner = ? AND status = 'running'"""
-        args = ("completed" if ok else "failed", http_status, json.dumps(result), error, task_id, owner)
-        return self._run(lambda conn: conn.execute(sql, args).rowcount == 1, write=True)
+        status, result_json = ("completed" if ok else "failed"), json.dumps(result)
+
+        def work(conn):
+            ended = conn.execute(
+                f"""UPDATE http_tasks SET status = ?, http_status = ?, result = ?, error = ?,
+                        updated_at = {_NOW}, finished_at = {_NOW}
+                    WHERE id = ? AND lease_owner = ? AND status = 'running'""",
+                (status, http_status, result_json, error, task_id, owner),
+            )
+            if ended.rowcount == 1:
+                return True
+            # the same end again (a caller retrying after an error): it is ours, already done
+            same = "SELECT 1 FROM http_tasks WHERE id = ? AND lease_owner = ? AND status = ? AND result = ?"
+            return conn.execute(same, (task_id, owner, status, result_json)).fetchone() is not None
+
+        return self._run(work, write=True)
 
     def release_task(self, task_id: str, owner: str) -> None:
         sql = f"""UPDATE http_tasks SET status = 'queued', attempts = max(attempts - 1, 0), lease_owner = NULL,
