@@ -23,6 +23,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 MODEL_DELAY_S = 0.2
@@ -30,7 +31,19 @@ REQUEST = {"agent": "vps-monitor", "query": "Check CPU usage on the server"}
 FINISH_TIMEOUT_S = 300.0  # a run that has not finished by then is reported as failed, not waited on
 POLL_S = 0.01
 TARGET_RATIO = 2.5
-WARM_UP_ROUNDS = 2
+
+
+@dataclass
+class Plan:
+    """How much to measure: tasks per run, runs per worker count, claim waits per run, warm-up rounds."""
+
+    tasks: int = 120
+    repeats: int = 3
+    idle_samples: int = 10
+    warm_up_rounds: int = 2  # each queues two tasks per slot of every worker
+
+
+QUICK = Plan(tasks=6, repeats=1, idle_samples=2, warm_up_rounds=1)
 TARGET_CLAIM_WAIT_MS = 20.0
 
 
@@ -95,9 +108,9 @@ def _claim_wait_ms(database_url: str | None, state_dir: str, task_id: str) -> fl
 
 
 def measure_run(
-    backend: str, database_url: str | None, workers: int, tasks: int, idle_samples: int, fake_env: dict, work_dir: str
+    backend: str, database_url: str | None, workers: int, plan: Plan, fake_env: dict, work_dir: str
 ) -> dict:
-    """One run: `workers` workers on a fresh database; throughput over `tasks`, claim waits when idle."""
+    """One run: `workers` workers on a fresh database; throughput over the plan's tasks, claim waits when idle."""
     from skills.store import open_store
     from tests.fixtures.cluster import Cluster, ClusterError
 
@@ -113,14 +126,14 @@ def measure_run(
         # warm-up: every slot of every worker gets its script worker started before the clock runs
         # (a pool grows on demand, and a start costs seconds on a busy machine)
         slots = sum(member.info.get("concurrency", 1) for member in cluster.workers)
-        for _ in range(WARM_UP_ROUNDS):
+        for _ in range(plan.warm_up_rounds):
             _wait_finished(store, [store.create_task("execute", REQUEST) for _ in range(slots * 2)], deadline)
         started = time.monotonic()
-        ids = [store.create_task("execute", REQUEST) for _ in range(tasks)]
+        ids = [store.create_task("execute", REQUEST) for _ in range(plan.tasks)]
         bodies = _wait_finished(store, ids, deadline)
         elapsed = time.monotonic() - started
         waits = []
-        for _ in range(idle_samples):
+        for _ in range(plan.idle_samples):
             time.sleep(0.3)  # the workers are idle again, waiting for work
             task_id = store.create_task("execute", REQUEST)
             bodies += _wait_finished(store, [task_id], deadline)
@@ -128,9 +141,9 @@ def measure_run(
         return {
             "backend": backend,
             "workers": workers,
-            "tasks": tasks,
+            "tasks": plan.tasks,
             "seconds": round(elapsed, 3),
-            "throughput_tps": round(tasks / elapsed, 2),
+            "throughput_tps": round(plan.tasks / elapsed, 2),
             "slots": slots,
             "claim_wait_ms": [round(wait, 2) for wait in waits],
             "failed": sum(1 for body in bodies if body["status"] != "completed"),
@@ -200,7 +213,7 @@ def summarise(runs: list[dict], worker_counts: list[int]) -> dict:
     return summary
 
 
-def run(backends: list[str], worker_counts: list[int], tasks: int, repeats: int, idle_samples: int) -> dict:
+def run(backends: list[str], worker_counts: list[int], plan: Plan) -> dict:
     from tests.fixtures.fake_anthropic import FakeAnthropic, delayed, reply_text
 
     load_before = os.getloadavg()[0]
@@ -208,8 +221,7 @@ def run(backends: list[str], worker_counts: list[int], tasks: int, repeats: int,
     fake.answer_all(delayed(MODEL_DELAY_S, reply_text("CPU usage is 12%.")))
     report = {
         "model_delay_ms": MODEL_DELAY_S * 1000,
-        "tasks_per_run": tasks,
-        "repeats": repeats,
+        "plan": asdict(plan),
         "targets": {f"ratio_{max(worker_counts)}_vs_1": TARGET_RATIO, "claim_wait_p50_ms": TARGET_CLAIM_WAIT_MS},
         "machine": {"cpus": os.cpu_count(), "load_1m_before": round(load_before, 2)},
         "backends": {},
@@ -220,14 +232,10 @@ def run(backends: list[str], worker_counts: list[int], tasks: int, repeats: int,
             for backend in backends:
                 with _Databases(backend, work_dir) as databases:
                     runs = []
-                    for repeat in range(repeats):
+                    for repeat in range(plan.repeats):
                         for workers in worker_counts:
                             run_dir = os.path.join(work_dir, f"{backend}-{repeat}-{workers}")
-                            runs.append(
-                                measure_run(
-                                    backend, databases.fresh(), workers, tasks, idle_samples, fake.env(), run_dir
-                                )
-                            )
+                            runs.append(measure_run(backend, databases.fresh(), workers, plan, fake.env(), run_dir))
                     report["backends"][backend] = summarise(runs, worker_counts)
                     report["runs"] += runs
     finally:
@@ -241,7 +249,7 @@ def table(report: dict) -> str:
     counts = list(next(iter(report["backends"].values()))["throughput_tps"]) if report["backends"] else []
     heading = (
         f"async tasks against a Messages API double answering in {report['model_delay_ms']:.0f} ms; "
-        f"{report['tasks_per_run']} tasks a run, median of {report['repeats']}; "
+        f"{report['plan']['tasks']} tasks a run, median of {report['plan']['repeats']}; "
         f"load {machine['load_1m_before']} -> {machine['load_1m_after']} on {machine['cpus']} CPUs"
     )
     columns = "".join(f"{n + ' worker(s) t/s':>20}" for n in counts)
@@ -269,11 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per worker count; medians are reported")
     parser.add_argument("--idle-samples", type=int, default=10, help="claim waits measured per run (default 10)")
     parser.add_argument("--backends", default="postgres,sqlite", help="postgres, sqlite or both (default)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 6 tasks, 1 repeat, 3 claim waits")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 6 tasks, 1 repeat, 2 claim waits, short warm-up"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.tasks, args.repeats, args.idle_samples = 6, 1, 3
+    plan = QUICK if args.quick else Plan(args.tasks, args.repeats, args.idle_samples)
     try:
         counts = sorted({int(part) for part in args.workers.split(",") if part.strip()})
     except ValueError:
@@ -283,10 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     backends = [part.strip() for part in args.backends.split(",") if part.strip()]
     if not backends or set(backends) - {"postgres", "sqlite"}:
         return _bad_input("--backends takes postgres, sqlite or postgres,sqlite", "backends")
-    if args.tasks < 1 or args.repeats < 1 or args.idle_samples < 0:
+    if plan.tasks < 1 or plan.repeats < 1 or plan.idle_samples < 0:
         return _bad_input("--tasks and --repeats must be >= 1, --idle-samples >= 0", "tasks")
     try:
-        report = run(backends, counts, args.tasks, args.repeats, args.idle_samples)
+        report = run(backends, counts, plan)
     except ImportError as error:
         print(
             json.dumps(
