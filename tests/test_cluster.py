@@ -8,6 +8,8 @@ Deadlines are generous and only bound the waiting: nothing here asserts how long
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +22,9 @@ from tests.fixtures.cluster import Cluster, ClusterError, OwnPostgres, request, 
 from tests.fixtures.fake_anthropic import delayed, reply_text
 
 MODEL_DELAY_S = 0.2
-LEASE_S = "3"  # a killed process's tasks move on after this (the default 15 s would only slow the test)
+# a killed process's tasks move on after this: shorter than the default 15 s to keep the test short, long
+# enough that a heartbeat delayed by a busy machine does not lose a live lease
+LEASE_S = "5"
 FINISH_DEADLINE_S = 300.0
 FINISHED = ("completed", "failed")
 
@@ -64,13 +68,13 @@ def submit(url: str, number: int, deadline: float) -> str:
     while time.monotonic() < deadline:
         try:
             status, answer = request(url + "/orchestrator/execute-async", "POST", body, timeout=30)
-        except OSError as error:
-            last = f"connection failed: {error}"
-            continue
-        if status == 202:
-            return answer["task_id"]
-        last = f"{status} {answer}"
-        if status not in (502, 503, 504):
+        except (OSError, http.client.HTTPException) as error:
+            status, last = None, f"connection failed: {type(error).__name__}: {error}"
+        else:
+            if status == 202:
+                return answer["task_id"]
+            last = f"{status} {answer}"
+        if status not in (None, 502, 503, 504):
             break
         time.sleep(0.1)
     raise AssertionError(f"task {number} was never accepted through nginx; last answer: {last}")
@@ -189,6 +193,9 @@ def test_every_task_ends_exactly_once_when_a_replica_and_a_worker_are_killed(
     delivered = len(slow_model.delivered)
     assert rows == delivered, f"{rows} ledger rows for {delivered} runs (model replies delivered)"
     assert rows >= completed
+    for replica in survivors:  # every replica reads the same ledger
+        status, stats = request(replica.url + "/orchestrator/stats")
+        assert status == 200 and stats["summary"]["total_executions"] == rows, (replica.name, stats.get("summary"))
 
 
 def test_the_rate_limit_holds_across_replicas(state_db_url, clusters):
@@ -254,3 +261,19 @@ def test_replicas_started_together_on_an_empty_database_migrate_it_once(state_db
     applied = db_rows(state_db_url, "SELECT name, count(*) FROM _migrations GROUP BY name ORDER BY name")
     assert applied == [(name, 1) for name, _ in sorted(POSTGRES_MIGRATIONS)]
     assert all(replica.alive() for replica in cluster.replicas), cluster.describe()
+
+
+def test_a_websocket_through_nginx_is_upgraded_and_answered_by_a_replica(state_db_url, clusters):
+    import websocket  # websocket-client
+
+    cluster = clusters(state_db_url, replicas=2, workers=0)
+    # nginx must pass Upgrade/Connection (hop-by-hop) and keep Host, which the replica's Origin check reads
+    connection = websocket.create_connection(
+        cluster.url.replace("http://", "ws://", 1) + "/ws/orchestrator", timeout=60, origin=cluster.url
+    )
+    try:
+        connection.send("Check CPU usage on the server")
+        answer = json.loads(connection.recv())
+    finally:
+        connection.close(timeout=2)
+    assert answer["success"] is True and answer["agent"] == "vps-monitor", answer
