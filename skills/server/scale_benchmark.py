@@ -11,6 +11,10 @@ model, as with Claude. Reported, as medians over the repeats:
 - claim wait: from a task's creation to its claim (both stamped by the database) while the workers
   sit idle, p50 (target <= 20 ms): how fast an idle worker hears of new work.
 
+Each worker runs ORCHESTRATOR_ASYNC_CONCURRENCY tasks at once (4; `--concurrency N` sets it): with 4,
+three workers keep 12 tasks going, and on a small machine the CPU of the script runs, not the queue,
+becomes the limit; `--concurrency 1` shows the queue's own scaling.
+
 Both backends: PostgreSQL (a throw-away cluster, skills/demo_database) and SQLite (one state dir
 shared by every worker on this machine). The test double and the process handling come from
 tests/fixtures, so this needs `bin/setup --test`.
@@ -23,7 +27,7 @@ import os
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 MODEL_DELAY_S = 0.2
@@ -41,6 +45,7 @@ class Plan:
     repeats: int = 3
     idle_samples: int = 10
     warm_up_rounds: int = 2  # each queues two tasks per slot of every worker
+    concurrency: int | None = None  # tasks a worker runs at once; None: its default (ORCHESTRATOR_ASYNC_CONCURRENCY)
 
 
 QUICK = Plan(tasks=6, repeats=1, idle_samples=2, warm_up_rounds=1)
@@ -114,7 +119,10 @@ def measure_run(
     from skills.store import open_store
     from tests.fixtures.cluster import Cluster, ClusterError
 
-    cluster = Cluster(work_dir, database_url, env={**fake_env, "ORCHESTRATOR_ENTITY_TTL": "0"})
+    env = {**fake_env, "ORCHESTRATOR_ENTITY_TTL": "0"}
+    if plan.concurrency:
+        env["ORCHESTRATOR_ASYNC_CONCURRENCY"] = str(plan.concurrency)
+    cluster = Cluster(work_dir, database_url, env=env)
     try:
         try:
             for member in [cluster.spawn_worker() for _ in range(workers)]:
@@ -283,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else Plan(args.tasks, args.repeats, args.idle_samples)
+    plan = replace(plan, concurrency=args.concurrency)
     try:
         counts = sorted({int(part) for part in args.workers.split(",") if part.strip()})
     except ValueError:
@@ -292,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     backends = [part.strip() for part in args.backends.split(",") if part.strip()]
     if not backends or set(backends) - {"postgres", "sqlite"}:
         return _bad_input("--backends takes postgres, sqlite or postgres,sqlite", "backends")
+    if plan.concurrency is not None and plan.concurrency < 1:
+        return _bad_input("--concurrency must be at least 1", "concurrency")
     if plan.tasks < 1 or plan.repeats < 1 or plan.idle_samples < 0:
         return _bad_input("--tasks and --repeats must be >= 1, --idle-samples >= 0", "tasks")
     try:
