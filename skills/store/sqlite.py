@@ -37,6 +37,7 @@ from skills.store.migrations import SQLITE_MIGRATIONS, apply_migrations, open_sq
 
 LEDGER_FILE = "ledger.sqlite3"
 WAIT_POLL_S = 0.05  # how often an idle claimer looks for tasks queued by another process
+UNUSABLE_PAUSE_S = 0.5  # an idle claimer's pause when the ledger cannot be read
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _TASK_COLUMNS = "id, kind, request, status, http_status, result, error, attempts, created_at, finished_at"
 
@@ -187,9 +188,15 @@ class SQLiteStore(Store):
                     return
 
     def _claimable(self) -> bool:
+        """Is there work for a claimer? An unreadable ledger says yes after a pause (the caller's
+        claim then reports why, and a claim loop does not spin)."""
         sql = """SELECT EXISTS (SELECT 1 FROM http_tasks WHERE status = 'queued'
                                 OR (status = 'running' AND lease_expires_at < ?))"""
-        return bool(self._run(lambda conn: conn.execute(sql, (time.time(),)).fetchone()[0], write=False))
+        try:
+            return bool(self._run(lambda conn: conn.execute(sql, (time.time(),)).fetchone()[0], write=False))
+        except StoreError:
+            time.sleep(UNUSABLE_PAUSE_S)
+            return True
 
     def prune_tasks(self, keep_days: int) -> int:
         sql = "DELETE FROM http_tasks WHERE finished_at IS NOT NULL AND finished_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)"
