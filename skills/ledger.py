@@ -58,13 +58,18 @@ class FallbackRecord:
 
 
 def ledger_path(settings) -> str:
+    """The SQLite ledger's file in the state directory (used when no ORCHESTRATOR_DATABASE_URL is set)."""
+    return os.path.join(settings.state_dir, "ledger.sqlite3")
+
+
+def ledger_location(settings) -> str:
     """Where the ledger is, for messages: the SQLite file, or postgresql://host:port/db (no secrets)."""
     url = getattr(settings, "orchestrator_database_url", None)
     if url:
         from skills.store.postgres import describe_url  # psycopg2 only when PostgreSQL is used
 
         return describe_url(url)
-    return os.path.join(settings.state_dir, "ledger.sqlite3")
+    return ledger_path(settings)
 
 
 def _store(settings):
@@ -96,7 +101,7 @@ def record(settings, entry: ExecutionRecord) -> int:
 
 
 def _unrecorded(settings, error: Exception) -> str:
-    warning = f"not recorded in the ledger ({ledger_path(settings)}): {error}"
+    warning = f"not recorded in the ledger ({ledger_location(settings)}): {error}"
     print(f"ledger: {warning}", file=sys.stderr, flush=True)  # the HTTP server's journal keeps stderr
     return warning
 

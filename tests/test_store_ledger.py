@@ -103,6 +103,7 @@ def test_an_unreachable_database_costs_a_warning_not_the_answer(tmp_path):
     warning = ledger.record_or_warn(settings, ledger.ExecutionRecord("vps-monitor", "uptime", "direct", True, 1.0))
     assert "not recorded in the ledger (postgresql://127.0.0.1:1/none)" in warning
     assert "hunter2" not in warning and not ledger.is_writable(settings)
+    assert ledger.ledger_path(settings) == str(tmp_path / "ledger.sqlite3")  # a file path, never the URL
 
 
 def test_an_old_sqlite_ledger_upgrades_and_its_unfinished_tasks_are_claimable(tmp_path):
