@@ -78,7 +78,11 @@ def test_only_the_lease_holder_can_finish_and_only_once(store):
     assert not finish(store, task, "worker-b")
     assert store.get_task(task.task_id)["status"] == "processing"
     assert store.finish_task(task.task_id, "worker-a", ok=False, http_status=502, result={"code": "x"}, error="boom")
-    assert not finish(store, task, "worker-a")
+    assert not finish(store, task, "worker-a")  # a different end of a finished task
+    assert store.finish_task(task.task_id, "worker-a", ok=False, http_status=502, result={"code": "x"}, error="boom")
+    assert not store.finish_task(
+        task.task_id, "worker-b", ok=False, http_status=502, result={"code": "x"}, error="boom"
+    )
     shown = store.get_task(task.task_id)
     assert shown["status"] == "failed" and shown["error"] == "boom" and shown["http_status"] == 502
 

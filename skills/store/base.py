@@ -12,6 +12,8 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from skills.errors import OrchestratorError
+
 LEDGER_TABLES = ("executions", "routing_fallbacks", "feedback")
 TIME_COLUMNS = {"executions": "started_at", "routing_fallbacks": "started_at", "feedback": "recorded_at"}
 MAX_ATTEMPTS = 2  # a task is run at most this often: the first claim plus one takeover after a lost lease
@@ -28,11 +30,16 @@ REASON_WRITES = (
 )
 
 
-class StoreError(Exception):
+class StoreError(OrchestratorError):
     """The store cannot be used right now (file system full or read-only, database unreachable).
 
-    Both backends raise it (never sqlite3.Error or psycopg2.Error), so callers catch one type. The
-    message says what was wrong and holds no secret."""
+    Both backends raise it (never sqlite3.Error or psycopg2.Error), so callers catch one type; the
+    scripts answer it like any error (JSON, exit 3), the server with 503. The message says what was
+    wrong and holds no secret."""
+
+    code = "state_unavailable"
+    exit_status = 3
+    http_status = 503
 
 
 def check_ledger_table(table: str) -> None:
@@ -118,7 +125,10 @@ class Store(ABC):
 
     @abstractmethod
     def finish_task(self, task_id: str, owner: str, *, ok: bool, http_status: int, result, error: str | None) -> bool:
-        """End the task (completed or failed) if `owner` still holds it; False = not ours any more."""
+        """End the task (completed or failed) if `owner` still holds it; False = not ours any more.
+
+        Repeating the very same end (after an error that hid whether the first one was stored) is
+        True again; any other end of a finished task is False."""
 
     @abstractmethod
     def release_task(self, task_id: str, owner: str) -> None:

@@ -2,8 +2,8 @@
 
 A thread borrows a connection for one transaction and gives it back. A connection found broken
 (the server restarted, the network dropped) is discarded with every idle one (they are dead too),
-and the next is made with backoff for up to RECONNECT_WINDOW_S; while the server stays unreachable,
-callers fail fast for FAIL_FAST_S instead of each waiting out the window. After a fork the child
+and the next is made with backoff for up to RECONNECT_WINDOW_S; once that failed, callers get one
+quick try each for FAIL_FAST_S instead of each waiting out the window again. After a fork the child
 starts an empty pool: it never uses, or closes, its parent's sockets.
 """
 
@@ -71,14 +71,14 @@ class ConnectionPool:
                 _close(each)
 
     def connect(self):
-        """A new connection, retried with backoff while the server is (re)starting."""
-        if time.monotonic() < self._down_until:
-            raise StoreError(f"PostgreSQL at {self._where} is unreachable: retrying in a moment")
-        deadline = time.monotonic() + RECONNECT_WINDOW_S
+        """A new connection, retried with backoff while the server is (re)starting (a single try
+        while it is known to be down, so that callers do not each wait out the window)."""
+        window = 0.0 if time.monotonic() < self._down_until else RECONNECT_WINDOW_S
+        deadline = time.monotonic() + window
         delay = 0.05
         while True:
             try:
-                return psycopg2.connect(
+                conn = psycopg2.connect(
                     self._url,
                     connect_timeout=CONNECT_TIMEOUT_S,
                     application_name="fibreflow-orchestrator",
@@ -87,6 +87,8 @@ class ConnectionPool:
                     keepalives_interval=5,
                     keepalives_count=3,
                 )
+                self._down_until = 0.0
+                return conn
             except psycopg2.Error as error:
                 if time.monotonic() + delay > deadline:
                     self._down_until = time.monotonic() + FAIL_FAST_S

@@ -80,14 +80,14 @@ class PostgresStore(Store):
 
     # --- plumbing ------------------------------------------------------------------------------
     def _transaction(self, work, *, retry_commit: bool = True):
-        """`work(cursor, retrying)` in one transaction. A lost connection is replaced and the work run
+        """`work(cursor)` in one transaction. A lost connection is replaced and the work run
         once more, unless it was lost at COMMIT and `retry_commit` is False (it may have applied)."""
         for attempt in (1, 2):
             conn = self._pool.get()
             committing = False
             try:
                 with conn.cursor() as cursor:
-                    result = work(cursor, attempt == 2)
+                    result = work(cursor)
                 committing = True
                 conn.commit()
             except psycopg2.Error as error:
@@ -100,7 +100,7 @@ class PostgresStore(Store):
             return result
 
     def _read(self, sql: str, args=(), *, one: bool = False):
-        def work(cursor, _retrying):
+        def work(cursor):
             cursor.execute(sql, args)
             if one:
                 return cursor.fetchone()
@@ -115,7 +115,7 @@ class PostgresStore(Store):
         columns = ", ".join(check_column(name) for name in row)
         sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(row))}) RETURNING id"
 
-        def work(cursor, _retrying):
+        def work(cursor):
             cursor.execute(sql, tuple(row.values()))
             return cursor.fetchone()[0]
 
@@ -139,7 +139,7 @@ class PostgresStore(Store):
     def create_task(self, kind: str, request: dict, *, writes: bool = False) -> str:
         task_id = uuid.uuid4().hex  # chosen here, so a retry after a lost COMMIT cannot queue it twice
 
-        def work(cursor, _retrying):
+        def work(cursor):
             cursor.execute(
                 """INSERT INTO http_tasks (id, kind, request, status, writes) VALUES (%s, %s, %s, 'queued', %s)
                    ON CONFLICT (id) DO NOTHING""",
@@ -151,7 +151,7 @@ class PostgresStore(Store):
         return task_id
 
     def claim_task(self, owner: str, lease_s: float) -> ClaimedTask | None:
-        return self._transaction(lambda cursor, _retrying: _claim(cursor, owner, lease_s))
+        return self._transaction(lambda cursor: _claim(cursor, owner, lease_s))
 
     def renew_lease(self, task_id: str, owner: str, lease_s: float) -> bool:
         sql = """UPDATE http_tasks SET lease_expires_at = clock_timestamp() + make_interval(secs => %s)
@@ -167,7 +167,7 @@ class PostgresStore(Store):
     def finish_task(self, task_id: str, owner: str, *, ok: bool, http_status: int, result, error: str | None) -> bool:
         status, result_json = ("completed" if ok else "failed"), json.dumps(result)
 
-        def work(cursor, retrying):
+        def work(cursor):
             cursor.execute(
                 """UPDATE http_tasks SET status = %s, http_status = %s, result = %s, error = %s,
                        updated_at = clock_timestamp(), finished_at = clock_timestamp()
@@ -176,9 +176,7 @@ class PostgresStore(Store):
             )
             if cursor.rowcount == 1:
                 return True
-            if not retrying:
-                return False
-            # the first try may have committed before the connection dropped: then it is ours, done
+            # the same end again (a retry after a COMMIT whose reply was lost): it is ours, already done
             cursor.execute(
                 "SELECT 1 FROM http_tasks WHERE id = %s AND lease_owner = %s AND status = %s AND result = %s",
                 (task_id, owner, status, result_json),
@@ -188,7 +186,7 @@ class PostgresStore(Store):
         return self._transaction(work)
 
     def release_task(self, task_id: str, owner: str) -> None:
-        def work(cursor, _retrying):
+        def work(cursor):
             cursor.execute(
                 """UPDATE http_tasks SET status = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL,
                        lease_expires_at = NULL, updated_at = clock_timestamp()
@@ -200,7 +198,7 @@ class PostgresStore(Store):
         self._transaction(work)
 
     def _changed(self, sql: str, args: tuple) -> bool:
-        def work(cursor, _retrying):
+        def work(cursor):
             cursor.execute(sql, args)
             return cursor.rowcount == 1
 
@@ -251,7 +249,7 @@ class PostgresStore(Store):
 
     def prune_tasks(self, keep_days: int) -> int:
         sql = "DELETE FROM http_tasks WHERE finished_at < clock_timestamp() - make_interval(days => %s)"
-        return self._transaction(lambda cursor, _retrying: cursor.execute(sql, (int(keep_days),)) or cursor.rowcount)
+        return self._transaction(lambda cursor: cursor.execute(sql, (int(keep_days),)) or cursor.rowcount)
 
     # --- rate limit ----------------------------------------------------------------------------
     def take_token(self, client: str, per_minute: int) -> float:
@@ -271,7 +269,7 @@ class PostgresStore(Store):
         self._bucket_calls += 1
         prune = self._bucket_calls % BUCKET_PRUNE_EVERY == 0
 
-        def work(cursor, _retrying):
+        def work(cursor):
             cursor.execute(sql, args)
             tokens, allowed = cursor.fetchone()
             if prune:  # a bucket idle for over a minute is full again: its row says nothing

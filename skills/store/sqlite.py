@@ -37,6 +37,7 @@ from skills.store.migrations import SQLITE_MIGRATIONS, apply_migrations, open_sq
 
 LEDGER_FILE = "ledger.sqlite3"
 WAIT_POLL_S = 0.05  # how often an idle claimer looks for tasks queued by another process
+UNUSABLE_PAUSE_S = 0.5  # an idle claimer's pause when the ledger cannot be read
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _TASK_COLUMNS = "id, kind, request, status, http_status, result, error, attempts, created_at, finished_at"
 
@@ -141,11 +142,22 @@ class SQLiteStore(Store):
         self._run(lambda conn: conn.execute(sql, (task_id, owner)), write=True)
 
     def finish_task(self, task_id: str, owner: str, *, ok: bool, http_status: int, result, error: str | None) -> bool:
-        sql = f"""UPDATE http_tasks SET status = ?, http_status = ?, result = ?, error = ?,
-                      updated_at = {_NOW}, finished_at = {_NOW}
-                  WHERE id = ? AND lease_owner = ? AND status = 'running'"""
-        args = ("completed" if ok else "failed", http_status, json.dumps(result), error, task_id, owner)
-        return self._run(lambda conn: conn.execute(sql, args).rowcount == 1, write=True)
+        status, result_json = ("completed" if ok else "failed"), json.dumps(result)
+
+        def work(conn):
+            ended = conn.execute(
+                f"""UPDATE http_tasks SET status = ?, http_status = ?, result = ?, error = ?,
+                        updated_at = {_NOW}, finished_at = {_NOW}
+                    WHERE id = ? AND lease_owner = ? AND status = 'running'""",
+                (status, http_status, result_json, error, task_id, owner),
+            )
+            if ended.rowcount == 1:
+                return True
+            # the same end again (a caller retrying after an error): it is ours, already done
+            same = "SELECT 1 FROM http_tasks WHERE id = ? AND lease_owner = ? AND status = ? AND result = ?"
+            return conn.execute(same, (task_id, owner, status, result_json)).fetchone() is not None
+
+        return self._run(work, write=True)
 
     def release_task(self, task_id: str, owner: str) -> None:
         sql = f"""UPDATE http_tasks SET status = 'queued', attempts = max(attempts - 1, 0), lease_owner = NULL,
@@ -176,9 +188,15 @@ class SQLiteStore(Store):
                     return
 
     def _claimable(self) -> bool:
+        """Is there work for a claimer? An unreadable ledger says yes after a pause (the caller's
+        claim then reports why, and a claim loop does not spin)."""
         sql = """SELECT EXISTS (SELECT 1 FROM http_tasks WHERE status = 'queued'
                                 OR (status = 'running' AND lease_expires_at < ?))"""
-        return bool(self._run(lambda conn: conn.execute(sql, (time.time(),)).fetchone()[0], write=False))
+        try:
+            return bool(self._run(lambda conn: conn.execute(sql, (time.time(),)).fetchone()[0], write=False))
+        except StoreError:
+            time.sleep(UNUSABLE_PAUSE_S)
+            return True
 
     def prune_tasks(self, keep_days: int) -> int:
         sql = "DELETE FROM http_tasks WHERE finished_at IS NOT NULL AND finished_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)"
@@ -186,7 +204,7 @@ class SQLiteStore(Store):
 
     # --- rate limit ----------------------------------------------------------------------------
     def take_token(self, client: str, per_minute: int) -> float:
-        return self._buckets.take(client, per_minute)
+        return self._buckets.take(client, per_minute) if per_minute > 0 else 0.0
 
     # --- health --------------------------------------------------------------------------------
     def writable(self) -> bool:
