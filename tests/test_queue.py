@@ -225,5 +225,5 @@ def test_the_worker_refuses_bad_settings_with_a_json_error_naming_them(script, a
 def test_a_worker_that_cannot_reach_its_database_says_so_without_the_password(script):
     url = "postgresql://orchestrator:s3cret-pw@127.0.0.1:1/state"  # nothing listens on port 1
     run = script("orchestrator_worker", env={"ORCHESTRATOR_DATABASE_URL": url})
-    assert run.returncode == 3 and run.json["code"] == "upstream_unavailable"
+    assert run.returncode == 3 and run.json["code"] == "state_unavailable"
     assert "127.0.0.1:1/state" in run.json["error"] and "s3cret-pw" not in run.stdout + run.stderr
