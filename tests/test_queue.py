@@ -91,6 +91,30 @@ def finished(server, task_id: str) -> dict:
     return task
 
 
+def children_of(pid: int) -> list[int]:
+    """Live processes whose parent is `pid` (a server's or worker's script workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """Still running (a zombie nobody has reaped yet has stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def log_of(running) -> str:
     with open(running.log_path, encoding="utf-8") as handle:
         return handle.read()
@@ -134,8 +158,10 @@ def test_a_killed_workers_task_is_taken_over_after_its_lease_and_ends_once(share
     first = shared.worker("first", "--concurrency", "1")
     task_id = submit(server, CPU_TASK)
     assert wait_for(lambda: len(fake_anthropic.bodies) == 1), "the first worker never ran the task"
+    script_workers = children_of(first.proc.pid)
     first.stop(signal.SIGKILL)
     assert get_task(server, task_id)["status"] == "processing"
+    assert script_workers and wait_for(lambda: not any(is_running(pid) for pid in script_workers), timeout=10)
 
     second = shared.worker("second", "--concurrency", "1")
     task = finished(server, task_id)
