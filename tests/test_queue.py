@@ -174,6 +174,23 @@ def test_a_killed_workers_task_is_taken_over_after_its_lease_and_ends_once(share
     assert log_of(second).count(f"Task {task_id} completed") == 1 and f"Task {task_id}" not in log_of(first)
 
 
+def test_a_worker_paused_past_its_lease_loses_the_task_and_stops_its_run(shared, fake_anthropic):
+    fake_anthropic.script([delayed(HELD_S, reply_text("from the paused worker")), reply_text("from the second one")])
+    server = shared.server("server", ORCHESTRATOR_CLAIM_TASKS="0")
+    first = shared.worker("first", "--concurrency", "1")
+    task_id = submit(server, CPU_TASK)
+    assert wait_for(lambda: len(fake_anthropic.bodies) == 1), "the first worker never ran the task"
+    first.proc.send_signal(signal.SIGSTOP)  # alive but silent: no heartbeat (a long GC pause, a frozen VM)
+    shared.worker("second", "--concurrency", "1")
+    task = finished(server, task_id)
+    first.proc.send_signal(signal.SIGCONT)
+
+    assert wait_for(lambda: f"Task {task_id}: lease lost to another claimer" in log_of(first), timeout=30)
+    assert (task["status"], task["attempts"]) == ("completed", 2)
+    assert first.stop() == 0 and (first.final["completed"], first.final["dropped"]) == (0, 0)
+    assert get_task(server, task_id) == task  # the paused worker wrote nothing over the second one's result
+
+
 def test_a_writing_task_whose_worker_dies_ends_failed_interrupted_and_is_not_run_again(
     shared, fake_anthropic, fake_convex
 ):
