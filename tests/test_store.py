@@ -247,3 +247,13 @@ def test_claim_survives_a_forked_child_using_the_same_store(store):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert finish(store, parent_task, "parent")  # the parent's connection still works
+
+
+def test_describe_says_where_without_secrets(store, backend_place):
+    where = store.describe()
+    if store.backend == "postgres":
+        password = backend_place.split("://", 1)[1].split("@")[0].split(":")[1]
+        assert where.startswith("postgresql://127.0.0.1:") and password not in where and "@" not in where
+    else:
+        assert where == os.path.join(backend_place, "ledger.sqlite3")
+    assert store.writable()

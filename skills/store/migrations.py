@@ -166,13 +166,13 @@ def _create_tasks(conn) -> None:
 
 
 def _add_task_leases(conn) -> None:
-    """Leases instead of "resume at start": `processing` splits into queued and running. A task an
-    older server had started (attempts > 0) becomes running with an expired lease, so the next claim
-    re-runs it or, tried enough, ends it `interrupted`, exactly as a lost lease would."""
+    """Leases instead of "resume at start": tasks are now queued, running (leased), completed or
+    failed. Rows an older release left `processing` are not rewritten here: the store treats them as
+    running with an expired lease, so the next claim re-runs them or, tried enough, ends them
+    `interrupted`, exactly as a lost lease would (and an older server still writing the same file
+    during an upgrade keeps working)."""
     for column in ("lease_owner TEXT", "lease_expires_at REAL", "claimed_at REAL", "writes INTEGER NOT NULL DEFAULT 0"):
         conn.execute(f"ALTER TABLE http_tasks ADD COLUMN {column}")
-    conn.execute("UPDATE http_tasks SET status = 'queued' WHERE status = 'processing' AND attempts = 0")
-    conn.execute("UPDATE http_tasks SET status = 'running', lease_expires_at = 0 WHERE status = 'processing'")
 
 
 SQLITE_MIGRATIONS: list[Migration] = [

@@ -4,9 +4,11 @@
   rebuilt after a fork (a child never touches its parent's sockets) and after the server restarts
   (a broken connection is discarded, a new one made with backoff, the operation retried once when
   that cannot apply it twice).
+- Round trips: every operation but a ledger insert is one statement in autocommit, so one round
+  trip (a claim included); a ledger insert is a transaction, never retried once COMMIT was sent.
 - Claims: `FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait for or share a task.
 - Time: leases and rate-limit buckets use the database clock, so replicas' clocks need not agree.
-- Wake-up: create_task NOTIFYs in its transaction; an idle claimer LISTENs on its own connection and
+- Wake-up: create_task NOTIFYs in its own statement; an idle claimer LISTENs on its own connection and
   wakes within milliseconds of the commit.
 """
 
@@ -71,6 +73,7 @@ class PostgresStore(Store):
     def _migrate(self) -> list[str]:
         conn = self._pool.get()
         try:
+            conn.autocommit = False
             applied = apply_pg_migrations(conn, POSTGRES_MIGRATIONS)
         except psycopg2.Error as error:
             self._pool.discard(conn)
@@ -79,21 +82,25 @@ class PostgresStore(Store):
         return applied
 
     # --- plumbing ------------------------------------------------------------------------------
-    def _transaction(self, work, *, retry_commit: bool = True):
-        """`work(cursor)` in one transaction. A lost connection is replaced and the work run
-        once more, unless it was lost at COMMIT and `retry_commit` is False (it may have applied)."""
+    def _transaction(self, work, *, atomic: bool = False):
+        """`work(cursor)` on a pooled connection, each statement its own transaction (one round trip),
+        or with `atomic` all of them in one, committed at the end. A lost connection is replaced and
+        the work run once more (every single-statement operation here is safe to repeat), except an
+        atomic one lost at COMMIT: it may have been applied, and a second try could apply it twice."""
         for attempt in (1, 2):
             conn = self._pool.get()
             committing = False
             try:
+                conn.autocommit = not atomic
                 with conn.cursor() as cursor:
                     result = work(cursor)
-                committing = True
-                conn.commit()
+                if atomic:
+                    committing = True
+                    conn.commit()
             except psycopg2.Error as error:
                 lost = is_connection_lost(conn, error)
                 self._pool.discard(conn, everything=lost)  # after a restart the idle ones are dead too
-                if lost and attempt == 1 and (retry_commit or not committing):
+                if lost and attempt == 1 and not committing:
                     continue
                 raise StoreError(f"PostgreSQL at {self.where} failed: {_first_line(error)}") from error
             self._pool.put(conn)
@@ -119,7 +126,7 @@ class PostgresStore(Store):
             cursor.execute(sql, tuple(row.values()))
             return cursor.fetchone()[0]
 
-        return self._transaction(work, retry_commit=False)  # a second try could book the row twice
+        return self._transaction(work, atomic=True)  # lost at COMMIT: not retried, it could book the row twice
 
     def rows(
         self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False
@@ -139,15 +146,15 @@ class PostgresStore(Store):
     def create_task(self, kind: str, request: dict, *, writes: bool = False) -> str:
         task_id = uuid.uuid4().hex  # chosen here, so a retry after a lost COMMIT cannot queue it twice
 
-        def work(cursor):
-            cursor.execute(
-                """INSERT INTO http_tasks (id, kind, request, status, writes) VALUES (%s, %s, %s, 'queued', %s)
-                   ON CONFLICT (id) DO NOTHING""",
-                (task_id, kind, json.dumps(request), int(writes)),
+        self._transaction(
+            lambda cursor: cursor.execute(
+                """WITH queued AS (
+                       INSERT INTO http_tasks (id, kind, request, status, writes) VALUES (%s, %s, %s, 'queued', %s)
+                       ON CONFLICT (id) DO NOTHING)
+                   SELECT pg_notify(%s, '')""",  # one statement: the NOTIFY is delivered as it commits
+                (task_id, kind, json.dumps(request), int(writes), TASKS_CHANNEL),
             )
-            cursor.execute("SELECT pg_notify(%s, '')", (TASKS_CHANNEL,))  # delivered at COMMIT
-
-        self._transaction(work)
+        )
         return task_id
 
     def claim_task(self, owner: str, lease_s: float) -> ClaimedTask | None:
@@ -186,16 +193,16 @@ class PostgresStore(Store):
         return self._transaction(work)
 
     def release_task(self, task_id: str, owner: str) -> None:
-        def work(cursor):
-            cursor.execute(
-                """UPDATE http_tasks SET status = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL,
-                       lease_expires_at = NULL, updated_at = clock_timestamp()
-                   WHERE id = %s AND lease_owner = %s AND status = 'running'""",
-                (task_id, owner),
+        self._transaction(
+            lambda cursor: cursor.execute(
+                """WITH released AS (
+                       UPDATE http_tasks SET status = 'queued', attempts = greatest(attempts - 1, 0),
+                           lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
+                       WHERE id = %s AND lease_owner = %s AND status = 'running')
+                   SELECT pg_notify(%s, '')""",
+                (task_id, owner, TASKS_CHANNEL),
             )
-            cursor.execute("SELECT pg_notify(%s, '')", (TASKS_CHANNEL,))
-
-        self._transaction(work)
+        )
 
     def _changed(self, sql: str, args: tuple) -> bool:
         def work(cursor):
@@ -294,26 +301,36 @@ class PostgresStore(Store):
 
 
 def _claim(cursor, owner: str, lease_s: float) -> ClaimedTask | None:
-    """End the expired tasks that may not run again, then take the oldest claimable one (SKIP LOCKED:
-    rows another claimer holds are passed over, not waited for)."""
-    end_interrupted = f"""UPDATE http_tasks SET status = 'failed', http_status = 500, error = %s, result = %s,
-                              updated_at = clock_timestamp(), finished_at = clock_timestamp()
-                          WHERE id IN (SELECT id FROM http_tasks WHERE {_EXPIRED} AND {{}} FOR UPDATE SKIP LOCKED)"""
-    cursor.execute(end_interrupted.format("writes = 1"), (REASON_WRITES, interrupted_result(REASON_WRITES)))
+    """One statement: end the expired tasks that may not run again, and take the oldest claimable one.
+
+    SKIP LOCKED passes over rows another claimer holds instead of waiting for them. The two sets are
+    disjoint (writing or tried-out vs neither), so one statement can change both."""
     cursor.execute(
-        end_interrupted.format("writes = 0 AND attempts >= %s"),
-        (REASON_ATTEMPTS, interrupted_result(REASON_ATTEMPTS), MAX_ATTEMPTS),
-    )
-    cursor.execute(
-        f"""UPDATE http_tasks AS t SET status = 'running', lease_owner = %s,
-                lease_expires_at = clock_timestamp() + make_interval(secs => %s), claimed_at = clock_timestamp(),
-                attempts = t.attempts + 1, updated_at = clock_timestamp()
-            FROM (SELECT id FROM http_tasks
-                  WHERE status = 'queued' OR ({_EXPIRED} AND writes = 0 AND attempts < %s)
-                  ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) AS next
-            WHERE t.id = next.id
+        f"""WITH ended AS (
+                UPDATE http_tasks SET status = 'failed', http_status = 500,
+                    error = CASE WHEN writes = 1 THEN %(writes_reason)s ELSE %(attempts_reason)s END,
+                    result = CASE WHEN writes = 1 THEN %(writes_result)s ELSE %(attempts_result)s END,
+                    updated_at = clock_timestamp(), finished_at = clock_timestamp()
+                WHERE id IN (SELECT id FROM http_tasks WHERE {_EXPIRED} AND (writes = 1 OR attempts >= %(max)s)
+                             FOR UPDATE SKIP LOCKED)),
+            next AS (
+                SELECT id FROM http_tasks
+                WHERE status = 'queued' OR ({_EXPIRED} AND writes = 0 AND attempts < %(max)s)
+                ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+            UPDATE http_tasks AS t SET status = 'running', lease_owner = %(owner)s,
+                lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_s)s),
+                claimed_at = clock_timestamp(), attempts = t.attempts + 1, updated_at = clock_timestamp()
+            FROM next WHERE t.id = next.id
             RETURNING t.id, t.kind, t.request, t.attempts, t.writes""",
-        (owner, lease_s, MAX_ATTEMPTS),
+        {
+            "writes_reason": REASON_WRITES,
+            "writes_result": interrupted_result(REASON_WRITES),
+            "attempts_reason": REASON_ATTEMPTS,
+            "attempts_result": interrupted_result(REASON_ATTEMPTS),
+            "max": MAX_ATTEMPTS,
+            "owner": owner,
+            "lease_s": lease_s,
+        },
     )
     row = cursor.fetchone()
     if row is None:

@@ -39,6 +39,9 @@ LEDGER_FILE = "ledger.sqlite3"
 WAIT_POLL_S = 0.05  # how often an idle claimer looks for tasks queued by another process
 UNUSABLE_PAUSE_S = 0.5  # an idle claimer's pause when the ledger cannot be read
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+# A lease ran out, or an older release's server left the task `processing` (it resumed tasks at its
+# own start instead of leasing them): either way its last holder is gone.
+_EXPIRED = "((status = 'running' AND lease_expires_at < ?) OR status = 'processing')"
 _TASK_COLUMNS = "id, kind, request, status, http_status, result, error, attempts, created_at, finished_at"
 
 
@@ -173,7 +176,7 @@ class SQLiteStore(Store):
         return task_body(dict(row)) if row else None
 
     def count_unfinished(self) -> int:
-        sql = "SELECT count(*) FROM http_tasks WHERE status IN ('queued', 'running')"
+        sql = "SELECT count(*) FROM http_tasks WHERE status IN ('queued', 'running', 'processing')"
         return self._run(lambda conn: conn.execute(sql).fetchone()[0], write=False)
 
     def wait_for_task(self, timeout_s: float) -> None:
@@ -190,8 +193,7 @@ class SQLiteStore(Store):
     def _claimable(self) -> bool:
         """Is there work for a claimer? An unreadable ledger says yes after a pause (the caller's
         claim then reports why, and a claim loop does not spin)."""
-        sql = """SELECT EXISTS (SELECT 1 FROM http_tasks WHERE status = 'queued'
-                                OR (status = 'running' AND lease_expires_at < ?))"""
+        sql = f"SELECT EXISTS (SELECT 1 FROM http_tasks WHERE status = 'queued' OR {_EXPIRED})"
         try:
             return bool(self._run(lambda conn: conn.execute(sql, (time.time(),)).fetchone()[0], write=False))
         except StoreError:
@@ -226,7 +228,7 @@ class SQLiteStore(Store):
 
 def _claim(conn: sqlite3.Connection, owner: str, lease_s: float, now: float) -> ClaimedTask | None:
     """Inside BEGIN IMMEDIATE (one writer at a time): end what may not be re-run, then take the oldest."""
-    expired = "status = 'running' AND lease_expires_at < ?"
+    expired = _EXPIRED
     end_interrupted = f"""UPDATE http_tasks SET status = 'failed', http_status = 500, error = ?, result = ?,
                               updated_at = {_NOW}, finished_at = {_NOW} WHERE {expired} AND """
     conn.execute(end_interrupted + "writes = 1", (REASON_WRITES, interrupted_result(REASON_WRITES), now))
