@@ -20,7 +20,7 @@ import requests
 from tests.fixtures.fake_anthropic import delayed, reply_text, reply_tool_use
 from tests.fixtures.http_server import start_server, start_worker
 
-LEASE_S = "2"  # a killed claimer's task is claimable again this soon (the default, 15 s, would slow the tests)
+LEASE_S = "3"  # a killed claimer's task is claimable again this soon (the default, 15 s, would slow the tests)
 HELD_S = 120  # a reply held back this long never arrives while the test runs
 CPU_TASK = {"task": "Check CPU usage on the server"}  # routes to vps-monitor without asking the model
 
