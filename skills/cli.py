@@ -181,7 +181,32 @@ def _handle_one(handle, fields: dict, options: list[Option], settings, prepare=N
         return failure.to_json(), failure.exit_status
 
 
+PARENT_CHECK_S = 0.25
+
+
+def _exit_with_parent() -> None:
+    """A --jsonl worker stops as soon as the process that started it is gone.
+
+    A server or orchestrator_worker killed with SIGKILL cannot stop its workers, and one left
+    running would finish its async task after another claimer has taken it over (a second run,
+    a second ledger row). Polling the parent id is simple and, unlike PR_SET_PDEATHSIG, does not
+    fire when merely the thread that started the worker ends."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepare=None) -> int:
+    _exit_with_parent()
     worst = 0
     for line in sys.stdin.buffer:  # bytes: a line that is not UTF-8 is refused, not fatal
         if not line.strip():

@@ -114,7 +114,7 @@ def test_unknown_task_is_404_and_a_request_without_task_or_agent_is_422(server):
     assert refused.status_code == 422 and refused.json()["field"] == "task"
 
 
-LEASE_S = "2"  # a killed server's task is claimable again this soon (the default, 15 s, would slow the tests)
+LEASE_S = "3"  # a killed server's task is claimable again this soon (the default, 15 s, would slow the tests)
 
 
 def _submit_and_kill(state_dir: str, bin_dir: str, task_id: str | None = None) -> str:

@@ -20,7 +20,7 @@ import requests
 from tests.fixtures.fake_anthropic import delayed, reply_text, reply_tool_use
 from tests.fixtures.http_server import start_server, start_worker
 
-LEASE_S = "2"  # a killed claimer's task is claimable again this soon (the default, 15 s, would slow the tests)
+LEASE_S = "3"  # a killed claimer's task is claimable again this soon (the default, 15 s, would slow the tests)
 HELD_S = 120  # a reply held back this long never arrives while the test runs
 CPU_TASK = {"task": "Check CPU usage on the server"}  # routes to vps-monitor without asking the model
 
@@ -91,6 +91,30 @@ def finished(server, task_id: str) -> dict:
     return task
 
 
+def children_of(pid: int) -> list[int]:
+    """Live processes whose parent is `pid` (a server's or worker's script workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """Still running (a zombie nobody has reaped yet has stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def log_of(running) -> str:
     with open(running.log_path, encoding="utf-8") as handle:
         return handle.read()
@@ -134,8 +158,10 @@ def test_a_killed_workers_task_is_taken_over_after_its_lease_and_ends_once(share
     first = shared.worker("first", "--concurrency", "1")
     task_id = submit(server, CPU_TASK)
     assert wait_for(lambda: len(fake_anthropic.bodies) == 1), "the first worker never ran the task"
+    script_workers = children_of(first.proc.pid)
     first.stop(signal.SIGKILL)
     assert get_task(server, task_id)["status"] == "processing"
+    assert script_workers and wait_for(lambda: not any(is_running(pid) for pid in script_workers), timeout=10)
 
     second = shared.worker("second", "--concurrency", "1")
     task = finished(server, task_id)
@@ -146,6 +172,23 @@ def test_a_killed_workers_task_is_taken_over_after_its_lease_and_ends_once(share
     assert second.stop() == 0
     assert (second.final["completed"], second.final["dropped"], second.final["released"]) == (1, 0, 0)
     assert log_of(second).count(f"Task {task_id} completed") == 1 and f"Task {task_id}" not in log_of(first)
+
+
+def test_a_worker_paused_past_its_lease_loses_the_task_and_stops_its_run(shared, fake_anthropic):
+    fake_anthropic.script([delayed(HELD_S, reply_text("from the paused worker")), reply_text("from the second one")])
+    server = shared.server("server", ORCHESTRATOR_CLAIM_TASKS="0")
+    first = shared.worker("first", "--concurrency", "1")
+    task_id = submit(server, CPU_TASK)
+    assert wait_for(lambda: len(fake_anthropic.bodies) == 1), "the first worker never ran the task"
+    first.proc.send_signal(signal.SIGSTOP)  # alive but silent: no heartbeat (a long GC pause, a frozen VM)
+    shared.worker("second", "--concurrency", "1")
+    task = finished(server, task_id)
+    first.proc.send_signal(signal.SIGCONT)
+
+    assert wait_for(lambda: f"Task {task_id}: lease lost to another claimer" in log_of(first), timeout=30)
+    assert (task["status"], task["attempts"]) == ("completed", 2)
+    assert first.stop() == 0 and (first.final["completed"], first.final["dropped"]) == (0, 0)
+    assert get_task(server, task_id) == task  # the paused worker wrote nothing over the second one's result
 
 
 def test_a_writing_task_whose_worker_dies_ends_failed_interrupted_and_is_not_run_again(
@@ -225,5 +268,5 @@ def test_the_worker_refuses_bad_settings_with_a_json_error_naming_them(script, a
 def test_a_worker_that_cannot_reach_its_database_says_so_without_the_password(script):
     url = "postgresql://orchestrator:s3cret-pw@127.0.0.1:1/state"  # nothing listens on port 1
     run = script("orchestrator_worker", env={"ORCHESTRATOR_DATABASE_URL": url})
-    assert run.returncode == 3 and run.json["code"] == "upstream_unavailable"
+    assert run.returncode == 3 and run.json["code"] == "state_unavailable"
     assert "127.0.0.1:1/state" in run.json["error"] and "s3cret-pw" not in run.stdout + run.stderr

@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 
-from skills.errors import BadInput, OrchestratorError, UpstreamUnavailable
+from skills.errors import BadInput, OrchestratorError
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,16 +50,12 @@ def run(args: argparse.Namespace) -> int:
     from skills.server.queue import check_claim_settings
     from skills.server.service import Service
     from skills.store import open_store
-    from skills.store.base import StoreError
 
     settings = load_settings()
     settings.async_concurrency = concurrency_from(args.concurrency, settings.async_concurrency)
     check_claim_settings(settings)
     log = setup_logging(settings.log_path, settings, also_stderr=True)
-    try:
-        store = open_store(settings)  # at once: a worker that cannot reach its queue should say so, not idle
-    except StoreError as error:
-        raise UpstreamUnavailable(f"cannot open the task store: {error}") from None
+    store = open_store(settings)  # at once: a worker that cannot reach its queue says so (StoreError), not idles
     service = Service(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())

@@ -25,6 +25,10 @@ _HELP = {
     "orchestrator_cache_hits_total": ("counter", "Answers served from the server's cache, by cache."),
     "orchestrator_cache_misses_total": ("counter", "Cache lookups that had to run the script, by cache."),
     "orchestrator_worker_restarts_total": ("counter", "Warm script workers replaced, by script and reason."),
+    "orchestrator_async_tasks_total": (
+        "counter",
+        "Async tasks this process ran and ended, by outcome (completed, failed).",
+    ),
     "orchestrator_feedback_total": ("counter", "Routing verdicts received over HTTP, by kind (correction, agreement)."),
     "orchestrator_agent_selection_accuracy": (
         "gauge",

@@ -40,6 +40,7 @@ from skills.store.base import ClaimedTask, StoreError
 WAIT_S = 0.5  # longest idle wait between claims; also how fast the dispatcher notices a stop
 KEEP_DAYS = 7  # finished tasks older than this are deleted
 PRUNE_EVERY_S = 3600.0
+DISPATCHER_JOIN_S = 30.0  # a claim in flight may wait on a reconnecting database; do not wait forever
 STORE_RETRY_S = (0.2, 0.5, 1.0, 2.0)  # back-off while the store is unreachable (PostgreSQL restarting)
 WRITING_REQUIREMENT = "convex"
 STOPPED_WRITING = (
@@ -115,14 +116,22 @@ class TaskClaimer:
         while not self._stopping.is_set():
             if not self._free.acquire(timeout=WAIT_S):
                 continue
-            task = self._claim_next()
+            try:
+                task = self._claim_next()
+            except Exception:  # a bug must not end claiming for good: log it, pause, go on
+                self.log.exception("Claiming an async task failed")
+                self._stopping.wait(STORE_RETRY_S[-1])
+                task = None
             if task is None:
                 self._free.release()
                 continue
             running = Running(task, writes=task.writes)
             with self._changed:
                 self._running[task.task_id] = running
-            self._pool.submit(self._run, running)
+            try:
+                self._pool.submit(self._run, running)
+            except RuntimeError:  # stop() gave up waiting for this thread and shut the pool: hand it back
+                self._give_back(running)
 
     def _claim_next(self) -> ClaimedTask | None:
         """The next task this process may run, or None once stopping."""
@@ -265,7 +274,7 @@ class TaskClaimer:
     def stop(self, grace_s: float) -> Counter:
         """Stop claiming; give running tasks `grace_s` to finish; give back (or end) the rest."""
         self._stopping.set()
-        self._dispatcher.join(timeout=WAIT_S * 4)
+        self._dispatcher.join(timeout=DISPATCHER_JOIN_S)
         deadline = time.monotonic() + grace_s
         with self._changed:
             while self._running and (remaining := deadline - time.monotonic()) > 0:
