@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per worker count; medians are reported")
     parser.add_argument("--idle-samples", type=int, default=10, help="claim waits measured per run (default 10)")
     parser.add_argument("--backends", default="postgres,sqlite", help="postgres, sqlite or both (default)")
+    parser.add_argument("--concurrency", type=int, help="tasks each worker runs at once (default: the worker's, 4)")
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 6 tasks, 1 repeat, 2 claim waits, short warm-up"
     )
