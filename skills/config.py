@@ -80,6 +80,10 @@ class Settings:
         self.sql_statement_timeout_ms = _as_int(env, "ORCHESTRATOR_SQL_TIMEOUT_MS", 5000)
         self.sql_row_cap = _as_int(env, "ORCHESTRATOR_SQL_ROW_CAP", 200)
 
+        # Shared state for several replicas and workers (skills/store): the ledger, async tasks and rate
+        # limits live in this PostgreSQL database when set; unset, in SQLite in the state directory
+        self.orchestrator_database_url = env.get("ORCHESTRATOR_DATABASE_URL") or None
+
         # Routing: names read from the agents' data (skills/entity_sources.py) are refreshed when older
         # than this many seconds; 0 leaves it to bin/refresh_entities
         self.entity_ttl_s = _as_float(env, "ORCHESTRATOR_ENTITY_TTL", 3600.0)

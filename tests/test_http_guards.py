@@ -6,6 +6,7 @@ import pytest
 
 from skills.server.guards import Cors, InFlight, RateLimiter, check_api_key, is_loopback
 from skills.server.validation import ApiError
+from skills.store.sqlite import SQLiteStore
 
 
 def test_a_wildcard_origin_is_never_combined_with_credentials():
@@ -26,10 +27,11 @@ def test_without_allowed_origins_there_are_no_cors_headers_at_all():
     assert Cors([]).preflight("https://app.example", ["POST", "OPTIONS"]) == {}
 
 
-def test_the_bucket_refuses_past_the_limit_then_refills(monkeypatch):
+def test_the_bucket_refuses_past_the_limit_then_refills(monkeypatch, tmp_path):
     clock = [1000.0]
-    monkeypatch.setattr("skills.server.guards.time.monotonic", lambda: clock[0])
-    limiter = RateLimiter(60)  # one a second
+    monkeypatch.setattr("skills.store.buckets.time.monotonic", lambda: clock[0])
+    store = SQLiteStore(str(tmp_path))  # its buckets are in this process's memory
+    limiter = RateLimiter(60, lambda: store)  # one a second
     for _ in range(60):
         limiter.check("addr:1")
     with pytest.raises(ApiError) as refused:
@@ -41,7 +43,7 @@ def test_the_bucket_refuses_past_the_limit_then_refills(monkeypatch):
 
 
 def test_a_rate_limit_of_zero_is_off():
-    limiter = RateLimiter(0)
+    limiter = RateLimiter(0, lambda: pytest.fail("a limit of zero must not even ask the store"))
     for _ in range(1000):
         limiter.check("addr:1")
 

@@ -22,6 +22,7 @@ from skills.server.logs import get_logger
 from skills.server.metrics import Metrics
 from skills.server.service import Reply, Service
 from skills.server.validation import ApiError
+from skills.store import open_store
 
 MAX_BODY = 256 * 1024  # bytes; 50 tasks of 5,000 characters fit with room to spare
 SOCKET_TIMEOUT_S = 30.0  # a client that sends nothing for this long loses its connection
@@ -107,7 +108,7 @@ class App:
         self.metrics = service.metrics if service else Metrics()
         self.service = service or Service(settings, self.metrics)
         self.cors = Cors(settings.allowed_origins)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, lambda: open_store(settings))
         self.in_flight = InFlight(settings.max_in_flight)
         self.log = get_logger()
         self._spec = None

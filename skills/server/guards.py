@@ -11,12 +11,15 @@ import math
 import threading
 import time
 
+from skills.server.logs import get_logger
 from skills.server.validation import ApiError
+from skills.store import StoreError
 
 CORS_MAX_AGE_S = 600
 CORS_ALLOW_HEADERS = "Authorization, Content-Type"
 CORS_EXPOSE_HEADERS = "Retry-After"
 LOOPBACK_HOSTS = {"localhost", "::1", "ip6-localhost"}
+WARN_EVERY_S = 60.0  # a store outage is logged once a minute, not once per request
 
 
 def is_loopback(host: str) -> bool:
@@ -91,13 +94,17 @@ class Cors:
 
 
 class RateLimiter:
-    """A token bucket per client: `per_minute` requests, refilled evenly; 0 turns it off."""
+    """A token bucket per client: `per_minute` requests, refilled evenly; 0 turns it off.
 
-    def __init__(self, per_minute: int):
+    The buckets live in the store (`store.take_token`): a table on the database clock with
+    PostgreSQL, so the limit holds across every replica; this process's memory with SQLite (one
+    machine, one server). When the store cannot answer, the request is let through (and logged):
+    an outage of the shared database must not refuse every request on top."""
+
+    def __init__(self, per_minute: int, store_for):
         self.per_minute = per_minute
-        self.rate = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last time)
-        self._lock = threading.Lock()
+        self._store_for = store_for  # () -> Store, asked per check: the store opens when first needed
+        self._last_warning = 0.0
 
     @staticmethod
     def client_key(headers, address: str) -> str:
@@ -110,17 +117,14 @@ class RateLimiter:
     def check(self, client: str) -> None:
         if self.per_minute <= 0:
             return
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self._buckets[client] = (tokens - 1, now)
-                if len(self._buckets) > 10000:
-                    self._forget_full(now)
-                return
-            self._buckets[client] = (tokens, now)
-        wait = max(1, math.ceil((1 - tokens) / self.rate))
+        try:
+            wait_s = self._store_for().take_token(client, self.per_minute)
+        except StoreError as error:
+            self._warn_unlimited(error)
+            return
+        if wait_s <= 0:
+            return
+        wait = max(1, math.ceil(wait_s))
         raise ApiError(
             429,
             "rate_limited",
@@ -128,11 +132,11 @@ class RateLimiter:
             headers={"Retry-After": str(wait)},
         )
 
-    def _forget_full(self, now: float) -> None:
-        """Drop clients whose bucket has refilled, so memory stays bounded under many addresses."""
-        full = [c for c, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.per_minute]
-        for client in full:
-            del self._buckets[client]
+    def _warn_unlimited(self, error: StoreError) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= WARN_EVERY_S:
+            self._last_warning = now
+            get_logger().warning("Rate limit not applied: the store cannot answer | Reason: %s", error)
 
 
 class InFlight:

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import uuid
 
-from skills.migrations import apply_migrations, open_sqlite
+from skills.store.migrations import apply_migrations, open_sqlite
 
 MAX_ATTEMPTS = 2  # the first run plus one resume after a restart
 KEEP_DAYS = 7  # finished tasks older than this are deleted at start

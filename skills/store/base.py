@@ -8,10 +8,73 @@ several threads and several processes at once.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from skills.errors import OrchestratorError
+
 LEDGER_TABLES = ("executions", "routing_fallbacks", "feedback")
+TIME_COLUMNS = {"executions": "started_at", "routing_fallbacks": "started_at", "feedback": "recorded_at"}
+MAX_ATTEMPTS = 2  # a task is run at most this often: the first claim plus one takeover after a lost lease
+FINISHED = ("completed", "failed")  # a task's other states are queued and running (the API shows "processing")
+TASKS_CHANNEL = "orchestrator_tasks"  # PostgreSQL NOTIFY channel: a task was queued
+
+REASON_ATTEMPTS = (
+    f"the server stopped while this task was running, {MAX_ATTEMPTS} times (its lease expired); "
+    "it was not retried again: submit it anew if you still need it"
+)
+REASON_WRITES = (
+    "the server stopped while this task was running an agent that changes data (its lease expired); "
+    "it was not re-run, so no change is made twice: check the data, then submit it anew if still needed"
+)
+
+
+class StoreError(OrchestratorError):
+    """The store cannot be used right now (file system full or read-only, database unreachable).
+
+    Both backends raise it (never sqlite3.Error or psycopg2.Error), so callers catch one type; the
+    scripts answer it like any error (JSON, exit 3), the server with 503. The message says what was
+    wrong and holds no secret."""
+
+    code = "state_unavailable"
+    exit_status = 3
+    http_status = 503
+
+
+def check_ledger_table(table: str) -> None:
+    if table not in LEDGER_TABLES:
+        raise ValueError(f"not a ledger table: {table!r} (one of {', '.join(LEDGER_TABLES)})")
+
+
+def check_column(name: str) -> str:
+    """Column names come from our code, never from input; refuse anything else all the same."""
+    if not name.isidentifier():
+        raise ValueError(f"not a column name: {name!r}")
+    return name
+
+
+def interrupted_result(reason: str) -> str:
+    """The stored `result` JSON of a task that ended `interrupted`."""
+    return json.dumps({"error": reason, "code": "interrupted"})
+
+
+def task_body(row: dict) -> dict:
+    """A task row (either backend, times already ISO-8601 text) as GET /orchestrator/tasks/{id} shows it."""
+    body = {
+        "task_id": row["id"],
+        "status": row["status"] if row["status"] in FINISHED else "processing",
+        "kind": row["kind"],
+        "created_at": row["created_at"],
+        "finished_at": row["finished_at"],
+        "attempts": row["attempts"],
+    }
+    if row["result"] is not None:
+        body["result"] = json.loads(row["result"])
+        body["http_status"] = row["http_status"]
+    if row["error"]:
+        body["error"] = row["error"]
+    return body
 
 
 @dataclass
@@ -34,7 +97,9 @@ class Store(ABC):
         """Append one row to a ledger table (one of LEDGER_TABLES); returns its id."""
 
     @abstractmethod
-    def rows(self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False) -> list[dict]:
+    def rows(
+        self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False
+    ) -> list[dict]:
         """A ledger table's rows (since an epoch time, by its time column), oldest first unless asked."""
 
     # --- async tasks: a durable queue ----------------------------------------------------------
@@ -60,7 +125,10 @@ class Store(ABC):
 
     @abstractmethod
     def finish_task(self, task_id: str, owner: str, *, ok: bool, http_status: int, result, error: str | None) -> bool:
-        """End the task (completed or failed) if `owner` still holds it; False = not ours any more."""
+        """End the task (completed or failed) if `owner` still holds it; False = not ours any more.
+
+        Repeating the very same end (after an error that hid whether the first one was stored) is
+        True again; any other end of a finished task is False."""
 
     @abstractmethod
     def release_task(self, task_id: str, owner: str) -> None:
