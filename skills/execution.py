@@ -18,11 +18,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from skills.answers.reading import answer_yes_no
 from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, NotFound, OrchestratorError
 from skills.ledger import ExecutionRecord, record_or_warn
 from skills.pricing import cost_usd
 from skills.readiness import HOW_TO_CONFIGURE, missing_requirements
-from skills.reading import answer_yes_no
 from skills.registry import find_agent
 from skills.routing.lexical import build_lexical, score_evidence
 from skills.tools import (

@@ -187,7 +187,7 @@ def validate(document, path: str) -> list[dict]:
     """The agents of a parsed registry document, or RegistryInvalid naming the agent and field."""
     if not isinstance(document, dict):
         raise _fail(path, "the registry must be a mapping with an 'agents' list", field="agents")
-    unknown = sorted(set(document) - {"version", "agents"})
+    unknown = sorted(set(document) - {"version", "agents", "unrelated"})
     if unknown:
         hint = ""
         if set(unknown) & ORIGINAL_FORMAT_FIELDS:
@@ -205,6 +205,14 @@ def validate(document, path: str) -> list[dict]:
         seen.add(agent["id"])
         checked.append(agent)
     return checked
+
+
+def unrelated_requests(document: dict, path: str) -> list[str]:
+    """The registry's `unrelated:` list: requests no agent should take (calibration's negatives)."""
+    requests = document.get("unrelated", [])
+    if not isinstance(requests, list) or not all(isinstance(r, str) and r.strip() for r in requests):
+        raise _fail(path, "'unrelated' must be a list of requests (non-empty strings)", field="unrelated")
+    return requests
 
 
 # ---------------------------------------------------------------- loading and caching
@@ -308,6 +316,14 @@ def build_registry(agents: list[dict], path: str, inputs: dict | None = None) ->
     return {"path": path, "agents": agents, "index": build_index(agents, inputs or {})}
 
 
+def build_from_document(document, path: str, inputs: dict | None = None) -> dict:
+    """A parsed registry document validated and built: its agents, and its `unrelated:` list
+    handed to calibration beside the routing inputs."""
+    agents = validate(document, path)
+    inputs = {**(inputs or {}), "unrelated": unrelated_requests(document, path)}
+    return build_registry(agents, path, inputs)
+
+
 class _no_cycle_collection:
     """Building makes millions of small lists, tuples and dicts and no reference cycles; the
     cycle collector walking them all, again and again, is a quarter of a 10,000-agent build."""
@@ -398,7 +414,7 @@ def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
 
     def rebuild() -> dict:
         with _no_cycle_collection():
-            return build_registry(validate(_parse_yaml(path), path), path, read_routing_inputs(state_dir))
+            return build_from_document(_parse_yaml(path), path, read_routing_inputs(state_dir))
 
     cache_path = _cache_path(state_dir, path) if state_dir else None
     if cache_path:

@@ -37,7 +37,7 @@ class ToolResult:
     summary: str
     data: Any = None
     # Facts a yes/no question may ask about ("over budget": False), so the offline answer can start
-    # with Yes or No (skills/reading.answer_yes_no). Not sent to the model: the summary says them too.
+    # with Yes or No (skills/answers/reading.answer_yes_no). Not sent to the model: the summary says them too.
     checks: dict[str, bool] | None = None
 
 
@@ -194,7 +194,7 @@ def load_offline_planner(agents_dir: str, agent_id: str) -> Callable[[ToolContex
     """The agent's `plan_offline(ctx, query) -> [(tool name, arguments), ...]`, if it has one.
 
     A planner reads names and filters from the question with the database's own vocabulary
-    (skills/entities.py); an empty plan leaves the choice to the tool triggers in the registry.
+    (skills/answers/entities.py); an empty plan leaves the choice to the tool triggers in the registry.
     """
     return getattr(_agent_module(agents_dir, agent_id), "plan_offline", None)
 

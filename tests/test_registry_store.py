@@ -17,7 +17,12 @@ import pytest
 import yaml
 
 from skills.benchmarking import generated_registry
-from skills.registry import build_registry, find_agent, load_registry, validate, write_routing_input
+from skills.registry import (
+    build_from_document,
+    find_agent,
+    load_registry,
+    write_routing_input,
+)
 from skills.routing import route, store
 from tests.fixtures.scripts import BIN, ROOT, clean_env, run_script
 
@@ -45,7 +50,7 @@ def write_registry(path, agents: list[dict]) -> str:
 
 def in_memory(path: str) -> dict:
     with open(path, encoding="utf-8") as handle:
-        return build_registry(validate(yaml.safe_load(handle), path), path)
+        return build_from_document(yaml.safe_load(handle), path)
 
 
 def dev_tasks() -> list[str]:

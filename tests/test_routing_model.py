@@ -2,8 +2,10 @@
 
 import os
 
+import pytest
 import yaml
 
+from skills.errors import RegistryInvalid
 from skills.registry import load_registry, write_routing_input
 from skills.routing import route
 from tests.fixtures.scripts import ROOT
@@ -92,6 +94,29 @@ def test_known_unrelated_requests_raise_the_bar(tmp_path):
     after = load_registry(registry["path"], state)["index"]["header"]
     assert after["samples"]["unrelated"] == registry["index"]["header"]["samples"]["unrelated"] + 4
     assert after["threshold"] > before
+
+
+def test_the_registrys_unrelated_list_raises_the_bar_like_corrections(tmp_path):
+    agents = [
+        {**BASE, "id": "garden", "triggers": ["garden", "plant"], "examples": GARDEN},
+        {**BASE, "id": "kitchen", "triggers": ["cook", "recipe"], "examples": KITCHEN},
+    ]
+    unrelated = [f"how long should the {thing} take to arrive by post" for thing in ("seeds", "pot", "flour", "lawn")]
+    plain, listed = tmp_path / "plain.yaml", tmp_path / "listed.yaml"
+    plain.write_text(yaml.safe_dump({"agents": agents}))
+    listed.write_text(yaml.safe_dump({"agents": agents, "unrelated": unrelated}))
+    before = load_registry(str(plain), str(tmp_path / "state"))["index"]["header"]
+    after = load_registry(str(listed), str(tmp_path / "state"))["index"]["header"]
+    assert after["samples"]["unrelated"] == before["samples"]["unrelated"] + 4
+    assert after["threshold"] > before["threshold"]
+
+
+def test_an_unrelated_list_that_is_not_a_list_of_requests_is_refused(tmp_path):
+    path = tmp_path / "agents.yaml"
+    path.write_text(yaml.safe_dump({"agents": [{**BASE, "id": "garden", "triggers": ["garden"]}], "unrelated": [""]}))
+    with pytest.raises(RegistryInvalid) as refused:
+        load_registry(str(path), str(tmp_path / "state"))
+    assert refused.value.field == "unrelated"
 
 
 def test_confirmed_corrections_become_examples(tmp_path):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from skills.answers.entities import closest, resolve
+from skills.answers.offline_plans import plan_contractors
+from skills.answers.places import canonical_place, find_place
+from skills.answers.reading import listing, statuses_said
 from skills.database import ReadOnlySession
-from skills.entities import closest, resolve
 from skills.errors import BadInput, NotFound
-from skills.offline_plans import plan_contractors
-from skills.places import canonical_place, find_place
-from skills.reading import listing, statuses_said
 from skills.tools import ToolContext, ToolResult, tool
 
 STATUSES = ("active", "inactive", "suspended")
@@ -302,5 +302,5 @@ def _limit(query: str) -> dict:
 
 
 def plan_offline(ctx: ToolContext, query: str) -> list[tuple[str, dict]]:
-    """See skills/offline_plans.plan_contractors."""
+    """See skills/answers/offline_plans.plan_contractors."""
     return plan_contractors(ctx, query, _filters, _limit)

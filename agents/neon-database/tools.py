@@ -1,5 +1,5 @@
 """Neon PostgreSQL Agent: the catalogue (tables, columns, sizes), read-only SQL analytics, and everyday
-RFQ, purchase-order, stock, material and BOQ questions (the tools in skills/procurement.py).
+RFQ, purchase-order, stock, material and BOQ questions (the tools in skills/answers/procurement.py).
 
 Catalogue lookups bind names as parameters; where a name must become part of the SQL text (an
 exact count(*) per table) it is a psycopg2.sql.Identifier of a table that was first found in
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
+from skills.answers.entities import closest
+from skills.answers.offline_plans import plan_neon as plan_offline  # noqa: F401 (the offline path's planner)
+from skills.answers.procurement import boq_totals, material_details, purchase_orders, rfqs, stock_levels  # noqa: F401
 from skills.database import ReadOnlySession, run_sql
-from skills.entities import closest
 from skills.errors import NotFound
-from skills.offline_plans import plan_neon as plan_offline  # noqa: F401 (the offline path's planner)
-from skills.procurement import boq_totals, material_details, purchase_orders, rfqs, stock_levels  # noqa: F401
 from skills.tools import ToolContext, ToolResult, tool
 
 RELATION_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}

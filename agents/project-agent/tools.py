@@ -11,17 +11,20 @@ import datetime
 import re
 from typing import Literal
 
+from skills.answers.entities import resolve
+from skills.answers.offline_plans import plan_projects as plan_offline  # noqa: F401 (the offline path's planner)
+from skills.answers.places import canonical_place, find_place
+from skills.answers.project_sites import _like, _match, _no_match, _pct, _scope, installations, rand
+from skills.answers.project_sites import sites as site_tool
+from skills.answers.reading import listing, plural
 from skills.database import ReadOnlySession
-from skills.entities import resolve
 from skills.errors import BadInput
-from skills.offline_plans import plan_projects as plan_offline  # noqa: F401 (the offline path's planner)
-from skills.places import canonical_place, find_place
-from skills.project_sites import _like, _match, _no_match, _pct, _scope, installations, rand
-from skills.project_sites import sites as site_tool
-from skills.reading import listing, plural
 from skills.tools import ToolContext, ToolResult, tool
 
-SHARED_TOOLS = (installations, site_tool)  # defined in skills/project_sites.py; tools of this agent like the rest
+SHARED_TOOLS = (
+    installations,
+    site_tool,
+)  # defined in skills/answers/project_sites.py; tools of this agent like the rest
 STATUSES = ("planning", "active", "on_hold", "completed")
 STATUS_WORDS = {
     "active": "active",

@@ -14,10 +14,10 @@ import time
 from typing import Literal
 
 from skills import hostmetrics as hm
+from skills.answers.server_names import INTERFACE, KNOWN_SERVICES, named_server
+from skills.answers.server_names import check_question as _check_server_named
 from skills.errors import BadInput, OrchestratorError
 from skills.remote import open_transport, validate_service
-from skills.server_names import INTERFACE, KNOWN_SERVICES, named_server
-from skills.server_names import check_question as _check_server_named
 from skills.servers import get_server
 from skills.tools import ToolContext, ToolResult, tool
 

@@ -1,7 +1,7 @@
 """evaluate_answers [FILE.yaml]: how many everyday questions the agents answer right offline.
 
 Scores a labelled set (default tests/data/everyday_questions.yaml) against truth computed from
-the database by each question's SQL; see skills/answer_evaluation.py. Needs the database the
+the database by each question's SQL; see skills/answers/evaluation.py. Needs the database the
 agents use (NEON_DATABASE_URL, or `bin/demo_database start`).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from skills.answer_evaluation import as_table, default_questions_file, evaluate, read_questions
+from skills.answers.evaluation import as_table, default_questions_file, evaluate, read_questions
 from skills.config import load_settings
 from skills.errors import OrchestratorError
 from skills.jsonout import dumps

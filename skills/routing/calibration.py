@@ -3,7 +3,8 @@
 The registry holds no out-of-scope requests, but it can stand in for them: route each agent's
 examples with that agent taken out, and they are requests that no remaining agent should take
 (leave-one-agent-out). The requests that should be taken are the examples themselves, each
-routed with only itself taken out (leave-one-out). The threshold is the similarity that gets
+routed with only itself taken out (leave-one-out), once as written and once without their own
+agent's trigger evidence (the same request in words that are not the trigger words). The threshold is the similarity that gets
 the most of both right: wrong routes and wrong refusals cost the same. Confirmed "nothing
 should have taken this" corrections (feedback) join the unrelated side as real out-of-scope.
 
@@ -125,20 +126,26 @@ class _Samples:
 
     def __init__(self, fit: Fit, table: dict, lexical, unrelated: list[str]) -> None:
         self.positives = []  # (own position, kept similarities, lexical)
+        # the same requests with none of their own agent's trigger words: users often do not use
+        # them ("the box is crawling"), and a threshold fitted only on examples written with
+        # triggers would refuse every request that is not
+        self.masked = []
         self.negatives = []  # (left-out similarities, lexical without the own agent)
         for document in _sample(sorted(fit.examples)):
             own = fit.documents[document][0]
             kept, left_out = _held_out(fit, table, document)
             scores = lexical(fit.examples[document])
             self.positives.append((own, kept, scores))
+            self.masked.append((own, kept, {p: v for p, v in scores.items() if p != own}))
             if fit.n_agents > 1:
                 self.negatives.append((left_out, {p: v for p, v in scores.items() if p != own}))
         for task in unrelated:
             self.negatives.append((similarities(task, table, fit.max_idf), lexical(task)))
 
-    def split(self, beta: float) -> tuple[list, list, dict]:
+    def split(self, beta: float, masked: bool = False) -> tuple[list, list, dict]:
+        """(accepted, refused, per agent) scores at `beta`; `masked` adds the trigger-less positives."""
         accepted, refused, per_agent = [], [], {}
-        for own, kept, scores in self.positives:
+        for own, kept, scores in self.positives + (self.masked if masked else []):
             position, score = _best(combined(kept, scores, beta))
             accepted.append((score, position == own))
             per_agent.setdefault(own, ([], []))[0].append((score, position == own))
@@ -172,6 +179,9 @@ def calibrate(fit: Fit, table: dict, lexical, unrelated: list[str]) -> dict:
     top = max(key for key, *_ in fitted)
     tied = [entry for entry in fitted if entry[0] == top]
     _, beta, learnt, per_agent = tied[-1] if len(tied) == len(fitted) else tied[(len(tied) - 1) // 2]
+    # beta is chosen on the examples as written; the threshold must also take them without triggers
+    accepted, refused, per_agent = samples.split(beta, masked=True)
+    learnt = _best_threshold(accepted, refused)[0]
     n_samples = len(samples.positives) + len(samples.negatives)
     # the prior is "one clear trigger", which means as much as triggers count (beta)
     prior = beta * PRIOR_THRESHOLD + (1 - beta) * learnt

@@ -18,13 +18,15 @@ def _feedback(inputs: dict) -> tuple[dict, list]:
     feedback = inputs.get("feedback") or {}
     examples = feedback.get("examples") if isinstance(feedback, dict) else None
     unrelated = feedback.get("unrelated") if isinstance(feedback, dict) else None
-    return (examples if isinstance(examples, dict) else {}), (unrelated if isinstance(unrelated, list) else [])
+    unrelated = unrelated if isinstance(unrelated, list) else []
+    return (examples if isinstance(examples, dict) else {}), unrelated + list(inputs.get("unrelated") or ())
 
 
 def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
     """The routing index of `agents`; `inputs` are what routing learnt outside the registry file
     (skills/registry.py ROUTING_INPUTS): confirmed corrections become examples and known
-    unrelated requests, entity names from the agents' data become evidence."""
+    unrelated requests, entity names from the agents' data become evidence. `inputs["unrelated"]`
+    is the registry's own `unrelated:` list, calibrated against like confirmed unrelated requests."""
     inputs = inputs or {}
     extra_examples, unrelated = _feedback(inputs)
     index = build_lexical(agents, example_words=False, near=False)

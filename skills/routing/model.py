@@ -1,7 +1,7 @@
 """What routing learns from an agent's examples: a small vector-space model fitted with the index.
 
 Every example request (the agent's own, its tools', confirmed corrections) and every trigger
-is a short document of its agent. A task is compared with each agent in two ways, and the agent's similarity is
+(the agent's and its tools') is a short document of its agent. A task is compared with each agent in two ways, and the agent's similarity is
 the geometric mean of both:
 - `cosine`: the task's tf-idf vector against the agent's centroid (how much it reads like the
   agent's examples, as a whole);
@@ -84,7 +84,10 @@ def _documents(agents: list[dict], extra_examples: dict) -> tuple[list[tuple[int
             if found:
                 examples[len(documents)] = text
                 documents.append((position, found))
-        for trigger in agent.get("triggers", ()):
+        # a tool's triggers are words of the agent's domain too ("quotes" for RFQs); shared ones
+        # ("list", "how many") get a low idf from appearing under every agent
+        tool_triggers = [trigger for tool in agent.get("tools", ()) for trigger in tool.get("triggers", ())]
+        for trigger in list(agent.get("triggers", ())) + tool_triggers:
             found = _document_features(trigger, known)
             if found:
                 documents.append((position, found))

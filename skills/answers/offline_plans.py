@@ -2,7 +2,7 @@
 
 Each agent's tools module exposes one of these as `plan_offline(ctx, query)`; skills/execution.py
 runs the plan on the offline path. A planner reads the question with the database's own names
-(skills/entities.py: contractors, projects, sites, materials, warehouses, managers), so "Durban
+(skills/answers/entities.py: contractors, projects, sites, materials, warehouses, managers), so "Durban
 Ducting" is a company and not the city, and "Thuthuka" is Thuthuka Installations. A name the
 question gives that the database does not know is passed on as it is: the tool refuses it with
 NotFound, naming the closest known ones. An empty plan leaves the choice to the tool triggers in
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 
-from skills.entities import TRADE_WORDS, find_names, fold, load_vocabulary, words_of
+from skills.answers.entities import TRADE_WORDS, find_names, fold, load_vocabulary, words_of
+from skills.answers.places import find_place
+from skills.answers.reading import has_word, is_count, phrase_after
 from skills.errors import ModelRequired
-from skills.places import find_place
-from skills.reading import has_word, is_count, phrase_after
 
 Plan = list[tuple[str, dict]]
 
