@@ -12,8 +12,6 @@ A script declares its options and a handler `handle(fields, settings) -> (payloa
 argparse is not used: it costs ~7 ms of imports, half the routing budget.
 """
 
-from __future__ import annotations
-
 import sys
 
 from skills.errors import BadInput, OrchestratorError

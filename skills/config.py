@@ -7,8 +7,6 @@ imports here) is loaded only when a `.env` file actually exists.
 Every setting is listed in `.env.example`.
 """
 
-from __future__ import annotations
-
 import os
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

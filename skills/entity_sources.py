@@ -21,8 +21,6 @@ ORCHESTRATOR_ENTITY_TTL, then it refreshes them first (psycopg2 is only imported
 data source configured means routing without entities, never an error.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import time

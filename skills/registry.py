@@ -10,8 +10,6 @@ time), the routing code's and the routing inputs' (see ROUTING_INPUTS):
 A changed file has a new key and is re-read at once; PyYAML is imported only then.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import sys

@@ -1,7 +1,5 @@
 """route_task: which agent should handle a task."""
 
-from __future__ import annotations
-
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script

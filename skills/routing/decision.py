@@ -11,8 +11,6 @@ agent reaches its threshold. Context (e.g. page: monitoring) is only a nudge for
 already have evidence; inactive and maintenance agents are never chosen.
 """
 
-from __future__ import annotations
-
 from skills.routing.entities import credit_entities
 from skills.routing.lexical import Evidence, agent_score, collect
 from skills.routing.model import matched_words, similarities
