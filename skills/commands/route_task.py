@@ -3,7 +3,7 @@
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
-from skills.entity_sources import refresh_if_due
+from skills.entity_refresh import refresh_if_due
 from skills.registry import load_registry
 from skills.routing import route
 
