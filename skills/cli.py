@@ -254,3 +254,35 @@ def run_script(
     except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to tell it
         return status
     return status
+
+
+def _exit_work_pending() -> bool:
+    """Whether this process registered work for interpreter exit: threads to join, atexit
+    callbacks (logging's flush, weakref finalizers). Unsure (another Python): say yes."""
+    import atexit  # built in: costs nothing to import
+
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return True
+    count = getattr(atexit, "_ncallbacks", None)
+    return count is None or count() > 0
+
+
+def exit_now(status: int):
+    """End a one-shot script with `status`, skipping the interpreter's teardown when nothing needs it.
+
+    Teardown frees every module and object one by one and runs the cycle collector: for
+    route_task that was a third of the time it spends beyond `python -c pass`, spent on memory
+    the operating system takes back at once. Output is flushed first; when something asked to
+    run at exit (see _exit_work_pending), the ordinary exit runs instead.
+    """
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # the reader went away or closed the stream: nothing left to tell it
+        pass
+    if _exit_work_pending():
+        sys.exit(status)
+    os._exit(status)
