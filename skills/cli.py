@@ -272,8 +272,8 @@ def exit_now(status: int):
     """End a one-shot script with `status`, skipping the interpreter's teardown when nothing needs it.
 
     Teardown frees every module and object one by one and runs the cycle collector: for
-    route_task that was a third of the time it spends beyond `python -c pass`, spent on memory
-    the operating system takes back at once. Output is flushed first; when something asked to
+    route_task that was over half of the work it did beyond `python -c pass` (9 of 17 million
+    instructions), spent on memory the operating system takes back at once. Output is flushed first; when something asked to
     run at exit (see _exit_work_pending), the ordinary exit runs instead.
     """
     import os
