@@ -94,11 +94,35 @@ def time_processes(argv: list[str], env: dict, runs: int, warm_up: bool = True, 
     for _ in range(runs):
         if before_each:
             before_each()
-        cpu_before = _children_cpu_s()
-        started = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=False)
-        samples.append((time.perf_counter() - started) * 1000)
-        cpu.append((_children_cpu_s() - cpu_before) * 1000)
+        wall_ms, cpu_ms = _time_process(argv, env)
+        samples.append(wall_ms)
+        cpu.append(cpu_ms)
+    return _process_summary(samples, cpu)
+
+
+def time_processes_side_by_side(cases: dict[str, list[str]], env: dict, runs: int) -> dict[str, dict]:
+    """Each case `runs` times, taking turns (the order reversed every other round): a change in the
+    machine's load then falls on every case alike, not on whichever happened to run during it."""
+    for argv in cases.values():
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=False)  # warm the caches
+    samples: dict[str, tuple[list, list]] = {name: ([], []) for name in cases}
+    for number in range(runs):
+        for name in cases if number % 2 == 0 else reversed(cases):
+            wall_ms, cpu_ms = _time_process(cases[name], env)
+            samples[name][0].append(wall_ms)
+            samples[name][1].append(cpu_ms)
+    return {name: _process_summary(wall, cpu) for name, (wall, cpu) in samples.items()}
+
+
+def _time_process(argv: list[str], env: dict) -> tuple[float, float]:
+    """(wall ms, CPU ms) of one run of `argv`."""
+    cpu_before = _children_cpu_s()
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=False)
+    return (time.perf_counter() - started) * 1000, (_children_cpu_s() - cpu_before) * 1000
+
+
+def _process_summary(samples: list[float], cpu: list[float]) -> dict:
     # CPU time (user + system) moves far less than wall time when other work shares the cores
     return {**summarise(samples), "cpu_median_ms": round(statistics.median(cpu), 3)}
 
@@ -223,11 +247,10 @@ def process_figures(runs: int) -> dict:
     env = dict(os.environ)
     env.setdefault("ORCHESTRATOR_STATE_DIR", settings.state_dir)
     route_argv = _route_argv(SAMPLE_TASKS[0])
-    figures = {
-        "interpreter": sys.executable,
-        "python_c_pass": time_processes([sys.executable, "-c", "pass"], env, runs),
-    }
-    figures["route_task_bytecode_cached"] = time_processes(route_argv, env, runs)
+    figures = {"interpreter": sys.executable}
+    # side by side, since the difference between the two is the figure that counts
+    cases = {"python_c_pass": [sys.executable, "-c", "pass"], "route_task_bytecode_cached": route_argv}
+    figures.update(time_processes_side_by_side(cases, env, runs))
     with tempfile.TemporaryDirectory() as empty_prefix:
         # an empty pycache prefix hides every .pyc: each run compiles our modules from source
         uncached = {**env, "PYTHONPYCACHEPREFIX": empty_prefix, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -304,9 +327,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cold-runs", type=_positive, default=3, help="first loads (no index file) of the generated registry (3)"
     )
+    parser.add_argument(
+        "--process-only", action="store_true", help="only the 5-agent route_task process figures (seconds, not minutes)"
+    )
     args = parser.parse_args(argv)
     try:
-        figures = run_benchmark(args.runs, args.agents, args.cold_runs)
+        if args.process_only:
+            figures = {"process": process_figures(args.runs)}
+        else:
+            figures = run_benchmark(args.runs, args.agents, args.cold_runs)
     except OrchestratorError as error:
         print(dumps(error.to_json()))
         return error.exit_status

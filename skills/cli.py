@@ -12,8 +12,6 @@ A script declares its options and a handler `handle(fields, settings) -> (payloa
 argparse is not used: it costs ~7 ms of imports, half the routing budget.
 """
 
-from __future__ import annotations
-
 import sys
 
 from skills.errors import BadInput, OrchestratorError
@@ -256,3 +254,35 @@ def run_script(
     except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to tell it
         return status
     return status
+
+
+def _exit_work_pending() -> bool:
+    """Whether this process registered work for interpreter exit: threads to join, atexit
+    callbacks (logging's flush, weakref finalizers). Unsure (another Python): say yes."""
+    import atexit  # built in: costs nothing to import
+
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return True
+    count = getattr(atexit, "_ncallbacks", None)
+    return count is None or count() > 0
+
+
+def exit_now(status: int):
+    """End a one-shot script with `status`, skipping the interpreter's teardown when nothing needs it.
+
+    Teardown frees every module and object one by one and runs the cycle collector: for
+    route_task that was over half of the work it did beyond `python -c pass` (9 of 17 million
+    instructions), spent on memory the operating system takes back at once. Output is flushed first; when something asked to
+    run at exit (see _exit_work_pending), the ordinary exit runs instead.
+    """
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # the reader went away or closed the stream: nothing left to tell it
+        pass
+    if _exit_work_pending():
+        sys.exit(status)
+    os._exit(status)

@@ -16,38 +16,26 @@ or NEON_DATABASE_URL; Convex through skills/convex.py) into the `entities` routi
      "identifiers": {...}, "titles": {...}, "errors": {agent_id: message}, "skipped": {agent_id: reason}}
 
 A source that fails keeps the agent's previous names and records the error (never a secret).
-`refresh_if_due()` is what every route calls: it costs a stat until the names are older than
-ORCHESTRATOR_ENTITY_TTL, then it refreshes them first (psycopg2 is only imported then). No
+Routes call skills/entity_refresh.py's `refresh_if_due()`: it costs a stat until the names are
+older than ORCHESTRATOR_ENTITY_TTL, and only then imports this module to refresh them first. No
 data source configured means routing without entities, never an error.
 """
 
-from __future__ import annotations
-
 import os
-import sys
 import time
 
+from skills.entity_refresh import unavailable_reason
 from skills.errors import BadInput, OrchestratorError
-from skills.registry import load_registry, read_routing_inputs, routing_input_path, write_routing_input
+from skills.registry import read_routing_inputs, routing_input_path, write_routing_input
 
 # keys of the routing input (read by skills/routing/entities.py); a column source's `role` picks one
 ROLES = ("agents", "places", "references", "identifiers", "titles")
 ROLE_KEYS = {"name": "agents", "place": "places", "reference": "references"}
 MAX_NAMES_PER_SOURCE = 5000  # a column of more distinct values than this is not a list of names
-ROUTE_REFRESH_BUDGET_S = 3.0  # a refresh inside a route gives up (and keeps the old names) after this
 CONVEX_TASK_LIMIT = 200  # tasks:list returns at most this many
 
 
 # ---------------------------------------------------------------- reading one agent's sources
-
-
-def _configured(settings, source: str) -> str | None:
-    """None when the source can be read, else why not (what to set)."""
-    if source == "database" and not settings.effective_database_url():
-        return "no database configured: set NEON_DATABASE_URL or run `bin/demo_database start`"
-    if source == "convex" and not settings.convex_url:
-        return "Convex is not configured: set CONVEX_URL (and CONVEX_DEPLOY_KEY)"
-    return None
 
 
 def _column_query(entry: dict):
@@ -133,7 +121,7 @@ def _read_agent(settings, entries: list[dict], database: _Database, deadline: fl
     lists: dict = {}
     problems, skipped = [], []
     for entry in entries:
-        reason = _configured(settings, entry["source"])
+        reason = unavailable_reason(settings, entry["source"])
         if reason:
             skipped.append(reason)
             continue
@@ -216,37 +204,3 @@ def summary(value: dict) -> dict:
     for agent_id, reason in value.get("skipped", {}).items():
         counts(agent_id)["skipped"] = reason
     return agents
-
-
-def _is_due(settings, index: dict) -> bool:
-    backends = index.get("entity_backends")
-    if not backends or settings.entity_ttl_s <= 0:
-        return False
-    try:
-        age = time.time() - os.stat(routing_input_path(settings.state_dir, "entities")).st_mtime
-    except OSError:
-        age = None  # never read
-    if age is not None and age < settings.entity_ttl_s:
-        return False
-    return any(_configured(settings, backend) is None for backend in backends)
-
-
-def refresh_if_due(settings, registry: dict) -> dict:
-    """The registry, with its entities refreshed first when they are older than the TTL.
-
-    Never raises: a refresh that fails leaves the old names (or none) and the route goes on.
-    Two processes due at once: one refreshes, the other routes with what is there.
-    """
-    if not _is_due(settings, registry["index"]):
-        return registry
-    try:
-        done = refresh(settings, registry["agents"], deadline=time.monotonic() + ROUTE_REFRESH_BUDGET_S, wait=False)
-    except (OSError, OrchestratorError) as error:
-        from skills.redaction import redact
-
-        message = redact(getattr(error, "message", None) or str(error), settings)
-        print(f"entities: refresh failed, routing with the names already known: {message}", file=sys.stderr)
-        return registry
-    if done is None:
-        return registry  # another process is refreshing right now
-    return load_registry(settings.registry_path, settings.state_dir)

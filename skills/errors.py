@@ -8,8 +8,6 @@ Exit statuses: 0 success, 1 no match / not found / the agent could not answer,
 2 bad input or configuration, 3 an upstream service failed or timed out.
 """
 
-from __future__ import annotations
-
 
 class OrchestratorError(Exception):
     code = "internal_error"

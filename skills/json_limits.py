@@ -9,8 +9,6 @@ This module is on the routing hot path: it imports nothing, and ASCII strings (n
 task) cost one `str.isascii()` each.
 """
 
-from __future__ import annotations
-
 MAX_DEPTH = 32  # levels of lists/objects inside one field; a real context object has two or three
 
 

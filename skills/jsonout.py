@@ -5,8 +5,6 @@ is the C encoder `json.dumps` itself uses for compact output, so the text is ide
 pretty output (indent) goes through the ordinary `json` module.
 """
 
-from __future__ import annotations
-
 import _json
 
 

@@ -1,4 +1,4 @@
-"""Loading and validating the agent registry (registry/agents.yaml), with a cache.
+"""Loading the agent registry (registry/agents.yaml), with a cache; validating it is registry_validation.py.
 
 Parsing YAML and building the routing index cost far more than a route, so the built registry
 is kept in two places, both keyed on the file's identity (path, inode, size, modification
@@ -10,8 +10,6 @@ time), the routing code's and the routing inputs' (see ROUTING_INPUTS):
 A changed file has a new key and is re-read at once; PyYAML is imported only then.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import sys
@@ -19,200 +17,16 @@ import sys
 from skills.errors import AgentNotFound, RegistryInvalid
 
 CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
-STATUSES = ("active", "inactive", "maintenance")
-REQUIREMENTS = ("database", "convex")
-
-REQUIRED_FIELDS = {
-    "id": str,
-    "name": str,
-    "category": str,
-    "description": str,
-    "status": str,
-    "model": str,
-    "cost_per_query": (int, float),
-    "triggers": list,
-}
-OPTIONAL_FIELDS = {
-    "weak_triggers": list,
-    "examples": list,
-    "context": dict,
-    "requires": list,
-    "tools": list,
-    "default_tool": str,
-    "entities": list,
-}
-TOOL_FIELDS = {"name": str, "triggers": list, "examples": list}
-# Top-level fields of the original orchestrator's registry.json (skills/registry_import.py reads it).
-ORIGINAL_FORMAT_FIELDS = {"registry_version", "agent_categories", "orchestration_rules", "total_agents"}
-TYPE_NAMES = {str: "a string", list: "a list", dict: "a mapping", (int, float): "a number"}
-
-
-# ---------------------------------------------------------------- validation
-
-
-def _fail(path: str, message: str, agent: str | None = None, field: str | None = None) -> RegistryInvalid:
-    where = f"agent {agent!r}: " if agent else ""
-    details = {"file": path}
-    if agent:
-        details["agent"] = agent
-    return RegistryInvalid(f"{path}: {where}{message}", field=field, details=details)
-
-
-def _check_strings(path: str, agent: str, field: str, values: list, allow_empty: bool) -> None:
-    if not values and not allow_empty:
-        raise _fail(path, f"field {field!r} must not be empty", agent, field)
-    for value in values:
-        if not isinstance(value, str) or not value.strip():
-            raise _fail(path, f"field {field!r} must contain only non-empty strings, got {value!r}", agent, field)
-
-
-def _check_tools(path: str, agent: str, tools: list) -> None:
-    names = set()
-    for position, entry in enumerate(tools):
-        field = f"tools[{position}]"
-        if not isinstance(entry, dict):
-            raise _fail(path, f"{field} must be a mapping with name, triggers, examples", agent, field)
-        unknown = sorted(set(entry) - set(TOOL_FIELDS))
-        if unknown:
-            raise _fail(path, f"{field} has unknown field {unknown[0]!r}", agent, f"{field}.{unknown[0]}")
-        if not isinstance(entry.get("name"), str) or not entry["name"]:
-            raise _fail(path, f"{field} needs a 'name'", agent, f"{field}.name")
-        if entry["name"] in names:
-            raise _fail(path, f"tool {entry['name']!r} is listed twice", agent, f"{field}.name")
-        names.add(entry["name"])
-        for key in ("triggers", "examples"):
-            values = entry.get(key, [])
-            if not isinstance(values, list):
-                raise _fail(path, f"{field}.{key} must be a list", agent, f"{field}.{key}")
-            _check_strings(path, agent, f"{field}.{key}", values, allow_empty=True)
-
-
-# Entity sources (skills/entity_sources.py reads them): a column reference, the database's
-# table and column names, or Convex task titles. Data, not SQL: the reader builds the query.
-ENTITY_SOURCES = {"database": ("tables",), "convex": ("task_titles",)}
-ENTITY_FIELDS = ("source", "table", "column", "where", "kind", "role")
-ENTITY_ROLES = ("name", "place", "reference")
-
-
-def _is_identifier(value) -> bool:
-    """A SQL identifier the reader may quote: letters, digits, _; `schema.table` allowed for tables."""
-    if not isinstance(value, str) or not value:
-        return False
-    parts = value.split(".")
-    return len(parts) <= 2 and all(
-        p and (p[0].isalpha() or p[0] == "_") and p.replace("_", "a").isalnum() for p in parts
-    )
-
-
-def _check_entity_source(path: str, agent: str, field: str, entry) -> None:
-    def fail(message: str, key: str | None = None) -> RegistryInvalid:
-        return _fail(path, f"{field}{'.' + key if key else ''} {message}", agent, f"{field}.{key}" if key else field)
-
-    if not isinstance(entry, dict):
-        raise fail("must be a mapping, e.g. {source: database, table: contractors, column: name}")
-    unknown = sorted(set(entry) - set(ENTITY_FIELDS))
-    if unknown:
-        raise fail(f"is not a field of an entity source (known: {', '.join(ENTITY_FIELDS)})", unknown[0])
-    source = entry.get("source")
-    if source not in ENTITY_SOURCES:
-        raise fail(f"must be one of {', '.join(ENTITY_SOURCES)}, got {source!r}", "source")
-    kinds = ENTITY_SOURCES[source]
-    if "kind" in entry:
-        if entry["kind"] not in kinds:
-            raise fail(f"must be {' or '.join(kinds)} for source {source}, got {entry['kind']!r}", "kind")
-        extra = [key for key in ("table", "column", "where", "role") if key in entry]
-        if extra:
-            raise fail(f"does not go with kind {entry['kind']}", extra[0])
-        return
-    if source != "database":
-        raise fail(f"is required for source {source} (one of {', '.join(kinds)})", "kind")
-    for key in ("table", "column"):
-        if not _is_identifier(entry.get(key)) or (key == "column" and "." in entry[key]):
-            raise fail(f"must be a {key} name (letters, digits, _), got {entry.get(key)!r}", key)
-    if entry.get("role", "name") not in ENTITY_ROLES:
-        raise fail(f"must be one of {', '.join(ENTITY_ROLES)}, got {entry['role']!r}", "role")
-    where = entry.get("where", {})
-    if not isinstance(where, dict):
-        raise fail("must be a mapping of column: value or [values]", "where")
-    for column, wanted in where.items():
-        values = wanted if isinstance(wanted, list) else [wanted]
-        if not _is_identifier(column) or "." in column:
-            raise fail(f"has a bad column name {column!r}", "where")
-        if not values or not all(isinstance(v, str) and v for v in values):
-            raise fail(f"{column} must be a non-empty string or list of strings", "where")
-
-
-def _check_agent(path: str, position: int, agent) -> dict:
-    if not isinstance(agent, dict):
-        raise _fail(path, f"agents[{position}] must be a mapping of fields", field=f"agents[{position}]")
-    name = agent.get("id") if isinstance(agent.get("id"), str) else f"agents[{position}]"
-    unknown = sorted(set(agent) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
-    if unknown:
-        raise _fail(path, f"unknown field {unknown[0]!r}", name, unknown[0])
-    for field, kind in REQUIRED_FIELDS.items():
-        if field not in agent or agent[field] is None:
-            raise _fail(path, f"missing field {field!r}", name, field)
-    for field, kind in {**REQUIRED_FIELDS, **OPTIONAL_FIELDS}.items():
-        if field in agent and (not isinstance(agent[field], kind) or isinstance(agent[field], bool)):
-            raise _fail(path, f"field {field!r} must be {TYPE_NAMES[kind]}, got {agent[field]!r}", name, field)
-    if not agent["id"].strip() or " " in agent["id"]:
-        raise _fail(path, "field 'id' must be a non-empty slug without spaces", name, "id")
-    if agent["status"] not in STATUSES:
-        raise _fail(
-            path, f"field 'status' must be one of {', '.join(STATUSES)}, got {agent['status']!r}", name, "status"
-        )
-    if agent["cost_per_query"] < 0:
-        raise _fail(path, "field 'cost_per_query' must not be negative", name, "cost_per_query")
-    _check_strings(path, name, "triggers", agent["triggers"], allow_empty=False)
-    for field in ("weak_triggers", "examples"):
-        _check_strings(path, name, field, agent.get(field, []), allow_empty=True)
-    for requirement in agent.get("requires", []):
-        if requirement not in REQUIREMENTS:
-            raise _fail(
-                path, f"field 'requires' may contain {', '.join(REQUIREMENTS)}, got {requirement!r}", name, "requires"
-            )
-    for key, values in agent.get("context", {}).items():
-        if not isinstance(values, list):
-            raise _fail(path, f"context.{key} must be a list of values", name, f"context.{key}")
-        _check_strings(path, name, f"context.{key}", values, allow_empty=False)
-    _check_tools(path, name, agent.get("tools", []))
-    for number, entry in enumerate(agent.get("entities", [])):
-        _check_entity_source(path, name, f"entities[{number}]", entry)
-    if "default_tool" in agent and agent["default_tool"] not in {t["name"] for t in agent.get("tools", [])}:
-        raise _fail(path, f"default_tool {agent['default_tool']!r} is not one of its tools", name, "default_tool")
-    return agent
 
 
 def validate(document, path: str) -> list[dict]:
-    """The agents of a parsed registry document, or RegistryInvalid naming the agent and field."""
-    if not isinstance(document, dict):
-        raise _fail(path, "the registry must be a mapping with an 'agents' list", field="agents")
-    unknown = sorted(set(document) - {"version", "agents", "unrelated"})
-    if unknown:
-        hint = ""
-        if set(unknown) & ORIGINAL_FORMAT_FIELDS:
-            hint = f" (this is the original orchestrator's registry.json: convert it with bin/import_registry {path})"
-        raise _fail(path, f"unknown top-level field {unknown[0]!r}{hint}", field=unknown[0])
-    agents = document.get("agents")
-    if not isinstance(agents, list) or not agents:
-        raise _fail(path, "'agents' must be a non-empty list", field="agents")
-    seen = set()
-    checked = []
-    for position, agent in enumerate(agents):
-        agent = _check_agent(path, position, agent)
-        if agent["id"] in seen:
-            raise _fail(path, "duplicate id: every agent needs its own", agent["id"], "id")
-        seen.add(agent["id"])
-        checked.append(agent)
-    return checked
+    """The agents of a parsed registry document, or RegistryInvalid naming the agent and field.
 
+    The checks live in skills/registry_validation.py, imported only when a registry file is read:
+    a route served from the index file never needs them."""
+    from skills.registry_validation import validate as check
 
-def unrelated_requests(document: dict, path: str) -> list[str]:
-    """The registry's `unrelated:` list: requests no agent should take (calibration's negatives)."""
-    requests = document.get("unrelated", [])
-    if not isinstance(requests, list) or not all(isinstance(r, str) and r.strip() for r in requests):
-        raise _fail(path, "'unrelated' must be a list of requests (non-empty strings)", field="unrelated")
-    return requests
+    return check(document, path)
 
 
 # ---------------------------------------------------------------- loading and caching
@@ -221,6 +35,7 @@ def unrelated_requests(document: dict, path: str) -> list[str]:
 def _parse_yaml(path: str):
     import yaml  # slow import: only when the cache is stale
 
+    from skills.registry_validation import invalid
     from skills.yaml_values import load_yaml
 
     try:
@@ -230,9 +45,9 @@ def _parse_yaml(path: str):
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise _fail(path, f"is not valid YAML{where}: {problem}") from None
+        raise invalid(path, f"is not valid YAML{where}: {problem}") from None
     except UnicodeDecodeError as error:
-        raise _fail(path, f"is not UTF-8 text: {error.reason} at byte {error.start}") from None
+        raise invalid(path, f"is not UTF-8 text: {error.reason} at byte {error.start}") from None
 
 
 CODE_FILES = (
@@ -319,6 +134,8 @@ def build_registry(agents: list[dict], path: str, inputs: dict | None = None) ->
 def build_from_document(document, path: str, inputs: dict | None = None) -> dict:
     """A parsed registry document validated and built: its agents, and its `unrelated:` list
     handed to calibration beside the routing inputs."""
+    from skills.registry_validation import unrelated_requests
+
     agents = validate(document, path)
     inputs = {**(inputs or {}), "unrelated": unrelated_requests(document, path)}
     return build_registry(agents, path, inputs)

@@ -26,7 +26,8 @@ from __future__ import annotations
 import os
 
 from skills.errors import BadInput
-from skills.registry import STATUSES, validate
+from skills.registry import validate
+from skills.registry_validation import STATUSES
 
 DROPPED_TOP_LEVEL = {
     "registry_version": "our registry has its own format version (version: 1)",

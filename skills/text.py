@@ -6,8 +6,6 @@ tasks), so "contractors", "monitoring" and "rebooted" meet "contractor", "monito
 "reboot". No `re` here: this runs on every route and `re` costs ~5 ms to import.
 """
 
-from __future__ import annotations
-
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
 _TO_SPACE = str.maketrans({ch: " " for ch in _PUNCTUATION})
 

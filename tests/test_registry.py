@@ -97,6 +97,35 @@ def test_cached_route_does_not_import_yaml(tmp_path):
     assert second.stdout.strip().endswith("False False")
 
 
+# What a route served from the index file must not import: each costs a route_task process time
+# (it is timed against `python -c pass`), and none of it is needed unless the index is rebuilt.
+NOT_ON_THE_ROUTE_PATH = (
+    "yaml",
+    "json",
+    "re",
+    "typing",
+    "dataclasses",
+    "enum",
+    "itertools",
+    "__future__",
+    "skills.registry_validation",
+    "skills.entity_sources",
+    "skills.routing.index",
+)
+
+
+def test_a_cached_route_imports_nothing_it_does_not_use(tmp_path):
+    env = {**os.environ, "ORCHESTRATOR_STATE_DIR": str(tmp_path), "ORCHESTRATOR_ENV_FILE": str(tmp_path / "none")}
+    code = (
+        f"import sys; sys.path.insert(0, {ROOT!r}); sys.argv=['route_task','--task','check cpu'];"
+        "from skills.commands.route_task import main; main();"
+        f"print(sorted(name for name in {NOT_ON_THE_ROUTE_PATH!r} if name in sys.modules))"
+    )
+    for _ in range(2):  # the first builds the index file, the second is served from it
+        run = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    assert run.stdout.splitlines()[-1] == "[]"
+
+
 def test_shipped_registry_matches_agent_folders():
     """Every agent has a prompt and a tools module providing each tool the registry names."""
     from skills.tools import load_agent_tools

@@ -124,8 +124,10 @@ def test_inactive_agents_are_never_chosen(tmp_path):
         tmp_path,
         [{"id": "off", "status": "inactive", "triggers": ["server"]}, {"id": "on", "triggers": ["database"]}],
     )
-    assert route(registry, "server", auto_select=True)["status"] == "no_match"
-    assert agent_of(route(registry, "server database", auto_select=True)) == "on"
+    alone = route(registry, "server", auto_select=True)
+    assert alone["status"] == "no_match" and alone["suggestions"] == []  # nor suggested
+    both = route(registry, "server database", auto_select=True)
+    assert agent_of(both) == "on" and both["alternatives"] == []
 
 
 def test_context_nudges_the_choice(tmp_path):

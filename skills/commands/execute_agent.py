@@ -116,7 +116,7 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
     registry = load_registry(settings.registry_path, settings.state_dir)
     context, direct = fields.get("context"), bool(fields.get("direct"))
     if not fields.get("agent"):
-        from skills.entity_sources import refresh_if_due
+        from skills.entity_refresh import refresh_if_due
 
         registry = refresh_if_due(settings, registry)
         task = require_text(fields, "task")

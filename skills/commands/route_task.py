@@ -1,11 +1,9 @@
 """route_task: which agent should handle a task."""
 
-from __future__ import annotations
-
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
-from skills.entity_sources import refresh_if_due
+from skills.entity_refresh import refresh_if_due
 from skills.registry import load_registry
 from skills.routing import route
 

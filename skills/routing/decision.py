@@ -11,8 +11,6 @@ agent reaches its threshold. Context (e.g. page: monitoring) is only a nudge for
 already have evidence; inactive and maintenance agents are never chosen.
 """
 
-from __future__ import annotations
-
 from skills.routing.entities import credit_entities
 from skills.routing.lexical import Evidence, agent_score, collect
 from skills.routing.model import matched_words, similarities
@@ -24,9 +22,9 @@ MEDIUM_MARGIN = 1.3
 CONTEXT_NUDGE = 0.2  # an agent the request's context points at scores this much more
 
 
-def _context_matches(agent: dict, context: dict | None) -> bool:
+def _context_matches(agent: dict, context: dict) -> bool:
     hints = agent.get("context")
-    if not hints or not context:
+    if not hints:
         return False
     for key, wanted in hints.items():
         value = context.get(key)
@@ -59,6 +57,7 @@ class _Scored:
 
 
 def _score_agents(registry: dict, task: str, context: dict | None, explain: bool) -> list[_Scored]:
+    """Every agent with evidence, best first; inactive ones too (`_active` drops them where it matters)."""
     agents = registry["agents"]
     index = registry["index"]
     header = index["header"]
@@ -68,13 +67,11 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
     similarity = similarities(task, index["features"], header["max_idf"], index["near"])
     scored = []
     for position in set(found) | set(similarity):
-        if agents[position]["status"] != "active":
-            continue
         evidence = found.get(position) or Evidence()
         threshold = index["thresholds"].get(str(position), header["threshold"])
         item = _Scored(position, evidence, similarity.get(position, 0.0), threshold)
         item.score = agent_score(item.similarity, evidence.score, beta, evidence.entity)
-        if item.score > 0 and _context_matches(agents[position], context):
+        if item.score > 0 and context and _context_matches(agents[position], context):
             item.score *= 1 + CONTEXT_NUDGE
             if explain:
                 evidence.parts.append(("context", "context", CONTEXT_NUDGE))
@@ -82,6 +79,20 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
             scored.append(item)
     scored.sort(key=lambda item: (-item.score, item.position))
     return scored
+
+
+def _active(registry: dict, scored: list[_Scored], limit: int | None = None) -> list[_Scored]:
+    """The items of active agents, in order (at most `limit`). Checked only for the items a route
+    reports on: each agent is read (unpacked from the index file) on first use, and most agents
+    with some evidence are far below their threshold."""
+    agents = registry["agents"]
+    kept = []
+    for item in scored:
+        if limit is not None and len(kept) >= limit:
+            break
+        if agents[item.position]["status"] == "active":
+            kept.append(item)
+    return kept
 
 
 def _candidate(registry: dict, task: str, item: _Scored, level: str, explain: bool) -> dict:
@@ -121,14 +132,14 @@ def route(
         if learnt is not None:
             return learnt
     scored = _score_agents(registry, task, context, explain)
-    matched = [item for item in scored if item.score >= item.threshold]
+    matched = _active(registry, [item for item in scored if item.score >= item.threshold])
     if not matched:
         return {
             "status": "no_match",
             "task": task,
             "agent": None,
             "alternatives": [],
-            "suggestions": [_candidate(registry, task, item, "low", explain) for item in scored[:3]],
+            "suggestions": [_candidate(registry, task, item, "low", explain) for item in _active(registry, scored, 3)],
             "message": "No agent matches this task. Say which system it is about: a server, the database, "
             "tasks, contractors or projects.",
         }

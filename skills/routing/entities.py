@@ -22,8 +22,6 @@ words joined by spaces, or an identifier -> credits; a prefix of a longer name -
 `entity_count`, `entity_max_words`, `entity_backends` (the sources agents declare, for the TTL check).
 """
 
-from __future__ import annotations
-
 from skills.routing.lexical import evidence_for
 from skills.text import STOPWORDS, stem
 from skills.text import words as split_words

@@ -16,8 +16,6 @@ No imports beyond the text normaliser when routing: this is the hot path (`math`
 loaded only to build an index).
 """
 
-from __future__ import annotations
-
 from skills.text import all_terms, phrase_terms, terms
 
 TRIGGER, WEAK, EXAMPLE = 0, 1, 2

@@ -22,8 +22,6 @@ registry built afresh in memory (`rebuild`), so a bad file costs time, never a r
 Standard library only: this is on every route's path.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 
