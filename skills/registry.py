@@ -54,6 +54,7 @@ CODE_FILES = (
     "text.py",
     "routing/lexical.py",
     "routing/model.py",
+    "routing/fitting.py",
     "routing/calibration.py",
     "routing/index.py",
     "routing/feedback.py",

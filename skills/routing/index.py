@@ -10,8 +10,9 @@ from __future__ import annotations
 from skills.routing.calibration import calibrate
 from skills.routing.entity_index import build_tables
 from skills.routing.feedback import corrections_table
+from skills.routing.fitting import Fit
 from skills.routing.lexical import build_lexical, collect, deletion_table
-from skills.routing.model import Fit, content_words
+from skills.routing.model import content_words
 
 
 def _feedback(inputs: dict) -> tuple[dict, list]:
