@@ -32,6 +32,7 @@ SHRINK = 100.0  # an agent with this many held-out scores weighs its own thresho
 PRIOR_THRESHOLD = 0.35
 PRIOR_COUNT = 50.0
 NO_ENTITY = trigger_strength(0.0)  # what agent_score adds for an agent without entity evidence
+NO_TRIGGER = trigger_strength(0.0)  # and for one without trigger evidence
 
 
 def _held_out(fit: Fit, table: dict, document: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -93,7 +94,8 @@ class _Candidates:
     def __init__(self, similarity: dict[int, float], lexical: dict[int, float]) -> None:
         self.positions = sorted(similarity.keys() | lexical.keys())
         self.similarities = [similarity.get(position, 0.0) for position in self.positions]
-        self.strengths = [trigger_strength(lexical.get(position, 0.0)) for position in self.positions]
+        strengths = {position: trigger_strength(raw) for position, raw in lexical.items()}  # a few
+        self.strengths = [strengths.get(position, NO_TRIGGER) for position in self.positions]
 
     def best(self, beta: float) -> tuple[int | None, float]:
         """(position, score) of the best-scoring agent (the lowest position of a tie), or (None, 0.0)."""

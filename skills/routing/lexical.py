@@ -122,12 +122,14 @@ NEAR_MIN = 6  # shorter words are too often one letter from another real word
 def deletion_table(words) -> dict[str, tuple]:
     """Deletion variant -> the words (NEAR_MIN letters or more) it comes from: finds a word one
     letter missing, extra or swapped."""
-    variants: dict[str, list] = {}
+    variants: dict[str, tuple] = {}
+    get = variants.get
     for word in words:
         if len(word) >= NEAR_MIN:
             for variant in _deletions(word):
-                variants.setdefault(variant, []).append(word)
-    return {variant: tuple(found) for variant, found in variants.items()}
+                found = get(variant)  # nearly always None: most variants come from one word
+                variants[variant] = (word,) if found is None else (*found, word)
+    return variants
 
 
 def near_words(word: str, known, near) -> list[str]:
