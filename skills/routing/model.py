@@ -1,4 +1,5 @@
-"""What routing learns from an agent's examples: a small vector-space model fitted with the index.
+"""What routing learns from an agent's examples: a small vector-space model fitted with the index
+(skills/routing/fitting.py fits it; this module turns texts into features and scores tasks).
 
 Every example request (the agent's own, its tools', confirmed corrections) and every trigger
 (the agent's and its tools') is a short document of its agent. A task is compared with each agent in two ways, and the agent's similarity is
