@@ -228,19 +228,14 @@ def _build_once(cache_path: str, key: tuple, rebuild) -> bool:
 
 
 def _build_and_write(cache_path: str, key: tuple, rebuild) -> bool:
-    """Build and write the index file using a second core: the trigger tables are built while
-    the example model is fitted, and the big tables encoded while calibration runs (a
-    10,000-agent first load's wall time goes down by seconds; a 5-agent one does not notice)."""
-    from skills.routing import forked, store
+    """Build and write the index file using a second core: the trigger tables are built (and
+    encoded) while the example model is fitted, the biggest table encoded while calibration runs
+    (skills/routing/store.py: ParallelWriter)."""
+    from skills.routing import store
 
-    collect = dict
-
-    def encode_meanwhile(index: dict) -> None:
-        nonlocal collect
-        collect = store.encode_in_background(index)
-
-    registry = rebuild(tables_done=encode_meanwhile, in_background=forked.start)
-    return store.write(cache_path, registry, key, collect())
+    writer = store.ParallelWriter()
+    registry = rebuild(tables_done=writer.tables_done, in_background=writer.start)
+    return store.write(cache_path, registry, key, writer.encoded())
 
 
 def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:

@@ -112,13 +112,53 @@ def encode(registry: dict, key, encoded: dict | None = None) -> bytes:
     return b"".join([MAGIC, len(head).to_bytes(8, "little"), head, *data.parts])
 
 
-def encode_in_background(index: dict):
-    """Encode the tables `index` holds now in a forked child while this process goes on building
-    (skills/routing/forked.py); returns `collect()` -> {name: encoded table} for `encode`."""
-    from skills.routing import forked
+def _tables_encoded(index: dict) -> tuple[dict, dict]:
+    """(index, {name: encoded table} for each of its tables)."""
+    return index, {name: _encoded_table(value) for name, value in index.items() if _is_table(name, value)}
 
-    names = [name for name, value in index.items() if _is_table(name, value)]
-    return forked.start(lambda: {name: _encoded_table(index[name]) for name in names})
+
+class ParallelWriter:
+    """Encodes index tables on a second core while the index is still being built: hand `start`
+    and `tables_done` to build_index (skills/routing/index.py), then `encoded()` to `write`.
+
+    Tables built by `start`'s work are encoded in the same child; at `tables_done` another child
+    takes the biggest tables not encoded yet (about half their keys), and this process encodes
+    the rest in `write` once calibration is done. Without fork (threads) it all runs here."""
+
+    def __init__(self) -> None:
+        self._encoded: dict = {}
+        self._pending = dict
+
+    def start(self, work):
+        """`in_background` for build_index: `work()` (a dict of tables) in a child, its tables encoded there too."""
+        from skills.routing import forked
+
+        result = forked.start(lambda: _tables_encoded(work()))
+
+        def value():
+            built, encoded = result()
+            self._encoded.update(encoded)
+            return built
+
+        return value
+
+    def tables_done(self, index: dict) -> None:
+        from skills.routing import forked
+
+        sizes = {name: len(value) for name, value in index.items() if _is_table(name, value)}
+        pending = sorted((name for name in sizes if name not in self._encoded), key=lambda name: -sizes[name])
+        names, keys = [], 0
+        for name in pending:
+            if names and keys + sizes[name] > sum(sizes[n] for n in pending) / 2:
+                break
+            names.append(name)
+            keys += sizes[name]
+        if names:
+            self._pending = forked.start(lambda: {name: _encoded_table(index[name]) for name in names})
+
+    def encoded(self) -> dict:
+        """{name: encoded table} for `write` (the second child waited for)."""
+        return {**self._encoded, **self._pending()}
 
 
 def write(path: str, registry: dict, key, encoded: dict | None = None) -> bool:
