@@ -10,7 +10,10 @@ _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013
 _TO_SPACE = str.maketrans({ch: " " for ch in _PUNCTUATION})
 # ASCII text (nearly every task and trigger) is lower-cased and cleared of punctuation by one
 # byte table: about three times faster than str.translate, and a large registry has 100,000s of texts.
-_ASCII_FOLD = bytes(32 if chr(byte) in _PUNCTUATION else byte for byte in bytes(range(256)).lower())
+_ASCII_PUNCTUATION = _PUNCTUATION.encode("ascii", "ignore")
+_ASCII_FOLD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _ASCII_PUNCTUATION, b"abcdefghijklmnopqrstuvwxyz" + b" " * len(_ASCII_PUNCTUATION)
+)
 
 # Spelling variants folded to one form before stemming.
 _VARIANTS = {
