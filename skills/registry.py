@@ -54,6 +54,7 @@ CODE_FILES = (
     "text.py",
     "routing/lexical.py",
     "routing/model.py",
+    "routing/fitting.py",
     "routing/calibration.py",
     "routing/index.py",
     "routing/feedback.py",
@@ -124,21 +125,22 @@ def _cache_path(state_dir: str, path: str) -> str:
     return os.path.join(state_dir, "cache", name)
 
 
-def build_registry(agents: list[dict], path: str, inputs: dict | None = None) -> dict:
-    """The registry with its index; `inputs` are the routing inputs (see ROUTING_INPUTS)."""
+def build_registry(agents: list[dict], path: str, inputs: dict | None = None, **parallel) -> dict:
+    """The registry with its index; `inputs` are the routing inputs (see ROUTING_INPUTS);
+    `parallel`: tables_done and in_background, see skills/routing/index.py's build_index."""
     from skills.routing import build_index
 
-    return {"path": path, "agents": agents, "index": build_index(agents, inputs or {})}
+    return {"path": path, "agents": agents, "index": build_index(agents, inputs or {}, **parallel)}
 
 
-def build_from_document(document, path: str, inputs: dict | None = None) -> dict:
+def build_from_document(document, path: str, inputs: dict | None = None, **parallel) -> dict:
     """A parsed registry document validated and built: its agents, and its `unrelated:` list
-    handed to calibration beside the routing inputs."""
+    handed to calibration beside the routing inputs (`parallel`: see build_registry)."""
     from skills.registry_validation import unrelated_requests
 
     agents = validate(document, path)
     inputs = {**(inputs or {}), "unrelated": unrelated_requests(document, path)}
-    return build_registry(agents, path, inputs)
+    return build_registry(agents, path, inputs, **parallel)
 
 
 class _no_cycle_collection:
@@ -222,16 +224,27 @@ def _build_once(cache_path: str, key: tuple, rebuild) -> bool:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if store.open_registry(cache_path, key, rebuild) is not None:
             return True
-        return store.write(cache_path, rebuild(), key)
+        return _build_and_write(cache_path, key, rebuild)
+
+
+def _build_and_write(cache_path: str, key: tuple, rebuild) -> bool:
+    """Build and write the index file using a second core: the trigger tables are built (and
+    encoded) while the example model is fitted, the biggest table encoded while calibration runs
+    (skills/routing/store.py: ParallelWriter)."""
+    from skills.routing import store
+
+    writer = store.ParallelWriter()
+    registry = rebuild(tables_done=writer.tables_done, in_background=writer.start)
+    return store.write(cache_path, registry, key, writer.encoded())
 
 
 def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
     """From the index file when it is current, else from the YAML (then written for the next process)."""
     from skills.routing import store
 
-    def rebuild() -> dict:
+    def rebuild(**parallel) -> dict:
         with _no_cycle_collection():
-            return build_from_document(_parse_yaml(path), path, read_routing_inputs(state_dir))
+            return build_from_document(_parse_yaml(path), path, read_routing_inputs(state_dir), **parallel)
 
     cache_path = _cache_path(state_dir, path) if state_dir else None
     if cache_path:

@@ -8,6 +8,12 @@ tasks), so "contractors", "monitoring" and "rebooted" meet "contractor", "monito
 
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
 _TO_SPACE = str.maketrans({ch: " " for ch in _PUNCTUATION})
+# ASCII text (nearly every task and trigger) is lower-cased and cleared of punctuation by one
+# byte table: about three times faster than str.translate, and a large registry has 100,000s of texts.
+_ASCII_PUNCTUATION = _PUNCTUATION.encode("ascii", "ignore")
+_ASCII_FOLD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _ASCII_PUNCTUATION, b"abcdefghijklmnopqrstuvwxyz" + b" " * len(_ASCII_PUNCTUATION)
+)
 
 # Spelling variants folded to one form before stemming.
 _VARIANTS = {
@@ -201,16 +207,22 @@ def _undouble(word: str) -> str:
     return word
 
 
-_STEMS: dict[str, str] = {}
+class _Stems(dict):
+    """word -> its stem, worked out on first use: building a large registry's index stems the
+    same words many times, and `map(_STEMS.__getitem__, words)` stems a text without a Python call per word."""
+
+    def __missing__(self, word: str) -> str:
+        found = self[word] = _stem(word)
+        return found
+
+
+_STEMS = _Stems()
+_stem_of = _STEMS.__getitem__
 
 
 def stem(word: str) -> str:
-    """A small, predictable suffix stripper (not linguistics: both sides just need to agree).
-    Remembered per word: building a large registry's index stems the same words many times."""
-    found = _STEMS.get(word)
-    if found is None:
-        found = _STEMS[word] = _stem(word)
-    return found
+    """A small, predictable suffix stripper (not linguistics: both sides just need to agree)."""
+    return _STEMS[word]
 
 
 def _stem(word: str) -> str:
@@ -234,24 +246,21 @@ def _stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased words with punctuation removed (digits kept: "eth0", "task 17")."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
     return text.lower().translate(_TO_SPACE).split()
 
 
 def terms(text: str) -> list[str]:
     """Stemmed words in order, stopwords and bare numbers dropped: what routing compares."""
-    out = []
-    for word in words(text):
-        if word in STOPWORDS or word.isdigit():
-            continue
-        out.append(stem(word))
-    return out
+    return [_stem_of(word) for word in words(text) if word not in STOPWORDS and not word.isdigit()]
 
 
 def phrase_terms(text: str) -> tuple[str, ...]:
     """A trigger phrase as stemmed words, stopwords kept ("running out of" stays three words)."""
-    return tuple(stem(word) for word in words(text))
+    return tuple(map(_stem_of, words(text)))
 
 
 def all_terms(text: str) -> list[str]:
     """Stemmed words in order with stopwords kept, for matching phrases inside a task."""
-    return [stem(word) for word in words(text)]
+    return list(map(_stem_of, words(text)))

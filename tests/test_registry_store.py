@@ -249,3 +249,44 @@ def test_processes_that_find_no_index_file_at_once_all_route_right(tmp_path):
     answers = [json.loads(run.communicate(timeout=60)[0]) for run in runs]
     assert [routed_to(answer) for answer in answers] == ["beta"] * 4
     assert_index_file_is_current(path, state_dir)
+
+
+def test_index_file_built_on_two_cores_holds_the_serial_index(tmp_path):
+    """route_task builds the file with a second process (trigger tables, encoding): every table
+    row, every header value and every agent must be the one the plain in-memory build makes."""
+    reference, tasks = generated_registry(300, seed=5)
+    path = str(tmp_path / "agents.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"agents": reference["agents"]}, handle, sort_keys=False)
+    state_dir = str(tmp_path / "state")
+    first = run_script("route_task", "--task", tasks[0], env=clean_env(state_dir, ORCHESTRATOR_REGISTRY=path))
+    answer = first.json
+    answer.pop("execution_time_ms")
+    assert answer == route(reference, tasks[0])
+    from_file = load_registry(path, state_dir)
+    assert isinstance(from_file["agents"], store.LazyAgents)  # the file route_task wrote, as it is
+    assert list(from_file["agents"]) == reference["agents"]
+    for name, value in reference["index"].items():
+        if isinstance(value, dict) and name != "header":
+            assert all(from_file["index"][name][key] == row for key, row in value.items()), name
+        else:
+            assert from_file["index"][name] == value, name
+
+
+FORKED_WORK = """
+import os, sys
+from skills.routing import forked
+assert forked.can_fork()
+pid = os.getpid()
+sent = forked.start(lambda: {"pid": os.getpid(), "rows": [(1, 0.5, "a")] * 3})()
+assert sent == {"pid": sent["pid"], "rows": [(1, 0.5, "a")] * 3} and sent["pid"] != pid, sent
+kept = forked.start(lambda: {"pid": os.getpid(), "value": object()})()  # marshal cannot send it
+assert kept["pid"] == pid, kept
+print("ok")
+"""
+
+
+def test_forked_work_comes_back_from_the_child_or_is_done_here():
+    argv = [sys.executable, "-c", FORKED_WORK]
+    done = subprocess.run(argv, check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -170,3 +170,21 @@ def test_out_of_scope_requests_are_no_match_with_real_registry(task, script):
     run = script("route_task", "--task", task, "--auto-select")
     assert run.returncode == 1
     assert run.json["status"] == "no_match"
+
+
+def test_ascii_text_splits_into_the_same_words_as_any_text():
+    """words() folds ASCII text with a byte table (fast) and other text with str.translate: the
+    same characters must fold the same way on both paths, or a task and a trigger would not meet."""
+    from skills.text import _TO_SPACE, words
+
+    tricky = [
+        "Check CPU-usage on server#2!",
+        "tabs\tand\nnew\x0blines\x0c and\x1cseparators\x1d\x1e\x1f here",
+        '"quoted" (brackets) [more] {even_more} a/b\\c ~tilde~ `tick` @at ^caret |pipe|',
+        "UPPER lower MiXeD 123 4.5 eth0",
+        "",
+    ]
+    for text in tricky:
+        assert text.isascii()
+        assert words(text) == text.lower().translate(_TO_SPACE).split()
+        assert words(text + "\u2014") == words(text)  # the same text down the non-ASCII path

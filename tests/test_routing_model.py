@@ -170,3 +170,25 @@ def test_a_misspelt_word_meets_the_word_in_the_examples(tmp_path):
         assert agent_of(route(registry, task, auto_select=True)) == "garden", task
     registry["index"]["near"] = {}
     assert agent_of(route(registry, "which fxrtiliser should I use", auto_select=True)) != "garden"
+
+
+def test_calibration_scores_candidates_as_a_route_does():
+    """Calibration scores each held-out request once for every trigger weight; its best agent and
+    score must be the ones agent_score gives, to the last bit, or the thresholds miss the routes."""
+    import random
+
+    from skills.routing.calibration import BETAS, _Candidates
+    from skills.routing.lexical import agent_score
+
+    rng = random.Random(3)
+    for _ in range(300):
+        similarity = {rng.randrange(40): rng.random() for _ in range(rng.randrange(8))}
+        lexical = {rng.randrange(40): rng.choice([0.65, 1.5, rng.random() * 3]) for _ in range(rng.randrange(4))}
+        candidates = _Candidates(similarity, lexical)
+        for beta in BETAS:
+            scores = {
+                p: agent_score(similarity.get(p, 0.0), lexical.get(p, 0.0), beta)
+                for p in similarity.keys() | lexical.keys()
+            }
+            expected = max(scores.items(), key=lambda item: (item[1], -item[0])) if scores else (None, 0.0)
+            assert candidates.best(beta) == expected

@@ -7,8 +7,9 @@ comes from:
 - `feedback.py`: a confirmed correction decides the very task it was given for;
 - `entities.py`: names from the agents' own data (contractors, projects, towns, tables), read by
   skills/entity_sources.py into the `entities` routing input (`entity_index.py` builds their tables);
-`calibration.py` fits how much triggers count and each agent's threshold from held-out
-examples; `index.py` builds it all once per registry version.
+`fitting.py` fits the example model, `calibration.py` how much triggers count and each agent's
+threshold from held-out examples; `index.py` builds it all once per registry version (the
+writer of the index file puts a second core to work through `forked.py`).
 
 When the decision is unsure, `fallback.py` can settle it afterwards with one forced-choice call
 to the cheapest model (`settle`, called by the commands, never by `route`; it imports the SDK
@@ -25,11 +26,11 @@ from skills.routing.decision import route
 from skills.routing.lexical import score_evidence
 
 
-def build_index(agents: list[dict], inputs: dict | None = None) -> dict:
+def build_index(agents: list[dict], inputs: dict | None = None, tables_done=None, in_background=None) -> dict:
     """skills/routing/index.py's build_index, imported only when an index is built (not per route)."""
     from skills.routing.index import build_index as build
 
-    return build(agents, inputs)
+    return build(agents, inputs, tables_done, in_background)
 
 
 __all__ = ["build_index", "route", "score_evidence"]

@@ -17,8 +17,12 @@ calibration costs about one route per sampled example. Large registries are samp
 
 from __future__ import annotations
 
-from skills.routing.lexical import agent_score
-from skills.routing.model import Fit, combined_similarity, similarities
+import itertools
+import operator
+
+from skills.routing.fitting import Fit
+from skills.routing.lexical import trigger_strength
+from skills.routing.model import combined_similarity, similarities
 
 BETAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # how much trigger evidence may add to example similarity
 SAMPLE_LIMIT = 1500  # held-out examples scored at most (spread evenly over the registry)
@@ -27,6 +31,8 @@ SHRINK = 100.0  # an agent with this many held-out scores weighs its own thresho
 # few examples moves from there as far as its data allows: the prior counts as PRIOR_COUNT samples.
 PRIOR_THRESHOLD = 0.35
 PRIOR_COUNT = 50.0
+NO_ENTITY = trigger_strength(0.0)  # what agent_score adds for an agent without entity evidence
+NO_TRIGGER = trigger_strength(0.0)  # and for one without trigger evidence
 
 
 def _held_out(fit: Fit, table: dict, document: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -51,7 +57,7 @@ def _held_out(fit: Fit, table: dict, document: int) -> tuple[dict[int, float], d
         if row is None:
             continue
         _, total_rate, postings = row
-        own_count = fit.counts[feature].get(own, 0)
+        own_count = fit.agent_counts[own].get(feature, 0)
         own_rate = own_count / own_documents
         own_rate_loo = (own_count - 1) / (own_documents - 1) if own_documents > 1 else 0.0
         loo_total = total_rate - own_rate + max(own_rate_loo, 0.0)
@@ -75,19 +81,30 @@ def _held_out(fit: Fit, table: dict, document: int) -> tuple[dict[int, float], d
     return kept, left_out
 
 
-def _best(scores: dict[int, float]) -> tuple[int | None, float]:
-    if not scores:
-        return None, 0.0
-    position = max(scores, key=lambda p: (scores[p], -p))
-    return position, scores[position]
+class _Candidates:
+    """One held-out request's candidate agents, lowest position first, scored for any beta.
 
+    A sample is scored for every beta in BETAS, so what does not depend on beta (each agent's
+    trigger strength) is worked out once. `best` scores as `agent_score` does, term for term and
+    in its order (similarity + beta x trigger strength + entity strength, with no entity evidence
+    here), so the thresholds fit the route's own scores to the last bit."""
 
-def combined(similarity: dict[int, float], lexical: dict[int, float], beta: float) -> dict[int, float]:
-    """An agent's routing score: example similarity plus beta x trigger strength."""
-    return {
-        position: agent_score(similarity.get(position, 0.0), lexical.get(position, 0.0), beta)
-        for position in similarity.keys() | lexical.keys()
-    }
+    __slots__ = ("positions", "similarities", "strengths")
+
+    def __init__(self, similarity: dict[int, float], lexical: dict[int, float]) -> None:
+        self.positions = sorted(similarity.keys() | lexical.keys())
+        self.similarities = [similarity.get(position, 0.0) for position in self.positions]
+        strengths = {position: trigger_strength(raw) for position, raw in lexical.items()}  # a few
+        self.strengths = [strengths.get(position, NO_TRIGGER) for position in self.positions]
+
+    def best(self, beta: float) -> tuple[int | None, float]:
+        """(position, score) of the best-scoring agent (the lowest position of a tie), or (None, 0.0)."""
+        if not self.positions:
+            return None, 0.0
+        weighted = map(operator.mul, itertools.repeat(beta), self.strengths)
+        scores = list(map(operator.add, map(operator.add, self.similarities, weighted), itertools.repeat(NO_ENTITY)))
+        score = max(scores)
+        return self.positions[scores.index(score)], score
 
 
 def _sample(documents: list[int]) -> list[int]:
@@ -125,32 +142,32 @@ class _Samples:
     """Held-out scores for calibration, gathered once and combined for each beta."""
 
     def __init__(self, fit: Fit, table: dict, lexical, unrelated: list[str]) -> None:
-        self.positives = []  # (own position, kept similarities, lexical)
+        self.positives = []  # (own position, candidates with the example left out)
         # the same requests with none of their own agent's trigger words: users often do not use
         # them ("the box is crawling"), and a threshold fitted only on examples written with
         # triggers would refuse every request that is not
         self.masked = []
-        self.negatives = []  # (left-out similarities, lexical without the own agent)
+        self.negatives = []  # candidates with the own agent left out
         for document in _sample(sorted(fit.examples)):
             own = fit.documents[document][0]
             kept, left_out = _held_out(fit, table, document)
             scores = lexical(fit.examples[document])
-            self.positives.append((own, kept, scores))
-            self.masked.append((own, kept, {p: v for p, v in scores.items() if p != own}))
+            self.positives.append((own, _Candidates(kept, scores)))
+            self.masked.append((own, _Candidates(kept, {p: v for p, v in scores.items() if p != own})))
             if fit.n_agents > 1:
-                self.negatives.append((left_out, {p: v for p, v in scores.items() if p != own}))
+                self.negatives.append(_Candidates(left_out, {p: v for p, v in scores.items() if p != own}))
         for task in unrelated:
-            self.negatives.append((similarities(task, table, fit.max_idf), lexical(task)))
+            self.negatives.append(_Candidates(similarities(task, table, fit.max_idf), lexical(task)))
 
     def split(self, beta: float, masked: bool = False) -> tuple[list, list, dict]:
         """(accepted, refused, per agent) scores at `beta`; `masked` adds the trigger-less positives."""
         accepted, refused, per_agent = [], [], {}
-        for own, kept, scores in self.positives + (self.masked if masked else []):
-            position, score = _best(combined(kept, scores, beta))
+        for own, candidates in self.positives + (self.masked if masked else []):
+            position, score = candidates.best(beta)
             accepted.append((score, position == own))
             per_agent.setdefault(own, ([], []))[0].append((score, position == own))
-        for left_out, scores in self.negatives:
-            position, score = _best(combined(left_out, scores, beta))
+        for candidates in self.negatives:
+            position, score = candidates.best(beta)
             refused.append(score)
             if position is not None:
                 per_agent.setdefault(position, ([], []))[1].append(score)

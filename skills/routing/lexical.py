@@ -37,8 +37,9 @@ def _idf(df: int, n_agents: int) -> float:
     return math.log(1 + n_agents / df) / math.log(1 + n_agents)
 
 
-def _agent_terms(agent: dict, example_words: bool) -> tuple[dict, dict]:
-    """(single term -> (kind, display), phrase tuple -> display) for one agent; strongest kind wins."""
+def _agent_terms(agent: dict, example_words: bool, parsed: dict) -> tuple[dict, dict]:
+    """(single term -> (kind, display), phrase tuple -> display) for one agent; strongest kind wins.
+    `parsed` remembers each trigger's terms: a large registry repeats its trigger words."""
     singles: dict[str, tuple[int, str]] = {}
     phrases: dict[tuple, str] = {}
 
@@ -48,7 +49,9 @@ def _agent_terms(agent: dict, example_words: bool) -> tuple[dict, dict]:
 
     for kind, key in ((TRIGGER, "triggers"), (WEAK, "weak_triggers")):
         for trigger in agent.get(key, ()):
-            parts = phrase_terms(trigger)
+            parts = parsed.get(trigger)
+            if parts is None:
+                parts = parsed[trigger] = phrase_terms(trigger)
             if len(parts) == 1:
                 add(parts[0], kind, trigger)
             elif parts:
@@ -70,7 +73,8 @@ def build_lexical(agents: list[dict], example_words: bool = True, near: bool = T
     an agent, with a handful of examples per tool, counts them here. `near` (deletion variant ->
     terms, for spellings one letter off) is left out when the caller builds one shared table.
     """
-    per_agent = [_agent_terms(agent, example_words) for agent in agents]
+    parsed: dict[str, tuple] = {}
+    per_agent = [_agent_terms(agent, example_words, parsed) for agent in agents]
     # Rarity is counted separately for triggers and for any evidence: an example sentence
     # that happens to use another agent's trigger word must not water that trigger down.
     trigger_df: dict = {}
@@ -83,16 +87,29 @@ def build_lexical(agents: list[dict], example_words: bool = True, near: bool = T
         for key in phrases:
             trigger_df[key] = trigger_df.get(key, 0) + 1
     n = len(agents)
+    weights: dict[tuple, float] = {}  # (base weight, df) -> weight: a handful of distinct values
+
+    def weight(base: float, df: int) -> float:
+        found = weights.get((base, df))
+        if found is None:
+            found = weights[(base, df)] = round(base * _idf(df, n), 4)
+        return found
+
     postings: dict[str, list] = {}
     phrase_postings: dict[str, list] = {}
     for position, (singles, phrases) in enumerate(per_agent):
         for term, (kind, display) in singles.items():
             df = any_df[term] if kind == EXAMPLE else trigger_df[term]
-            weight = BASE_WEIGHT[kind] * _idf(df, n)
-            postings.setdefault(term, []).append((position, kind, round(weight, 4), display))
+            entry = (position, kind, weight(BASE_WEIGHT[kind], df), display)
+            found = postings.get(term)
+            if found is None:
+                postings[term] = [entry]
+            else:
+                found.append(entry)
         for parts, display in phrases.items():
-            weight = PHRASE_WEIGHT * _idf(trigger_df[parts], n)
-            phrase_postings.setdefault(parts[0], []).append((parts, position, round(weight, 4), display))
+            phrase_postings.setdefault(parts[0], []).append(
+                (parts, position, weight(PHRASE_WEIGHT, trigger_df[parts]), display)
+            )
     index = {"postings": postings, "phrases": phrase_postings}
     if near:
         index["near"] = deletion_table(postings)
@@ -105,12 +122,14 @@ NEAR_MIN = 6  # shorter words are too often one letter from another real word
 def deletion_table(words) -> dict[str, tuple]:
     """Deletion variant -> the words (NEAR_MIN letters or more) it comes from: finds a word one
     letter missing, extra or swapped."""
-    variants: dict[str, list] = {}
+    variants: dict[str, tuple] = {}
+    get = variants.get
     for word in words:
         if len(word) >= NEAR_MIN:
             for variant in _deletions(word):
-                variants.setdefault(variant, []).append(word)
-    return {variant: tuple(found) for variant, found in variants.items()}
+                found = get(variant)  # nearly always None: most variants come from one word
+                variants[variant] = (word,) if found is None else (*found, word)
+    return variants
 
 
 def near_words(word: str, known, near) -> list[str]:

@@ -1,4 +1,5 @@
-"""What routing learns from an agent's examples: a small vector-space model fitted with the index.
+"""What routing learns from an agent's examples: a small vector-space model fitted with the index
+(skills/routing/fitting.py fits it; this module turns texts into features and scores tasks).
 
 Every example request (the agent's own, its tools', confirmed corrections) and every trigger
 (the agent's and its tools') is a short document of its agent. A task is compared with each agent in two ways, and the agent's similarity is
@@ -24,22 +25,30 @@ from skills.text import STOPWORDS, all_terms
 PREFIX = 5  # words longer than this also count by their first PREFIX letters
 UNKNOWN_FUNCTION_WEIGHT = 0.5  # an unseen stopword or word pair says little either way
 SPELLING_MIN = 7  # words this long or longer are matched one letter off
-MAX_POSTINGS = 256  # a feature shared by more agents keeps its strongest ones (large registries)
 
 
 # ---------------------------------------------------------------- features
+
+
+class _Prefixes(dict):
+    """word -> its prefix feature ("reser~"), or None for a short word; one string per word, made
+    on first use, so a large registry's index does not make a new one for every use of the word."""
+
+    def __missing__(self, word: str) -> str | None:
+        found = self[word] = word[:PREFIX] + "~" if len(word) > PREFIX else None
+        return found
+
+
+_prefix_of = _Prefixes().__getitem__
 
 
 def features(text: str) -> list[str]:
     """The distinct features of a text: words, prefixes ("reser~") and word pairs ("health check")."""
     words = [word for word in all_terms(text) if not word.isdigit()]
     found = dict.fromkeys(words)
-    for word in words:
-        if len(word) > PREFIX:
-            found[word[:PREFIX] + "~"] = None
+    found.update(dict.fromkeys(filter(None, map(_prefix_of, words))))
     # zip, not itertools.pairwise: importing itertools costs a route_task process 0.5 M instructions
-    for first, second in zip(words, words[1:]):  # noqa: RUF007
-        found[f"{first} {second}"] = None
+    found.update(dict.fromkeys(map(" ".join, zip(words, words[1:]))))  # noqa: RUF007
     return list(found)
 
 
@@ -52,108 +61,6 @@ def unknown_weight(feature: str, max_idf: float) -> float:
     """Weight of a feature no agent has: a new content word (and its prefix) counts fully
     against every agent; an unseen stopword or word pair says little either way."""
     return UNKNOWN_FUNCTION_WEIGHT if is_sentence_feature(feature) else max_idf
-
-
-# ---------------------------------------------------------------- fitting
-
-
-def _document_features(trigger: str, known: dict) -> list[str]:
-    """A trigger's features; a phrase counts as its word pairs only (its words apart are not the
-    phrase). Remembered per trigger: large registries repeat them."""
-    found = known.get(trigger)
-    if found is None:
-        found = features(trigger)
-        found = known[trigger] = [feature for feature in found if " " in feature] or found
-    return found
-
-
-def _documents(agents: list[dict], extra_examples: dict) -> tuple[list[tuple[int, list]], dict[int, str]]:
-    """(agent position, features) for every example and trigger, and which of them are
-    examples (requests in users' words, as opposed to trigger words): {index: text}."""
-    documents = []
-    examples = {}
-    known: dict[str, list] = {}
-    for position, agent in enumerate(agents):
-        texts = list(agent.get("examples", ())) + list(extra_examples.get(agent["id"], ()))
-        texts += [text for tool in agent.get("tools", ()) for text in tool.get("examples", ())]
-        for text in texts:
-            found = features(text)
-            if found:
-                examples[len(documents)] = text
-                documents.append((position, found))
-        # a tool's triggers are words of the agent's domain too ("quotes" for RFQs); shared ones
-        # ("list", "how many") get a low idf from appearing under every agent
-        tool_triggers = [trigger for tool in agent.get("tools", ()) for trigger in tool.get("triggers", ())]
-        for trigger in list(agent.get("triggers", ())) + tool_triggers:
-            found = _document_features(trigger, known)
-            if found:
-                documents.append((position, found))
-    return documents, examples
-
-
-def _idf(document_frequency: float, n_documents: float) -> float:
-    import math  # index building only
-
-    return max(math.log((n_documents + 1) / (document_frequency + 0.5)), 0.05)
-
-
-class Fit:
-    """The fitted statistics, kept in full while building (calibration needs them)."""
-
-    def __init__(self, agents: list[dict], extra_examples: dict) -> None:
-        self.n_agents = len(agents)
-        self.documents, self.examples = _documents(agents, extra_examples)
-        n_documents = len(self.documents) or 1
-        # Function words and word pairs only ever occur in sentences: their rarity is counted
-        # among the examples, or trigger lists (no sentences) would make "the" look rare.
-        n_sentences = len(self.examples) or 1
-        self.max_idf = _idf(0, n_documents)
-        self.agent_documents = [0] * self.n_agents
-        counts: dict[str, dict[int, int]] = {}
-        for position, found in self.documents:
-            self.agent_documents[position] += 1
-            for feature in found:
-                per_agent = counts.get(feature)
-                if per_agent is None:
-                    counts[feature] = {position: 1}
-                else:
-                    per_agent[position] = per_agent.get(position, 0) + 1
-        self.counts = counts
-        self.idf = {
-            feature: _idf(sum(per_agent.values()), n_sentences if is_sentence_feature(feature) else n_documents)
-            for feature, per_agent in counts.items()
-        }
-        idf = self.idf
-        self.centroids: list[dict[str, float]] = [{} for _ in range(self.n_agents)]
-        for position, found in self.documents:
-            values = [idf[feature] for feature in found]
-            norm = sum(value * value for value in values) ** 0.5 or 1.0
-            centroid = self.centroids[position]
-            for feature, value in zip(found, values, strict=True):
-                centroid[feature] = centroid.get(feature, 0.0) + value / norm
-        self.centroid_norms = [sum(v * v for v in c.values()) ** 0.5 or 1.0 for c in self.centroids]
-
-    def weight(self, feature: str) -> float:
-        known = self.idf.get(feature)
-        return known if known is not None else unknown_weight(feature, self.max_idf)
-
-    def table(self) -> dict[str, tuple]:
-        """feature -> (idf, sum of rates, ((position, centroid weight, rate), ...)) for the index.
-
-        The rate is the share of the agent's documents that use the feature."""
-        rows = {}
-        centroids, norms, sizes = self.centroids, self.centroid_norms, self.agent_documents
-        for feature, per_agent in self.counts.items():
-            postings = [
-                (position, centroids[position][feature] / norms[position], count / sizes[position])
-                for position, count in per_agent.items()
-            ]
-            total_rate = sum(rate for _, _, rate in postings)
-            if len(postings) > MAX_POSTINGS:
-                postings.sort(key=lambda posting: -posting[2])
-                postings = postings[:MAX_POSTINGS]
-            rows[feature] = (self.idf[feature], total_rate, tuple(postings))
-        return rows
 
 
 # ---------------------------------------------------------------- scoring

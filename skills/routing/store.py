@@ -58,27 +58,43 @@ class _Data:
 
     def add_blobs(self, blobs: list[bytes]) -> int:
         """The blobs back to back, then their n+1 offsets (8 bytes each); returns where the offsets are."""
-        offsets = [self.add(blob) for blob in blobs]
-        offsets.append(self.size)
-        return self.add(b"".join(offset.to_bytes(8, "little") for offset in offsets))
+        return self.add_joined(b"".join(blobs), list(map(len, blobs)))
+
+    def add_joined(self, joined: bytes, sizes: list[int]) -> int:
+        """As add_blobs, for blobs already joined (`sizes`: each one's length)."""
+        import itertools  # writing only: the route path does without it
+
+        offsets = list(itertools.accumulate(sizes, initial=self.add(joined)))
+        return self.add(b"".join(map(int.to_bytes, offsets, itertools.repeat(8), itertools.repeat("little"))))
 
 
 def _table_blobs(table: dict) -> tuple[int, list[bytes]]:
+    import itertools  # writing only: the route path does without it
+
     buckets = _bucket_count(len(table))
     split: list[dict] = [{} for _ in range(buckets)]
-    for key, value in table.items():  # the bucket of a key, as LazyTable computes it
-        split[int.from_bytes(key.encode("utf-8"), "little") % buckets][key] = value
+    # the bucket of a key, as LazyTable computes it (in C: a big table has 100,000s of keys)
+    numbers = map(buckets.__rmod__, map(int.from_bytes, map(str.encode, table), itertools.repeat("little")))
+    for number, key, value in zip(numbers, table, table.values()):
+        split[number][key] = value
     return buckets, [marshal.dumps(bucket) if bucket else b"" for bucket in split]
 
 
-def encode(registry: dict, key) -> bytes:
-    """The index file's bytes for a built registry (plain values, as build_registry returns)."""
+def _encoded_table(table: dict) -> tuple[int, bytes, list[int]]:
+    """(buckets, the bucket blobs joined, each blob's size): a table as the data section holds it."""
+    buckets, blobs = _table_blobs(table)
+    return buckets, b"".join(blobs), list(map(len, blobs))
+
+
+def encode(registry: dict, key, encoded: dict | None = None) -> bytes:
+    """The index file's bytes for a built registry (plain values, as build_registry returns);
+    `encoded`: tables already encoded (`encode_in_background`), by name."""
     data = _Data()
     eager, tables = {}, {}
     for name, value in registry["index"].items():
         if _is_table(name, value):
-            buckets, blobs = _table_blobs(value)
-            tables[name] = (buckets, data.add_blobs(blobs))
+            buckets, joined, sizes = (encoded or {}).get(name) or _encoded_table(value)
+            tables[name] = (buckets, data.add_joined(joined, sizes))
         else:
             eager[name] = value
     agents = registry["agents"]
@@ -96,13 +112,62 @@ def encode(registry: dict, key) -> bytes:
     return b"".join([MAGIC, len(head).to_bytes(8, "little"), head, *data.parts])
 
 
-def write(path: str, registry: dict, key) -> bool:
+def _tables_encoded(index: dict) -> tuple[dict, dict]:
+    """(index, {name: encoded table} for each of its tables)."""
+    return index, {name: _encoded_table(value) for name, value in index.items() if _is_table(name, value)}
+
+
+class ParallelWriter:
+    """Encodes index tables on a second core while the index is still being built: hand `start`
+    and `tables_done` to build_index (skills/routing/index.py), then `encoded()` to `write`.
+
+    Tables built by `start`'s work are encoded in the same child; at `tables_done` another child
+    takes the biggest tables not encoded yet (about half their keys), and this process encodes
+    the rest in `write` once calibration is done. Without fork (threads) it all runs here."""
+
+    def __init__(self) -> None:
+        self._encoded: dict = {}
+        self._pending = dict
+
+    def start(self, work):
+        """`in_background` for build_index: `work()` (a dict of tables) in a child, its tables encoded there too."""
+        from skills.routing import forked
+
+        result = forked.start(lambda: _tables_encoded(work()))
+
+        def value():
+            built, encoded = result()
+            self._encoded.update(encoded)
+            return built
+
+        return value
+
+    def tables_done(self, index: dict) -> None:
+        from skills.routing import forked
+
+        sizes = {name: len(value) for name, value in index.items() if _is_table(name, value)}
+        pending = sorted((name for name in sizes if name not in self._encoded), key=lambda name: -sizes[name])
+        names, keys = [], 0
+        for name in pending:
+            if names and keys + sizes[name] > sum(sizes[n] for n in pending) / 2:
+                break
+            names.append(name)
+            keys += sizes[name]
+        if names:
+            self._pending = forked.start(lambda: {name: _encoded_table(index[name]) for name in names})
+
+    def encoded(self) -> dict:
+        """{name: encoded table} for `write` (the second child waited for)."""
+        return {**self._encoded, **self._pending()}
+
+
+def write(path: str, registry: dict, key, encoded: dict | None = None) -> bool:
     """Atomically write the index file; False when the directory is not writable (speed lost, not routes)."""
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
         with open(temporary, "wb") as handle:
-            handle.write(encode(registry, key))
+            handle.write(encode(registry, key, encoded))
         os.replace(temporary, path)
     except OSError:
         return False
