@@ -54,6 +54,20 @@ def check_column(name: str) -> str:
     return name
 
 
+def rows_query(table: str, since: float | None, limit: int | None, newest_first: bool, mark: str) -> tuple[str, list]:
+    """(SQL, arguments) reading a ledger table, with `mark` the backend's placeholder ("?" or "%s")."""
+    check_ledger_table(table)
+    sql, args = f"SELECT * FROM {table}", []
+    if since is not None:
+        sql += f" WHERE {TIME_COLUMNS[table]} >= {mark}"
+        args.append(since)
+    sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+    if limit is not None:
+        sql += f" LIMIT {mark}"
+        args.append(int(limit))
+    return sql, args
+
+
 def interrupted_result(reason: str) -> str:
     """The stored `result` JSON of a task that ended `interrupted`."""
     return json.dumps({"error": reason, "code": "interrupted"})

@@ -29,13 +29,13 @@ from skills.store.base import (
     REASON_ATTEMPTS,
     REASON_WRITES,
     TASKS_CHANNEL,
-    TIME_COLUMNS,
     ClaimedTask,
     Store,
     StoreError,
     check_column,
     check_ledger_table,
     interrupted_result,
+    rows_query,
     task_body,
 )
 from skills.store.migrations import POSTGRES_MIGRATIONS, apply_pg_migrations
@@ -131,15 +131,7 @@ class PostgresStore(Store):
     def rows(
         self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False
     ) -> list[dict]:
-        check_ledger_table(table)
-        sql, args = f"SELECT * FROM {table}", []
-        if since is not None:
-            sql += f" WHERE {TIME_COLUMNS[table]} >= %s"
-            args.append(since)
-        sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
-        if limit is not None:
-            sql += " LIMIT %s"
-            args.append(int(limit))
+        sql, args = rows_query(table, since, limit, newest_first, "%s")
         return self._read(sql, args)
 
     # --- async tasks ---------------------------------------------------------------------------

@@ -23,13 +23,13 @@ from skills.store.base import (
     MAX_ATTEMPTS,
     REASON_ATTEMPTS,
     REASON_WRITES,
-    TIME_COLUMNS,
     ClaimedTask,
     Store,
     StoreError,
     check_column,
     check_ledger_table,
     interrupted_result,
+    rows_query,
     task_body,
 )
 from skills.store.buckets import MemoryBuckets
@@ -107,15 +107,7 @@ class SQLiteStore(Store):
     def rows(
         self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False
     ) -> list[dict]:
-        check_ledger_table(table)
-        sql, args = f"SELECT * FROM {table}", []
-        if since is not None:
-            sql += f" WHERE {TIME_COLUMNS[table]} >= ?"
-            args.append(since)
-        sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(int(limit))
+        sql, args = rows_query(table, since, limit, newest_first, "?")
         return self._run(lambda conn: [dict(row) for row in conn.execute(sql, args)], write=False)
 
     # --- async tasks ---------------------------------------------------------------------------
