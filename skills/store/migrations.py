@@ -13,6 +13,7 @@ are epoch seconds (REAL) in SQLite and timestamptz on the database clock in Post
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 
 Migration = tuple[str, Callable]
@@ -42,10 +43,24 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> l
     return applied_now
 
 
+def _set_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch a file to WAL. On a new file that several processes open at once, the switch can
+    answer "database is locked" at once, without waiting on the busy timeout: try again shortly."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def open_sqlite(path: str, timeout_s: float = 30.0) -> sqlite3.Connection:
     """A connection in WAL mode, waiting (not failing) while another process writes."""
     conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _set_wal(conn, timeout_s)
     conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
     conn.row_factory = sqlite3.Row
     return conn
