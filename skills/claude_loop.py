@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,8 +99,7 @@ def run_tool_loop(
     except OrchestratorError as error:
         _attach_progress(error, outcome)
         raise
-    finally:
-        client.close()
+    # the client is not closed: closing it would close the process's shared connection pool
 
 
 def _attach_progress(error: OrchestratorError, outcome: LoopOutcome) -> None:
@@ -125,7 +126,31 @@ def anthropic_client(settings, *, timeout_s: float, max_retries: int, deadline: 
         max_retries=max_retries,
         timeout=max(timeout_s, 0.001),
         middleware=[_deadline_guard(deadline)],
+        http_client=shared_http_client(),
     )
+
+
+_pools: dict[int, Any] = {}  # process id -> its connection pool (a forked child builds its own)
+_pools_lock = threading.Lock()
+
+
+def shared_http_client():
+    """One HTTP connection pool per process, under every SDK client it makes.
+
+    A client of its own per run would build a new SSL context each time, and loading the CA
+    bundle into it costs about 50 ms of CPU: more than the rest of a run against a fast model,
+    and what kept a warm worker from running more tasks at once on a small machine. Shared, it
+    also keeps connections to the API open between runs (no new TLS handshake each time).
+    Timeouts and retries stay per client: the SDK sets them on each request.
+    """
+    import anthropic
+
+    pid = os.getpid()
+    with _pools_lock:
+        pool = _pools.get(pid)
+        if pool is None or pool.is_closed:
+            pool = _pools[pid] = anthropic.DefaultHttpxClient()
+        return pool
 
 
 def _deadline_guard(deadline: float):

@@ -134,6 +134,26 @@ def test_loop_runs_the_requested_tool_and_returns_the_final_answer(fake_anthropi
     assert presented_key(headers) == fake_anthropic.api_key and headers["anthropic-version"]
 
 
+def test_runs_in_one_process_share_a_kept_alive_connection(fake_anthropic):
+    """A warm worker must not build a client (an SSL context, ~50 ms of CPU) and a connection per run."""
+    fake_anthropic.script([reply_text("first"), reply_text("second")])
+    settings = settings_for(fake_anthropic)
+
+    assert run(settings).text == "first"
+    assert run(settings).text == "second"
+
+    first, second = fake_anthropic.requests
+    assert first.peer == second.peer  # the second run reused the first run's TCP connection
+
+
+def test_a_run_that_timed_out_leaves_the_shared_connections_usable(fake_anthropic):
+    fake_anthropic.script([delayed(3, reply_text("too late")), reply_text("on time")])
+
+    with pytest.raises(ExecutionTimeout):
+        run(settings_for(fake_anthropic, ORCHESTRATOR_AGENT_TIMEOUT="0.5"))
+    assert run(settings_for(fake_anthropic)).text == "on time"
+
+
 def test_failing_tool_goes_back_to_the_model_as_is_error(fake_anthropic):
     fake_anthropic.script([reply_tool_use("ping_host", {"host": "db1"}), reply_text("db1 is down.")])
 

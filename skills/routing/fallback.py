@@ -218,8 +218,7 @@ def ask_model(settings, model: str, task: str, agents: list[dict], context: dict
     else:
         _read_answer(call, response, ids, settings)
     finally:
-        call.duration_ms = (time.perf_counter() - started) * 1000
-        client.close()
+        call.duration_ms = (time.perf_counter() - started) * 1000  # the client stays open: its pool is shared
     return call
 
 
