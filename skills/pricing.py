@@ -10,13 +10,27 @@ from __future__ import annotations
 import os
 
 
+_read: dict[str, tuple[tuple, dict]] = {}  # path -> (the file's identity when read, its prices)
+
+
 def model_prices(settings) -> dict:
-    """{model: {"input_per_mtok", "output_per_mtok"}} from registry/models.yaml."""
+    """{model: {"input_per_mtok", "output_per_mtok"}} from registry/models.yaml.
+
+    Read again only when the file changes: a warm worker prices every run, and parsing the YAML
+    each time cost more CPU than the rest of the bookkeeping.
+    """
+    path = os.path.join(settings.project_root, "registry", "models.yaml")
+    status = os.stat(path)
+    identity = (status.st_mtime_ns, status.st_size, status.st_ino)
+    known = _read.get(path)
+    if known and known[0] == identity:
+        return known[1]
     import yaml  # lazy: only paid for when a model was actually called
 
-    path = os.path.join(settings.project_root, "registry", "models.yaml")
     with open(path, encoding="utf-8") as handle:
-        return (yaml.safe_load(handle) or {}).get("models", {})
+        prices = (yaml.safe_load(handle) or {}).get("models", {})
+    _read[path] = (identity, prices)
+    return prices
 
 
 def price_of(prices: dict, model: str | None) -> dict | None:

@@ -211,3 +211,19 @@ def test_a_company_named_networks_is_not_a_network_question(script):
     assert "rx_bytes" not in run.stdout
     title_case = script("execute_agent", "--agent", "vps-monitor", "--query", "Show Network Traffic")
     assert [call["name"] for call in title_case.json["tool_calls"]] == ["network_stats"]
+
+
+def test_model_prices_are_read_again_when_models_yaml_changes(tmp_path):
+    """A warm worker keeps the parsed prices, but an edited price list must be used at once."""
+    from skills.pricing import cost_usd
+
+    settings = Settings({})
+    settings.project_root = str(tmp_path)
+    prices = tmp_path / "registry" / "models.yaml"
+    prices.parent.mkdir()
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0}
+
+    prices.write_text("models:\n  claude-test: {input_per_mtok: 1.0, output_per_mtok: 5.0}\n")
+    assert cost_usd(settings, "claude-test", usage) == 1.0
+    prices.write_text("models:\n  claude-test: {input_per_mtok: 12.5, output_per_mtok: 5.0}\n")  # another size: mtime alone is coarse
+    assert cost_usd(settings, "claude-test", usage) == 12.5
