@@ -186,6 +186,21 @@ def test_a_waiting_claimer_wakes_when_a_task_is_queued(backend_place):
     creator.close()
 
 
+def test_an_idle_sqlite_claimer_notices_an_expired_lease_though_nothing_was_written(tmp_path):
+    """The SQLite wait skips its query while the files are unchanged; a lease runs out without
+    any write, so the wait must still look now and then."""
+    holder, idle = SQLiteStore(str(tmp_path)), SQLiteStore(str(tmp_path))
+    task_id = holder.create_task("execute", {"task": "held by a worker that then died"})
+    assert holder.claim_task("dead-worker", SHORT_LEASE_S).task_id == task_id
+    idle.wait_for_task(0)  # sees the claim: nothing claimable now
+
+    started = time.monotonic()
+    idle.wait_for_task(30)
+    assert time.monotonic() - started < 20  # woke for the expired lease, not at the end of its wait
+    taken = idle.claim_task("live-worker", 30)
+    assert taken.task_id == task_id and taken.attempts == 2
+
+
 def test_claimers_in_many_threads_never_share_a_task(store):
     ids = {store.create_task("execute", {"task": f"t{n}"}) for n in range(120)}
     claimed: dict[str, list] = {}

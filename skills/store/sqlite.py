@@ -36,7 +36,11 @@ from skills.store.buckets import MemoryBuckets
 from skills.store.migrations import SQLITE_MIGRATIONS, apply_migrations, open_sqlite
 
 LEDGER_FILE = "ledger.sqlite3"
-WAIT_POLL_S = 0.05  # how often an idle claimer looks for tasks queued by another process
+WAIT_POLL_S = 0.02  # how often an idle claimer looks for tasks queued by another process
+# The look is a stat of the database and its WAL (microseconds); the query (~0.6 ms with its
+# connection) runs only when they changed, or FULL_CHECK_S after the last one: a lease expires
+# without any write, and two commits within one coarse mtime tick may leave the same stamp.
+FULL_CHECK_S = 1.0
 UNUSABLE_PAUSE_S = 0.5  # an idle claimer's pause when the ledger cannot be read
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 # A lease ran out, or an older release's server left the task `processing` (it resumed tasks at its
@@ -174,13 +178,30 @@ class SQLiteStore(Store):
     def wait_for_task(self, timeout_s: float) -> None:
         """Return when this process queued a task (at once) or another one did (within WAIT_POLL_S)."""
         deadline = time.monotonic() + timeout_s
-        while not self._claimable():
+        seen, checked = None, 0.0
+        while True:
+            stamp, now = self._files_stamp(), time.monotonic()
+            if stamp != seen or now - checked >= FULL_CHECK_S:
+                if self._claimable():
+                    return
+                seen, checked = stamp, now
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             with self._queued:
                 if self._queued.wait(min(WAIT_POLL_S, remaining)):
                     return
+
+    def _files_stamp(self) -> tuple:
+        """What changes when any process commits: the WAL's and the database file's size and mtime."""
+        stamp = []
+        for path in (self.path + "-wal", self.path):
+            try:
+                status = os.stat(path)
+                stamp.append((status.st_ino, status.st_size, status.st_mtime_ns))
+            except OSError:
+                stamp.append(None)
+        return tuple(stamp)
 
     def _claimable(self) -> bool:
         """Is there work for a claimer? An unreadable ledger says yes after a pause (the caller's
