@@ -10,27 +10,18 @@ from __future__ import annotations
 import os
 
 
-_read: dict[str, tuple[tuple, dict]] = {}  # path -> (the file's identity when read, its prices)
-
-
 def model_prices(settings) -> dict:
-    """{model: {"input_per_mtok", "output_per_mtok"}} from registry/models.yaml.
+    """{model: {"input_per_mtok", "output_per_mtok"}} from registry/models.yaml (parsed once per change)."""
+    from skills.file_cache import read_when_changed
 
-    Read again only when the file changes: a warm worker prices every run, and parsing the YAML
-    each time cost more CPU than the rest of the bookkeeping.
-    """
-    path = os.path.join(settings.project_root, "registry", "models.yaml")
-    status = os.stat(path)
-    identity = (status.st_mtime_ns, status.st_size, status.st_ino)
-    known = _read.get(path)
-    if known and known[0] == identity:
-        return known[1]
+    return read_when_changed(os.path.join(settings.project_root, "registry", "models.yaml"), _read_prices)
+
+
+def _read_prices(path: str) -> dict:
     import yaml  # lazy: only paid for when a model was actually called
 
     with open(path, encoding="utf-8") as handle:
-        prices = (yaml.safe_load(handle) or {}).get("models", {})
-    _read[path] = (identity, prices)
-    return prices
+        return (yaml.safe_load(handle) or {}).get("models", {})
 
 
 def price_of(prices: dict, model: str | None) -> dict | None:

@@ -33,8 +33,10 @@ class Server:
 
 def load_servers(settings) -> dict[str, Server]:
     """Read and validate every entry of the servers file."""
+    from skills.file_cache import read_when_changed
+
     path = settings.servers_file
-    raw = _read_yaml(path)
+    raw = read_when_changed(path, _read_yaml)  # a warm worker reads it every run: parsed once per change
     entries = raw.get("servers") if isinstance(raw, dict) else None
     if not isinstance(entries, dict) or not entries:
         raise AgentNotConfigured(

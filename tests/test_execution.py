@@ -225,5 +225,6 @@ def test_model_prices_are_read_again_when_models_yaml_changes(tmp_path):
 
     prices.write_text("models:\n  claude-test: {input_per_mtok: 1.0, output_per_mtok: 5.0}\n")
     assert cost_usd(settings, "claude-test", usage) == 1.0
-    prices.write_text("models:\n  claude-test: {input_per_mtok: 12.5, output_per_mtok: 5.0}\n")  # another size: mtime alone is coarse
+    # another size too: mtime alone is coarse
+    prices.write_text("models:\n  claude-test: {input_per_mtok: 12.5, output_per_mtok: 5.0}\n")
     assert cost_usd(settings, "claude-test", usage) == 12.5

@@ -417,6 +417,20 @@ def test_missing_servers_file_says_how_to_fix_it(tmp_path):
         call(settings, "uptime")
 
 
+def test_an_edited_servers_file_is_read_again_and_a_removed_one_is_an_error(tmp_path):
+    """A warm worker keeps the parsed file; what an operator changes must still count at once."""
+    settings = Settings({"ORCHESTRATOR_SERVERS": write_servers(tmp_path, {"localhost": {"local": True}})})
+    assert list(load_servers(settings)) == ["localhost"]
+
+    prod = {"host": "10.0.0.5", "user": "mon", "key_file": "~/k"}
+    write_servers(tmp_path, {"localhost": {"local": True}, "prod": prod})
+    assert sorted(load_servers(settings)) == ["localhost", "prod"]
+
+    os.unlink(settings.servers_file)
+    with pytest.raises(AgentNotConfigured, match="not found"):
+        load_servers(settings)
+
+
 def test_project_servers_file_is_valid():
     servers = load_servers(Settings({}))
     assert servers["localhost"].local is True

@@ -194,11 +194,12 @@ class SQLiteStore(Store):
 
     def _files_stamp(self) -> tuple:
         """What changes when any process commits: the WAL's and the database file's size and mtime."""
+        from skills.file_cache import identity
+
         stamp = []
         for path in (self.path + "-wal", self.path):
             try:
-                status = os.stat(path)
-                stamp.append((status.st_ino, status.st_size, status.st_mtime_ns))
+                stamp.append(identity(path))
             except OSError:
                 stamp.append(None)
         return tuple(stamp)
