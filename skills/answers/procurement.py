@@ -77,7 +77,11 @@ def _scope_words(project_rows: list[dict] | None, suppliers: list[str] | None) -
     return text
 
 
-def _filters(db, project: str | None, supplier: str | None, alias: str) -> tuple[list[str], list, list, list]:
+def _filters(
+    db, project: str | None, supplier: str | None, status: str | None, alias: str
+) -> tuple[str, list, list, list]:
+    """(WHERE text, its params, the projects and suppliers the words named) for an RFQ or PO query
+    whose table is `alias`, joined to contractors as c."""
     clauses, params, project_rows, suppliers = [], [], [], []
     if project:
         project_rows = _projects(db, project)
@@ -87,7 +91,11 @@ def _filters(db, project: str | None, supplier: str | None, alias: str) -> tuple
         suppliers = _supplier(db, supplier)
         clauses.append("c.name = ANY(%s)")
         params.append(suppliers)
-    return clauses, params, project_rows, suppliers
+    if status:
+        clauses.append(f"{alias}.status = %s")
+        params.append(status)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return where, params, project_rows, suppliers
 
 
 # -- RFQs and purchase orders ----------------------------------------------------------------------
@@ -108,11 +116,7 @@ def rfqs(
         supplier: supplier name or part of it.
     """
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
-        clauses, params, project_rows, suppliers = _filters(db, project, supplier, "r")
-        if status:
-            clauses.append("r.status = %s")
-            params.append(status)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params, project_rows, suppliers = _filters(db, project, supplier, status, "r")
         rows = db.query(
             "SELECT r.rfq_number, r.title, r.status, r.value, r.issued_on, r.closing_on, r.awarded_on, "
             "p.name AS project, c.name AS supplier FROM rfqs r JOIN projects p ON p.id = r.project_id "
@@ -151,11 +155,7 @@ def purchase_orders(
         supplier: supplier name or part of it.
     """
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
-        clauses, params, project_rows, suppliers = _filters(db, project, supplier, "po")
-        if status:
-            clauses.append("po.status = %s")
-            params.append(status)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params, project_rows, suppliers = _filters(db, project, supplier, status, "po")
         rows = db.query(
             "SELECT po.po_number, po.status, po.total, po.ordered_on, po.expected_on, po.delivered_on, "
             "p.name AS project, c.name AS supplier FROM purchase_orders po JOIN projects p ON p.id = po.project_id "
