@@ -152,12 +152,19 @@ def test_a_task_longer_than_its_lease_stays_with_its_worker_while_the_heartbeat_
     assert task["attempts"] == 1 and len(fake_anthropic.bodies) == 1  # never taken over, never run twice
 
 
-def test_a_killed_workers_task_is_taken_over_after_its_lease_and_ends_once(shared, fake_anthropic):
-    fake_anthropic.script([delayed(HELD_S, reply_text("from the killed worker")), reply_text("from the second one")])
+def a_task_held_by_a_first_worker(shared, fake_anthropic, first_answer: str):
+    """(server, first worker, task id): the first worker is inside the task's model call, which
+    it holds for HELD_S; the next model call answers "from the second one" at once."""
+    fake_anthropic.script([delayed(HELD_S, reply_text(first_answer)), reply_text("from the second one")])
     server = shared.server("server", ORCHESTRATOR_CLAIM_TASKS="0")
     first = shared.worker("first", "--concurrency", "1")
     task_id = submit(server, CPU_TASK)
     assert wait_for(lambda: len(fake_anthropic.bodies) == 1), "the first worker never ran the task"
+    return server, first, task_id
+
+
+def test_a_killed_workers_task_is_taken_over_after_its_lease_and_ends_once(shared, fake_anthropic):
+    server, first, task_id = a_task_held_by_a_first_worker(shared, fake_anthropic, "from the killed worker")
     script_workers = children_of(first.proc.pid)
     first.stop(signal.SIGKILL)
     assert get_task(server, task_id)["status"] == "processing"
@@ -175,11 +182,7 @@ def test_a_killed_workers_task_is_taken_over_after_its_lease_and_ends_once(share
 
 
 def test_a_worker_paused_past_its_lease_loses_the_task_and_stops_its_run(shared, fake_anthropic):
-    fake_anthropic.script([delayed(HELD_S, reply_text("from the paused worker")), reply_text("from the second one")])
-    server = shared.server("server", ORCHESTRATOR_CLAIM_TASKS="0")
-    first = shared.worker("first", "--concurrency", "1")
-    task_id = submit(server, CPU_TASK)
-    assert wait_for(lambda: len(fake_anthropic.bodies) == 1), "the first worker never ran the task"
+    server, first, task_id = a_task_held_by_a_first_worker(shared, fake_anthropic, "from the paused worker")
     first.proc.send_signal(signal.SIGSTOP)  # alive but silent: no heartbeat (a long GC pause, a frozen VM)
     shared.worker("second", "--concurrency", "1")
     task = finished(server, task_id)
