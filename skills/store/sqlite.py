@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 
+from skills.file_cache import identity
 from skills.store.base import (
     MAX_ATTEMPTS,
     REASON_ATTEMPTS,
@@ -194,8 +195,6 @@ class SQLiteStore(Store):
 
     def _files_stamp(self) -> tuple:
         """What changes when any process commits: the WAL's and the database file's size and mtime."""
-        from skills.file_cache import identity
-
         stamp = []
         for path in (self.path + "-wal", self.path):
             try:
@@ -242,9 +241,8 @@ class SQLiteStore(Store):
 
 def _claim(conn: sqlite3.Connection, owner: str, lease_s: float, now: float) -> ClaimedTask | None:
     """Inside BEGIN IMMEDIATE (one writer at a time): end what may not be re-run, then take the oldest."""
-    expired = _EXPIRED
     end_interrupted = f"""UPDATE http_tasks SET status = 'failed', http_status = 500, error = ?, result = ?,
-                              updated_at = {_NOW}, finished_at = {_NOW} WHERE {expired} AND """
+                              updated_at = {_NOW}, finished_at = {_NOW} WHERE {_EXPIRED} AND """
     conn.execute(end_interrupted + "writes = 1", (REASON_WRITES, interrupted_result(REASON_WRITES), now))
     conn.execute(
         end_interrupted + "writes = 0 AND attempts >= ?",
@@ -252,7 +250,7 @@ def _claim(conn: sqlite3.Connection, owner: str, lease_s: float, now: float) -> 
     )
     row = conn.execute(
         f"""SELECT id, kind, request, attempts, writes FROM http_tasks
-            WHERE status = 'queued' OR ({expired} AND writes = 0 AND attempts < ?)
+            WHERE status = 'queued' OR ({_EXPIRED} AND writes = 0 AND attempts < ?)
             ORDER BY rowid LIMIT 1""",
         (now, MAX_ATTEMPTS),
     ).fetchone()
