@@ -149,17 +149,18 @@ def _message(verdict: Verdict, correct: str | None, needed: int) -> str:
     return f"Recorded ({verdict.support} of {needed} needed): routing learns it once the same verdict is confirmed."
 
 
-def selection_accuracy(executions: list[dict], counted: dict[str, Verdict]) -> dict:
-    """Agent selection accuracy over routed executions, judged by the verdict that counts for each task."""
-    routed = [row for row in executions if row.get("route_status")]
+def selection_accuracy(routed: int, judged: list[tuple[str, str, int]], counted: dict[str, Verdict]) -> dict:
+    """Agent selection accuracy over `routed` executions; `judged`: (task_key, agent_id, how many) of
+    those whose task has verdicts (skills/ledger.py: routed_executions). The verdict that counts for a
+    task contradicts its executions by another agent; the rest count as right."""
     wrong = 0
-    for row in routed:
-        verdict = counted.get(task_key(row["query"]))
-        if verdict is not None and verdict.correct_agent != row["agent_id"]:
-            wrong += 1
+    for key, agent_id, executions in judged:
+        verdict = counted.get(key)
+        if verdict is not None and verdict.correct_agent != agent_id:
+            wrong += executions
     return {
-        "agent_selection_accuracy": round(1 - wrong / len(routed), 4) if routed else None,
-        "routed_executions": len(routed),
+        "agent_selection_accuracy": round(1 - wrong / routed, 4) if routed else None,
+        "routed_executions": routed,
         "corrected_executions": wrong,
     }
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from skills.redaction import redact
+from skills.routing.feedback import task_key
 from skills.store import StoreError, open_store
 
 MAX_QUERY_CHARS = 2000
@@ -79,10 +80,13 @@ def _store(settings):
 def record(settings, entry: ExecutionRecord) -> int:
     """Append one execution; returns its id. Raises StoreError when the store cannot take it."""
     tool_calls = json.loads(redact(json.dumps(entry.tool_calls), settings))
+    query = redact(entry.query[:MAX_QUERY_CHARS], settings)
     row = {
         "started_at": entry.started_at,
         "agent_id": entry.agent_id,
-        "query": redact(entry.query[:MAX_QUERY_CHARS], settings),
+        "query": query,
+        # routed executions are judged by the verdicts on their task (skills/corrections.py)
+        "task_key": task_key(query) if entry.route_status else None,
         "route_status": entry.route_status,
         "route_score": entry.route_score,
         "mode": entry.mode,
@@ -154,6 +158,20 @@ def executions(settings, since: float | None = None) -> list[dict]:
 
 def routing_fallbacks(settings, since: float | None = None) -> list[dict]:
     return _store(settings).rows("routing_fallbacks", since)
+
+
+def agent_totals(settings, since: float | None = None) -> dict[str, dict]:
+    """Per agent: its executions' counts, sums and duration percentiles, counted by the store."""
+    return _store(settings).agent_totals(since)
+
+
+def fallback_totals(settings, since: float | None = None) -> dict:
+    return _store(settings).fallback_totals(since)
+
+
+def routed_executions(settings, since: float | None = None) -> tuple[int, list[tuple[str, str, int]]]:
+    """(routed executions, [(task_key, agent_id, how many)] of those whose task has a verdict)."""
+    return _store(settings).routed_executions(since)
 
 
 @dataclass

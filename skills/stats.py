@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from skills.corrections import feedback_summary, selection_accuracy, verdicts
 from skills.errors import BadInput
-from skills.ledger import executions, feedback, routing_fallbacks
+from skills.ledger import agent_totals, fallback_totals, feedback, routed_executions
 from skills.readiness import missing_requirements
 from skills.registry import format_cost
 
@@ -39,44 +39,34 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
     return moment.timestamp()
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -(-int(fraction * 1000) * len(ordered) // 1000))  # ceil without float surprises
-    return round(ordered[min(rank, len(ordered)) - 1], 1)
-
-
 def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts is not None else None
 
 
-def agent_figures(rows: list[dict]) -> dict:
-    durations = [row["duration_ms"] for row in rows]
-    successes = sum(row["success"] for row in rows)
+def agent_figures(totals: dict | None) -> dict:
+    """One agent's figures from the ledger's totals for it (skills/store: agent_totals); None = no executions."""
+    totals = totals or {}
+    calls = totals.get("calls", 0)
     return {
-        "calls": len(rows),
-        "successes": successes,
-        "success_rate": round(successes / len(rows), 4) if rows else None,
-        "p50_ms": percentile(durations, 0.50),
-        "p95_ms": percentile(durations, 0.95),
-        "input_tokens": sum(row["input_tokens"] for row in rows),
-        "output_tokens": sum(row["output_tokens"] for row in rows),
-        "cost_usd": round(sum(row["cost_usd"] for row in rows), 6),
-        "last_used": _iso(max((row["started_at"] for row in rows), default=None)),
+        "calls": calls,
+        "successes": totals.get("successes", 0),
+        "success_rate": round(totals["successes"] / calls, 4) if calls else None,
+        "p50_ms": _rounded(totals.get("p50_ms")),
+        "p95_ms": _rounded(totals.get("p95_ms")),
+        "input_tokens": totals.get("input_tokens", 0),
+        "output_tokens": totals.get("output_tokens", 0),
+        "cost_usd": round(totals.get("cost_usd", 0.0), 6),
+        "last_used": _iso(totals.get("last_used")),
     }
 
 
-def fallback_figures(rows: list[dict]) -> dict:
+def _rounded(milliseconds: float | None) -> float | None:
+    return round(milliseconds, 1) if milliseconds is not None else None
+
+
+def fallback_figures(totals: dict) -> dict:
     """The model calls that settled unsure routes: how many, how many were taken, what they cost."""
-    return {
-        "calls": len(rows),
-        "used": sum(row["used"] for row in rows),
-        "input_tokens": sum(row["input_tokens"] for row in rows),
-        "output_tokens": sum(row["output_tokens"] for row in rows),
-        "cost_usd": round(sum(row["cost_usd"] for row in rows), 6),
-    }
+    return {**totals, "cost_usd": round(totals["cost_usd"], 6)}
 
 
 def operational_status(agents: list[dict], settings) -> str:
@@ -88,19 +78,18 @@ def operational_status(agents: list[dict], settings) -> str:
 
 def workforce_stats(registry: dict, settings, since: float | None = None) -> dict:
     agents = registry["agents"]
+    status_of = {agent["id"]: agent["status"] for agent in agents}
     categories: dict[str, int] = {}
     for agent in agents:
         categories[agent["category"]] = categories.get(agent["category"], 0) + 1
-    rows = executions(settings, since)
-    fallback = fallback_figures(routing_fallbacks(settings, since))
-    by_agent = {agent["id"]: [] for agent in agents}
-    for row in rows:
-        by_agent.setdefault(row["agent_id"], []).append(row)
-    total_calls = len(rows)
+    totals = agent_totals(settings, since)
+    fallback = fallback_figures(fallback_totals(settings, since))
+    total_calls = sum(figures["calls"] for figures in totals.values())
+    successes = sum(figures["successes"] for figures in totals.values())
     # verdicts from any time judge the executions in the window; the counts are for the window
     verdict_rows = feedback(settings)
     counted = verdicts(verdict_rows, settings.feedback_confirmations)
-    accuracy = selection_accuracy(rows, counted)
+    accuracy = selection_accuracy(*routed_executions(settings, since), counted)
     recent = [row for row in verdict_rows if since is None or row["recorded_at"] >= since]
     return {
         "total_agents": len(agents),
@@ -111,9 +100,9 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
             "operational_status": operational_status(agents, settings),
             "configured_agents": sum(not missing_requirements(a, settings) for a in agents),
             "total_executions": total_calls,
-            "success_rate": round(sum(r["success"] for r in rows) / total_calls, 4) if total_calls else None,
+            "success_rate": round(successes / total_calls, 4) if total_calls else None,
             # executions plus the model calls that settled unsure routes
-            "measured_cost_usd": round(sum(r["cost_usd"] for r in rows) + fallback["cost_usd"], 6),
+            "measured_cost_usd": round(sum(f["cost_usd"] for f in totals.values()) + fallback["cost_usd"], 6),
             "agent_selection_accuracy": accuracy["agent_selection_accuracy"],
         },
         "routing": {
@@ -124,9 +113,9 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
         "since": _iso(since),
         "agents": {
             agent_id: {
-                "status": next((a["status"] for a in agents if a["id"] == agent_id), "removed"),
-                **agent_figures(agent_rows),
+                "status": status_of.get(agent_id, "removed"),
+                **agent_figures(totals.get(agent_id)),
             }
-            for agent_id, agent_rows in by_agent.items()
+            for agent_id in [*status_of, *sorted(set(totals) - set(status_of))]
         },
     }

@@ -4,6 +4,7 @@ and replicas starting at once against an empty PostgreSQL database migrating it 
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 import pytest
@@ -18,6 +19,7 @@ from tests.fixtures.scripts import clean_env, run_script
 from tests.test_store import results_of, start_children
 
 SECRET = "sk-ant-api03-" + "x" * 40
+LEASES = [name for name, _ in SQLITE_MIGRATIONS].index("http_tasks_lease")
 
 
 @pytest.fixture
@@ -110,7 +112,7 @@ def test_an_old_sqlite_ledger_upgrades_and_its_unfinished_tasks_are_claimable(tm
     state = tmp_path / "state"
     state.mkdir()
     conn = open_sqlite(str(state / "ledger.sqlite3"))
-    apply_migrations(conn, SQLITE_MIGRATIONS[:-1])  # what the previous release left: no leases yet
+    apply_migrations(conn, SQLITE_MIGRATIONS[:LEASES])  # what an older release left: no leases yet
     conn.execute(
         "INSERT INTO executions (started_at, agent_id, query, mode, success, duration_ms) VALUES (1, 'a', 'q', 'direct', 1, 2)"
     )
@@ -124,11 +126,14 @@ def test_an_old_sqlite_ledger_upgrades_and_its_unfinished_tasks_are_claimable(tm
 
     settings = Settings({"ORCHESTRATOR_STATE_DIR": str(state)})
     store = open_store(settings)
-    assert store.migrated_now == ["http_tasks_lease"]
+    assert store.migrated_now == [name for name, _ in SQLITE_MIGRATIONS[LEASES:]]
     assert ledger.executions(settings)[0]["agent_id"] == "a"
     claimed = {task.task_id: task.attempts for task in iter(lambda: store.claim_task("new-server", 30), None)}
     assert claimed == {"never-started": 1, "was-running": 2}
-    names = [row[0] for row in sqlite3.connect(state / "ledger.sqlite3").execute("SELECT name FROM _migrations")]
+    names = [
+        row[0]
+        for row in sqlite3.connect(state / "ledger.sqlite3").execute("SELECT name FROM _migrations ORDER BY rowid")
+    ]
     assert names == [name for name, _ in SQLITE_MIGRATIONS]
     close_stores()
 
@@ -149,3 +154,107 @@ def test_a_script_says_when_the_shared_database_is_unreachable(tmp_path):
     run = run_script("workforce_stats", env=env)
     assert run.returncode == 3 and run.json["code"] == "state_unavailable"
     assert "postgresql://127.0.0.1:1/none" in run.json["error"] and "hunter2" not in run.stdout + run.stderr
+
+
+# --- statistics counted by the database -------------------------------------------------------------
+
+
+def nearest_rank(values: list[float], per_mille: int) -> float:
+    """The percentile as the statistics define it: the value at rank ceil(n x per-mille / 1000)."""
+    ordered = sorted(values)
+    return ordered[-(-per_mille * len(ordered) // 1000) - 1]
+
+
+def test_agent_totals_are_the_figures_of_the_rows_on_both_backends(settings):
+    generator = random.Random(11)
+    for number in range(157):
+        agent = generator.choice(["vps-monitor", "neon-database", "project-agent"])
+        duration = generator.choice([generator.uniform(1, 5000), 42.0])  # ties too
+        run = ledger.ExecutionRecord(agent, f"task {number}", "direct", generator.random() < 0.8, duration)
+        run.input_tokens, run.output_tokens, run.cost_usd = number, 2 * number, number / 1e5
+        run.started_at = 1000.0 + number
+        ledger.record(settings, run)
+    ledger.record(settings, ledger.ExecutionRecord("gone-agent", "once", "direct", True, 7.0, started_at=5.0))
+
+    for since in (None, 1050.0):
+        rows = ledger.executions(settings, since)
+        totals = ledger.agent_totals(settings, since)
+        assert sorted(totals) == sorted({row["agent_id"] for row in rows})
+        for agent, figures in totals.items():
+            mine = [row for row in rows if row["agent_id"] == agent]
+            durations = [row["duration_ms"] for row in mine]
+            assert figures["calls"] == len(mine) and figures["successes"] == sum(row["success"] for row in mine)
+            assert figures["p50_ms"] == nearest_rank(durations, 500)
+            assert figures["p95_ms"] == nearest_rank(durations, 950)
+            assert figures["input_tokens"] == sum(row["input_tokens"] for row in mine)
+            assert figures["cost_usd"] == pytest.approx(sum(row["cost_usd"] for row in mine))
+            assert figures["last_used"] == max(row["started_at"] for row in mine)
+    assert "gone-agent" not in ledger.agent_totals(settings, 1050.0)
+
+
+def test_workforce_stats_read_only_totals_not_every_execution(settings, monkeypatch):
+    book_some(settings)
+    backend = type(open_store(settings))
+    read_rows = backend.rows
+
+    def rows_but_not_executions(self, table, *args, **kwargs):
+        assert table != "executions", "statistics must be counted by the database, not read row by row"
+        return read_rows(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "rows", rows_but_not_executions)
+    stats = workforce_stats(load_registry("registry/agents.yaml"), settings)
+    assert stats["summary"]["total_executions"] == 2 and stats["agents"]["neon-database"]["p95_ms"] == 250.0
+    assert stats["routing_fallback"]["calls"] == 1 and stats["routing_fallback"]["used"] == 1
+
+
+def test_routed_executions_of_an_older_ledger_are_judged_after_the_upgrade(request, tmp_path):
+    """Rows booked before executions carried their task key get it when the ledger upgrades, so the
+    verdicts given on them still count in agent selection accuracy (both backends)."""
+    for backend in ("sqlite", "postgres"):
+        settings = request.getfixturevalue(f"{backend}_settings")
+        store = _older_ledger(settings, backend)
+        for query, agent in (
+            ("Check CPU usage!", "vps-monitor"),
+            ("check cpu usage", "vps-monitor"),
+            ("list POs", "x"),
+        ):
+            store(
+                f"INSERT INTO executions (started_at, agent_id, query, route_status, mode, success, duration_ms)"
+                f" VALUES (1, '{agent}', '{query}', 'routed', 'claude', 1, 5)"
+            )
+        store(
+            "INSERT INTO executions (started_at, agent_id, query, mode, success, duration_ms)"
+            " VALUES (1, 'vps-monitor', 'check cpu usage', 'direct', 1, 5)"
+        )  # chosen, not routed: not judged
+        ledger.record_feedback(
+            settings, ledger.FeedbackRecord("check CPU usage", "check cpu usage", "vps-monitor", None, "cli", True)
+        )
+        routed, judged = ledger.routed_executions(settings)
+        assert routed == 3 and judged == [("check cpu usage", "vps-monitor", 2)]
+        stats = workforce_stats(load_registry("registry/agents.yaml"), settings)
+        assert stats["routing"]["corrected_executions"] == 2 and stats["summary"]["agent_selection_accuracy"] == 0.3333
+        close_stores()
+
+
+def _older_ledger(settings, backend: str):
+    """A ledger migrated as the release before task keys left it; returns a function running SQL on it."""
+    if backend == "sqlite":
+        import os
+
+        os.makedirs(settings.state_dir, exist_ok=True)
+        conn = open_sqlite(ledger.ledger_path(settings))
+        apply_migrations(conn, SQLITE_MIGRATIONS[:-1])
+        return conn.execute
+    import psycopg2
+
+    from skills.store.migrations import apply_pg_migrations
+
+    conn = psycopg2.connect(settings.orchestrator_database_url)
+    apply_pg_migrations(conn, POSTGRES_MIGRATIONS[:-1])
+
+    def run(sql: str) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+        conn.commit()
+
+    return run

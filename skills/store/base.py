@@ -54,18 +54,39 @@ def check_column(name: str) -> str:
     return name
 
 
+def _since(table: str, since: float | None, mark: str, condition: str = "") -> tuple[str, list]:
+    """(WHERE clause, arguments): the rows of a ledger table since a time, and `condition` (SQL, no input)."""
+    check_ledger_table(table)
+    parts, args = ([condition] if condition else []), []
+    if since is not None:
+        parts.append(f"{TIME_COLUMNS[table]} >= {mark}")
+        args.append(since)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", args
+
+
 def rows_query(table: str, since: float | None, limit: int | None, newest_first: bool, mark: str) -> tuple[str, list]:
     """(SQL, arguments) reading a ledger table, with `mark` the backend's placeholder ("?" or "%s")."""
-    check_ledger_table(table)
-    sql, args = f"SELECT * FROM {table}", []
-    if since is not None:
-        sql += f" WHERE {TIME_COLUMNS[table]} >= {mark}"
-        args.append(since)
-    sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+    where, args = _since(table, since, mark)
+    sql = f"SELECT * FROM {table}{where}" + (" ORDER BY id DESC" if newest_first else " ORDER BY id")
     if limit is not None:
         sql += f" LIMIT {mark}"
         args.append(int(limit))
     return sql, args
+
+
+# Per agent: the totals, and the nearest-rank p50 and p95 of the durations (as skills/stats.py's
+# `percentile`: rank ceil(n x per-mille / 1000)). Window functions: SQLite >= 3.25 and PostgreSQL alike.
+AGENT_TOTALS_SQL = """SELECT agent_id, COUNT(*) AS calls, SUM(success) AS successes,
+    SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd,
+    MAX(started_at) AS last_used FROM executions{where} GROUP BY agent_id"""
+AGENT_PERCENTILES_SQL = """SELECT agent_id, duration_ms, position, calls FROM (
+    SELECT agent_id, duration_ms, COUNT(*) OVER (PARTITION BY agent_id) AS calls,
+        ROW_NUMBER() OVER (PARTITION BY agent_id ORDER BY duration_ms) AS position
+    FROM executions{where}) AS ranked
+WHERE position = (calls * 500 + 999) / 1000 OR position = (calls * 950 + 999) / 1000"""
+FALLBACK_TOTALS_SQL = """SELECT COUNT(*) AS calls, SUM(used) AS used, SUM(input_tokens) AS input_tokens,
+    SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd FROM routing_fallbacks{where}"""
+ROUTED = "route_status IS NOT NULL AND route_status <> ''"  # smart execute chose the agent
 
 
 def interrupted_result(reason: str) -> str:
@@ -102,6 +123,17 @@ class ClaimedTask:
     writes: bool  # its agent changes data (Convex tasks): never re-run blindly after a lost lease
 
 
+def _numbers(row: dict) -> dict:
+    """A totals row with plain ints and floats (PostgreSQL sums come back as Decimal or None on no rows)."""
+    out = {}
+    for name, value in row.items():
+        if name in ("cost_usd", "last_used"):
+            out[name] = float(value) if value is not None else (0.0 if name == "cost_usd" else None)
+        elif name != "agent_id":
+            out[name] = int(value or 0)
+    return out
+
+
 class Store(ABC):
     backend: str  # "sqlite" or "postgres"
 
@@ -110,11 +142,49 @@ class Store(ABC):
     def insert_row(self, table: str, row: dict) -> int:
         """Append one row to a ledger table (one of LEDGER_TABLES); returns its id."""
 
+    mark: str  # the backend's placeholder in SQL: "?" or "%s"
+
     @abstractmethod
+    def _select(self, sql: str, args: list) -> list[dict]:
+        """The rows of one read-only query, as dicts (column name -> value)."""
+
     def rows(
         self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False
     ) -> list[dict]:
         """A ledger table's rows (since an epoch time, by its time column), oldest first unless asked."""
+        return self._select(*rows_query(table, since, limit, newest_first, self.mark))
+
+    # Statistics are counted by the database: a ledger of a million executions must not come back
+    # as a million dicts (seconds and a gigabyte) every time the page asks for the figures.
+    def agent_totals(self, since: float | None = None) -> dict[str, dict]:
+        """agent id -> calls, successes, input_tokens, output_tokens, cost_usd, last_used (epoch),
+        p50_ms and p95_ms (nearest rank) of its executions since `since`; agents without any are absent."""
+        where, args = _since("executions", since, self.mark)
+        totals = {row["agent_id"]: _numbers(row) for row in self._select(AGENT_TOTALS_SQL.format(where=where), args)}
+        for row in self._select(AGENT_PERCENTILES_SQL.format(where=where), args):
+            figures = totals[row["agent_id"]]
+            if row["position"] == (row["calls"] * 500 + 999) // 1000:
+                figures["p50_ms"] = float(row["duration_ms"])
+            if row["position"] == (row["calls"] * 950 + 999) // 1000:
+                figures["p95_ms"] = float(row["duration_ms"])
+        return totals
+
+    def fallback_totals(self, since: float | None = None) -> dict:
+        """The routing-fallback model calls since `since`: calls, used, input_tokens, output_tokens, cost_usd."""
+        where, args = _since("routing_fallbacks", since, self.mark)
+        return _numbers(self._select(FALLBACK_TOTALS_SQL.format(where=where), args)[0])
+
+    def routed_executions(self, since: float | None = None) -> tuple[int, list[tuple[str, str, int]]]:
+        """(how many executions since `since` were routed, [(task_key, agent_id, how many)] of those
+        whose task has a verdict in the feedback table): what agent selection accuracy needs."""
+        where, args = _since("executions", since, self.mark, ROUTED)
+        routed = self._select(f"SELECT COUNT(*) AS routed FROM executions{where}", args)[0]["routed"]
+        judged = self._select(
+            f"SELECT task_key, agent_id, COUNT(*) AS executions FROM executions{where}"
+            " AND task_key IN (SELECT task_key FROM feedback) GROUP BY task_key, agent_id",
+            args,
+        )
+        return int(routed), [(row["task_key"], row["agent_id"], int(row["executions"])) for row in judged]
 
     # --- async tasks: a durable queue ----------------------------------------------------------
     @abstractmethod

@@ -16,6 +16,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 
+from skills.store.base import ROUTED
+
 Migration = tuple[str, Callable]
 PG_MIGRATION_LOCK = 0x0F1B_0F10  # pg_advisory_xact_lock key: "fibreflow orchestrator schema"
 
@@ -190,6 +192,26 @@ def _add_task_leases(conn) -> None:
         conn.execute(f"ALTER TABLE http_tasks ADD COLUMN {column}")
 
 
+def _routed_task_keys(rows) -> list[tuple[str, int]]:
+    """(task_key, id) of routed executions (id, query): what agent selection accuracy groups them by."""
+    from skills.routing.feedback import task_key  # as skills/ledger.py computes it for new rows
+
+    return [(task_key(query), row_id) for row_id, query in rows]
+
+
+def _add_execution_task_key(conn) -> None:
+    """Statistics are counted by the database (skills/store/base.py), not by reading every execution:
+    - routed executions carry their task's key, for agent selection accuracy; old rows get theirs here;
+    - an index on the time serves a window ("since 24h"). The one on (agent, time) served no query,
+      and made SQLite group the totals by agent through it: a row lookup per execution."""
+    conn.execute("ALTER TABLE executions ADD COLUMN task_key TEXT")
+    rows = conn.execute(f"SELECT id, query FROM executions WHERE {ROUTED}").fetchall()
+    conn.executemany("UPDATE executions SET task_key = ? WHERE id = ?", _routed_task_keys(rows))
+    conn.execute("CREATE INDEX executions_task_key ON executions (task_key)")
+    conn.execute("DROP INDEX executions_agent_time")
+    conn.execute("CREATE INDEX executions_time ON executions (started_at)")
+
+
 SQLITE_MIGRATIONS: list[Migration] = [
     ("001_create_executions", _create_executions),
     ("002_add_process_id", _add_process_id),
@@ -197,6 +219,7 @@ SQLITE_MIGRATIONS: list[Migration] = [
     ("004_create_feedback", _create_feedback),
     ("http_tasks_create", _create_tasks),
     ("http_tasks_lease", _add_task_leases),
+    ("005_executions_task_key", _add_execution_task_key),
 ]
 
 
@@ -299,8 +322,27 @@ def _pg_create_rate_buckets(cursor) -> None:
     )
 
 
+def _pg_add_execution_task_key(cursor) -> None:
+    """As _add_execution_task_key (SQLite)."""
+    from psycopg2.extras import execute_values
+
+    cursor.execute("ALTER TABLE executions ADD COLUMN task_key TEXT")
+    cursor.execute(f"SELECT id, query FROM executions WHERE {ROUTED}")
+    execute_values(
+        cursor,
+        "UPDATE executions SET task_key = keyed.task_key FROM (VALUES %s) AS keyed (task_key, id)"
+        " WHERE executions.id = keyed.id",
+        _routed_task_keys(cursor.fetchall()),
+        page_size=1000,
+    )
+    cursor.execute("CREATE INDEX executions_task_key ON executions (task_key)")
+    cursor.execute("DROP INDEX executions_agent_time")
+    cursor.execute("CREATE INDEX executions_time ON executions (started_at)")
+
+
 POSTGRES_MIGRATIONS: list[Migration] = [
     ("001_create_ledger", _pg_create_ledger),
     ("002_create_tasks", _pg_create_tasks),
     ("003_create_rate_buckets", _pg_create_rate_buckets),
+    ("004_executions_task_key", _pg_add_execution_task_key),
 ]

@@ -35,7 +35,6 @@ from skills.store.base import (
     check_column,
     check_ledger_table,
     interrupted_result,
-    rows_query,
     task_body,
 )
 from skills.store.migrations import POSTGRES_MIGRATIONS, apply_pg_migrations
@@ -62,6 +61,7 @@ def describe_url(url: str) -> str:
 
 class PostgresStore(Store):
     backend = "postgres"
+    mark = "%s"
 
     def __init__(self, url: str, settings=None):
         self.where = describe_url(url)
@@ -128,10 +128,7 @@ class PostgresStore(Store):
 
         return self._transaction(work, atomic=True)  # lost at COMMIT: not retried, it could book the row twice
 
-    def rows(
-        self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False
-    ) -> list[dict]:
-        sql, args = rows_query(table, since, limit, newest_first, "%s")
+    def _select(self, sql: str, args: list) -> list[dict]:
         return self._read(sql, args)
 
     # --- async tasks ---------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from skills.store.base import (
     check_column,
     check_ledger_table,
     interrupted_result,
-    rows_query,
     task_body,
 )
 from skills.store.buckets import MemoryBuckets
@@ -56,6 +55,7 @@ def _unusable(what: str, path: str, error: Exception) -> StoreError:
 
 class SQLiteStore(Store):
     backend = "sqlite"
+    mark = "?"
 
     def __init__(self, state_dir: str, settings=None):
         self.path = os.path.join(state_dir, LEDGER_FILE)
@@ -109,10 +109,7 @@ class SQLiteStore(Store):
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
         return self._run(lambda conn: conn.execute(sql, tuple(row.values())).lastrowid, write=True)
 
-    def rows(
-        self, table: str, since: float | None = None, limit: int | None = None, newest_first: bool = False
-    ) -> list[dict]:
-        sql, args = rows_query(table, since, limit, newest_first, "?")
+    def _select(self, sql: str, args: list) -> list[dict]:
         return self._run(lambda conn: [dict(row) for row in conn.execute(sql, args)], write=False)
 
     # --- async tasks ---------------------------------------------------------------------------
