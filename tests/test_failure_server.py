@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.fixtures.http_server import fake_bin_dir, start_server
+from tests.fixtures.processes import children_of, wait_for
 
 FAKE_SCRIPT = """
 def answer(request):
@@ -32,28 +33,6 @@ def answer(request):
 @pytest.fixture
 def bin_dir(tmp_path) -> str:
     return fake_bin_dir(str(tmp_path / "bin"), route_task=FAKE_SCRIPT, execute_agent=FAKE_SCRIPT)
-
-
-def children_of(pid: int) -> list[int]:
-    """Process ids whose parent is `pid` (the server's workers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def wait_for(condition, timeout: float = 30.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(step)
-    return result
 
 
 def route(server, task: str) -> requests.Response:

@@ -10,10 +10,10 @@ import select
 import signal
 import subprocess
 import sys
-import time
 
 from tests.fixtures.fake_anthropic import delayed, reply_text
 from tests.fixtures.mcp_server import MCP_BIN, processes_of
+from tests.fixtures.processes import wait_for
 from tests.fixtures.scripts import ROOT, clean_env
 
 INITIALIZE = {
@@ -94,13 +94,6 @@ def test_malformed_lines_get_jsonrpc_errors_and_the_server_stays_up(script_env):
     assert status == 0  # stdin closed: a clean exit
 
 
-def wait_for(condition, limit_s: float = 30.0) -> None:
-    stop = time.monotonic() + limit_s
-    while not condition():
-        assert time.monotonic() < stop, "gave up waiting"
-        time.sleep(0.05)
-
-
 def test_a_cancelled_call_kills_its_agent_run_and_the_server_carries_on(state_dir, fake_anthropic):
     fake_anthropic.script([delayed(60, reply_text("too late")), reply_text("The disk is 40% full.")])
     env = clean_env(state_dir, ORCHESTRATOR_WORKERS="1", **fake_anthropic.env())  # one warm execute_agent worker
@@ -109,14 +102,14 @@ def test_a_cancelled_call_kills_its_agent_run_and_the_server_carries_on(state_di
         server.send(INITIALIZE)
         server.receive()
         server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        wait_for(lambda: len(processes_of(state_dir, "execute_agent")) == 1)
+        assert wait_for(lambda: len(processes_of(state_dir, "execute_agent")) == 1)
         [worker] = processes_of(state_dir, "execute_agent")
         server.send(tool_call(2, "execute_agent", {"agent": "vps-monitor", "query": "What is the load average?"}))
-        wait_for(lambda: len(fake_anthropic.requests) == 1)  # the agent run is waiting on the model
+        assert wait_for(lambda: len(fake_anthropic.requests) == 1)  # the agent run is waiting on the model
         server.send(
             {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2, "reason": "stop"}}
         )
-        wait_for(lambda: worker not in processes_of(state_dir, "execute_agent"))  # killed, not left to finish
+        assert wait_for(lambda: worker not in processes_of(state_dir, "execute_agent"))  # killed, not left to finish
         server.send(tool_call(3, "execute_agent", {"agent": "vps-monitor", "query": "How full is the disk?"}))
         after = server.receive_answer(3)
     finally:

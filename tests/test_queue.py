@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 import requests
 
 from tests.fixtures.fake_anthropic import delayed, reply_text, reply_tool_use
 from tests.fixtures.http_server import start_server, start_worker
+from tests.fixtures.processes import children_of, wait_for
 
 LEASE_S = "3"  # a killed claimer's task is claimable again this soon (the default, 15 s, would slow the tests)
 HELD_S = 120  # a reply held back this long never arrives while the test runs
@@ -77,33 +77,10 @@ def get_task(server, task_id: str) -> dict:
     return requests.get(f"{server.url}/orchestrator/tasks/{task_id}", timeout=30).json()
 
 
-def wait_for(condition, timeout: float = 60.0):
-    """Poll until `condition()` is truthy (returned) or the bound passes (falsy: the assert says what)."""
-    give_up = time.monotonic() + timeout
-    while not (result := condition()) and time.monotonic() < give_up:
-        time.sleep(0.05)
-    return result
-
-
 def finished(server, task_id: str) -> dict:
     task = wait_for(lambda: (body := get_task(server, task_id))["status"] != "processing" and body)
     assert task, f"task {task_id} still processing: {get_task(server, task_id)}"
     return task
-
-
-def children_of(pid: int) -> list[int]:
-    """Live processes whose parent is `pid` (a server's or worker's script workers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 def is_running(pid: int) -> bool:

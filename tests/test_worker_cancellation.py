@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import pytest
 
 from skills.server.workers import Cancellation, Cancelled, OneShotRunner, WorkerPool
 from tests.fixtures.http_server import fake_bin_dir
+from tests.fixtures.processes import wait_for
 
 # A stand-in execute_agent that starts a child (as an agent starts ssh), records both pids, then hangs.
 SLOW_EXECUTE = """
@@ -42,13 +42,6 @@ def recorded_pids(path: str) -> list[int]:
         return []
 
 
-def wait_for(condition, limit_s: float = 20.0) -> None:
-    stop = time.monotonic() + limit_s
-    while not condition():
-        assert time.monotonic() < stop, "gave up waiting"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def script_path(tmp_path) -> str:
     return os.path.join(fake_bin_dir(str(tmp_path / "bin"), execute_agent=SLOW_EXECUTE), "execute_agent")
@@ -73,13 +66,13 @@ def test_cancel_kills_the_run_and_its_children(tmp_path, script_path, kind):
     thread = threading.Thread(target=call)
     thread.start()
     try:
-        wait_for(lambda: len(recorded_pids(pids_file)) == 2)
+        assert wait_for(lambda: len(recorded_pids(pids_file)) == 2)
         worker, child = recorded_pids(pids_file)
         assert alive(worker) and alive(child)
         cancel.cancel()
         thread.join(timeout=20)
         assert not thread.is_alive() and "cancelled" in outcome
-        wait_for(lambda: not alive(worker) and not alive(child))  # no orphan: the child went with it
+        assert wait_for(lambda: not alive(worker) and not alive(child))  # no orphan: the child went with it
         os.remove(pids_file)
         assert runner.call({"pids": pids_file, "quick": True}, 60) == {"success": True}  # a fresh process serves
     finally:
