@@ -164,7 +164,7 @@ def measure_run(
         close_stores(database_url)
 
 
-class _Databases:
+class ThrowAwayDatabases:
     """A fresh database per run: a new PostgreSQL database on one throw-away cluster, or no URL (SQLite)."""
 
     def __init__(self, backend: str, work_dir: str):
@@ -190,7 +190,7 @@ class _Databases:
         import psycopg2
 
         self.count += 1
-        name = f"scale_{self.count}"
+        name = f"bench_{self.count}"
         connection = psycopg2.connect(self.postgres.url, connect_timeout=10)
         connection.autocommit = True
         try:
@@ -239,7 +239,7 @@ def run(backends: list[str], worker_counts: list[int], plan: Plan) -> dict:
     try:
         with tempfile.TemporaryDirectory(prefix="orchestrator-scale-") as work_dir:
             for backend in backends:
-                with _Databases(backend, work_dir) as databases:
+                with ThrowAwayDatabases(backend, work_dir) as databases:
                     runs = []
                     for repeat in range(plan.repeats):
                         for workers in worker_counts:
