@@ -292,7 +292,10 @@ def test_smart_execute_keeps_the_options_when_the_model_fails(script, tied_regis
 def test_over_http_route_on_request_and_smart_execute_by_default(state_dir, tied_registry_env, fake_anthropic):
     from tests.fixtures.http_server import start_server
 
-    server = start_server(state_dir, **tied_registry_env)
+    # what is tested is the plumbing, not the time limits: on a loaded machine the SDK's first import in
+    # a route worker alone can outlast the request's default 10 s and the call's 2 s (tested apart)
+    slow_machine = {"ORCHESTRATOR_REQUEST_TIMEOUT": "120", "ORCHESTRATOR_LLM_FALLBACK_TIMEOUT": "60"}
+    server = start_server(state_dir, **tied_registry_env, **slow_machine)
     try:
         url = server.url + "/orchestrator/"
         plain = requests.post(url + "route", json={"task": SHARED}, timeout=30)
