@@ -167,11 +167,6 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _bad_input(message: str, field: str) -> int:
-    print(json.dumps({"error": message, "code": "bad_input", "field": field}))
-    return 2
-
-
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -181,13 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both (default)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
+    from skills.server.scale_benchmark import BenchmarkError, bad_input
+
     backends = [part.strip() for part in args.backends.split(",") if part.strip()]
     if not backends or set(backends) - {"postgres", "sqlite"}:
-        return _bad_input("--backends takes sqlite, postgres or sqlite,postgres", "backends")
+        return bad_input("--backends takes sqlite, postgres or sqlite,postgres", "backends")
     if args.executions < 1 or args.repeats < 1:
-        return _bad_input("--executions and --repeats must be at least 1", "executions")
-    from skills.server.scale_benchmark import BenchmarkError
-
+        return bad_input("--executions and --repeats must be at least 1", "executions")
     try:
         report = run(backends, args.executions, args.repeats)
     except (BenchmarkError, RuntimeError) as error:

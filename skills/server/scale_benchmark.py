@@ -272,7 +272,7 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _bad_input(message: str, field: str) -> int:
+def bad_input(message: str, field: str) -> int:
     print(json.dumps({"error": message, "code": "bad_input", "field": field}))
     return 2
 
@@ -299,14 +299,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         counts = []
     if not counts or counts[0] < 1:
-        return _bad_input("--workers takes positive whole numbers like 1,2,3", "workers")
+        return bad_input("--workers takes positive whole numbers like 1,2,3", "workers")
     backends = [part.strip() for part in args.backends.split(",") if part.strip()]
     if not backends or set(backends) - {"postgres", "sqlite"}:
-        return _bad_input("--backends takes postgres, sqlite or postgres,sqlite", "backends")
+        return bad_input("--backends takes postgres, sqlite or postgres,sqlite", "backends")
     if plan.concurrency is not None and plan.concurrency < 1:
-        return _bad_input("--concurrency must be at least 1", "concurrency")
+        return bad_input("--concurrency must be at least 1", "concurrency")
     if plan.tasks < 1 or plan.repeats < 1 or plan.idle_samples < 0:
-        return _bad_input("--tasks and --repeats must be >= 1, --idle-samples >= 0", "tasks")
+        return bad_input("--tasks and --repeats must be >= 1, --idle-samples >= 0", "tasks")
     try:
         report = run(backends, counts, plan)
     except ImportError as error:
