@@ -74,16 +74,19 @@ def rows_query(table: str, since: float | None, limit: int | None, newest_first:
     return sql, args
 
 
-# Per agent: the totals, and the nearest-rank p50 and p95 of the durations (as skills/stats.py's
-# `percentile`: rank ceil(n x per-mille / 1000)). Window functions: SQLite >= 3.25 and PostgreSQL alike.
+# Per agent: the totals, and the nearest-rank p50 and p95 of the durations: the value at rank
+# ceil(n x per-mille / 1000), in integer arithmetic. Window functions: SQLite >= 3.25 and PostgreSQL alike.
 AGENT_TOTALS_SQL = """SELECT agent_id, COUNT(*) AS calls, SUM(success) AS successes,
     SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd,
     MAX(started_at) AS last_used FROM executions{where} GROUP BY agent_id"""
-AGENT_PERCENTILES_SQL = """SELECT agent_id, duration_ms, position, calls FROM (
-    SELECT agent_id, duration_ms, COUNT(*) OVER (PARTITION BY agent_id) AS calls,
+AGENT_PERCENTILES_SQL = """SELECT agent_id,
+    MAX(CASE WHEN position = (calls * 500 + 999) / 1000 THEN duration_ms END) AS p50_ms,
+    MAX(CASE WHEN position = (calls * 950 + 999) / 1000 THEN duration_ms END) AS p95_ms
+FROM (SELECT agent_id, duration_ms, COUNT(*) OVER (PARTITION BY agent_id) AS calls,
         ROW_NUMBER() OVER (PARTITION BY agent_id ORDER BY duration_ms) AS position
     FROM executions{where}) AS ranked
-WHERE position = (calls * 500 + 999) / 1000 OR position = (calls * 950 + 999) / 1000"""
+WHERE position = (calls * 500 + 999) / 1000 OR position = (calls * 950 + 999) / 1000
+GROUP BY agent_id"""
 FALLBACK_TOTALS_SQL = """SELECT COUNT(*) AS calls, SUM(used) AS used, SUM(input_tokens) AS input_tokens,
     SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd FROM routing_fallbacks{where}"""
 ROUTED = "route_status IS NOT NULL AND route_status <> ''"  # smart execute chose the agent
@@ -136,13 +139,12 @@ def _numbers(row: dict) -> dict:
 
 class Store(ABC):
     backend: str  # "sqlite" or "postgres"
+    mark: str  # the backend's placeholder in SQL: "?" or "%s"
 
     # --- ledger --------------------------------------------------------------------------------
     @abstractmethod
     def insert_row(self, table: str, row: dict) -> int:
         """Append one row to a ledger table (one of LEDGER_TABLES); returns its id."""
-
-    mark: str  # the backend's placeholder in SQL: "?" or "%s"
 
     @abstractmethod
     def _select(self, sql: str, args: list) -> list[dict]:
@@ -162,11 +164,7 @@ class Store(ABC):
         where, args = _since("executions", since, self.mark)
         totals = {row["agent_id"]: _numbers(row) for row in self._select(AGENT_TOTALS_SQL.format(where=where), args)}
         for row in self._select(AGENT_PERCENTILES_SQL.format(where=where), args):
-            figures = totals[row["agent_id"]]
-            if row["position"] == (row["calls"] * 500 + 999) // 1000:
-                figures["p50_ms"] = float(row["duration_ms"])
-            if row["position"] == (row["calls"] * 950 + 999) // 1000:
-                figures["p95_ms"] = float(row["duration_ms"])
+            totals[row["agent_id"]].update(p50_ms=float(row["p50_ms"]), p95_ms=float(row["p95_ms"]))
         return totals
 
     def fallback_totals(self, since: float | None = None) -> dict:

@@ -192,6 +192,20 @@ def _add_task_leases(conn) -> None:
         conn.execute(f"ALTER TABLE http_tasks ADD COLUMN {column}")
 
 
+# Statistics are counted by the database (skills/store/base.py), not by reading every execution:
+# - routed executions carry their task's key, for agent selection accuracy (old rows get theirs in
+#   the migration);
+# - an index on the time serves a window ("since 24h"). The one on (agent, time) served no query,
+#   and made SQLite group the totals by agent through it: a row lookup per execution.
+TASK_KEY_COLUMN = "ALTER TABLE executions ADD COLUMN task_key TEXT"
+TASK_KEY_INDEXES = (
+    "CREATE INDEX executions_task_key ON executions (task_key)",
+    "DROP INDEX executions_agent_time",
+    "CREATE INDEX executions_time ON executions (started_at)",
+)
+ROUTED_QUERIES = f"SELECT id, query FROM executions WHERE {ROUTED}"
+
+
 def _routed_task_keys(rows) -> list[tuple[str, int]]:
     """(task_key, id) of routed executions (id, query): what agent selection accuracy groups them by."""
     from skills.routing.feedback import task_key  # as skills/ledger.py computes it for new rows
@@ -200,16 +214,12 @@ def _routed_task_keys(rows) -> list[tuple[str, int]]:
 
 
 def _add_execution_task_key(conn) -> None:
-    """Statistics are counted by the database (skills/store/base.py), not by reading every execution:
-    - routed executions carry their task's key, for agent selection accuracy; old rows get theirs here;
-    - an index on the time serves a window ("since 24h"). The one on (agent, time) served no query,
-      and made SQLite group the totals by agent through it: a row lookup per execution."""
-    conn.execute("ALTER TABLE executions ADD COLUMN task_key TEXT")
-    rows = conn.execute(f"SELECT id, query FROM executions WHERE {ROUTED}").fetchall()
+    """Routed executions get their task key (old rows too) and the ledger its time index (see above)."""
+    conn.execute(TASK_KEY_COLUMN)
+    rows = conn.execute(ROUTED_QUERIES).fetchall()
     conn.executemany("UPDATE executions SET task_key = ? WHERE id = ?", _routed_task_keys(rows))
-    conn.execute("CREATE INDEX executions_task_key ON executions (task_key)")
-    conn.execute("DROP INDEX executions_agent_time")
-    conn.execute("CREATE INDEX executions_time ON executions (started_at)")
+    for statement in TASK_KEY_INDEXES:
+        conn.execute(statement)
 
 
 SQLITE_MIGRATIONS: list[Migration] = [
@@ -323,11 +333,11 @@ def _pg_create_rate_buckets(cursor) -> None:
 
 
 def _pg_add_execution_task_key(cursor) -> None:
-    """As _add_execution_task_key (SQLite)."""
+    """As _add_execution_task_key (SQLite), the task keys written in pages of a thousand."""
     from psycopg2.extras import execute_values
 
-    cursor.execute("ALTER TABLE executions ADD COLUMN task_key TEXT")
-    cursor.execute(f"SELECT id, query FROM executions WHERE {ROUTED}")
+    cursor.execute(TASK_KEY_COLUMN)
+    cursor.execute(ROUTED_QUERIES)
     execute_values(
         cursor,
         "UPDATE executions SET task_key = keyed.task_key FROM (VALUES %s) AS keyed (task_key, id)"
@@ -335,9 +345,8 @@ def _pg_add_execution_task_key(cursor) -> None:
         _routed_task_keys(cursor.fetchall()),
         page_size=1000,
     )
-    cursor.execute("CREATE INDEX executions_task_key ON executions (task_key)")
-    cursor.execute("DROP INDEX executions_agent_time")
-    cursor.execute("CREATE INDEX executions_time ON executions (started_at)")
+    for statement in TASK_KEY_INDEXES:
+        cursor.execute(statement)
 
 
 POSTGRES_MIGRATIONS: list[Migration] = [
