@@ -232,6 +232,11 @@ def start_children(action: str, place: str, go_file: str, count: int, *args: str
 
 
 def results_of(children: list[subprocess.Popen], go_file: str) -> list[dict]:
+    """Once every child says it is ready, create `go_file`; then each child's JSON result."""
+    for child in children:
+        if child.stdout.readline().strip() != "ready":  # started and ready to act, or it failed
+            child.wait(timeout=120)
+            pytest.fail(f"a store child never got ready: {child.stderr.read()}")
     open(go_file, "w").close()
     results = []
     for child in children:
