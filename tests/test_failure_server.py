@@ -86,7 +86,8 @@ def test_a_worker_killed_mid_request_costs_that_request_502_and_the_next_is_serv
 
 
 def _busy_worker(server_pid: int) -> int | None:
-    """The route_task worker that is sleeping in hang() (its wchan is not a pipe read)."""
+    """The route_task worker that is sleeping in hang(): in a timed sleep, not reading its pipe, and
+    not still starting up (a worker killed before it got the request leaves that request hanging)."""
     for pid in children_of(server_pid):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -95,7 +96,7 @@ def _busy_worker(server_pid: int) -> int | None:
                 wchan = handle.read()
         except OSError:
             continue
-        if b"route_task" in cmdline and "pipe" not in wchan:
+        if b"route_task" in cmdline and "nanosleep" in wchan:
             return pid
     return None
 
