@@ -9,12 +9,13 @@ A script declares its options and a handler `handle(fields, settings) -> (payloa
 - errors as {"error", "code", ...} on stdout with exit 1 (not found / no match), 2 (bad input
   or configuration) or 3 (upstream failure or timeout). Never a traceback on stdout.
 
-argparse is not used: it costs ~7 ms of imports, half the routing budget.
+argparse is not used: it costs ~7 ms of imports, half the routing budget. For the same reason
+skills/errors.py is imported only once something fails (`_bad_input`, `_failure_reply`): making
+its eleven exception classes was a fifth of what a route_task process did beyond `python -c pass`.
 """
 
 import sys
 
-from skills.errors import BadInput, OrchestratorError
 from skills.json_limits import field_problems
 from skills.jsonout import dumps
 
@@ -53,6 +54,23 @@ def usage_text(name: str, summary: str, options: list[Option]) -> str:
     return "\n".join(lines)
 
 
+def _bad_input(message: str, field: str) -> Exception:
+    """A BadInput to raise, blaming `field` (see the module docstring for the late import)."""
+    from skills.errors import BadInput
+
+    return BadInput(message, field=field)
+
+
+def _failure_reply(error: Exception) -> tuple[dict, int]:
+    """(JSON, exit status) for an OrchestratorError: a failure the user can act on. Anything
+    else is a bug and is raised again, unchanged."""
+    from skills.errors import OrchestratorError
+
+    if not isinstance(error, OrchestratorError):
+        raise error
+    return error.to_json(), error.exit_status
+
+
 def _not_json(name: str):
     raise ValueError(f"{name} is not JSON")
 
@@ -72,13 +90,13 @@ def _load_json(text: str | bytes, where: str, field: str = "json"):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise BadInput(f"{where} is not UTF-8 text (byte {error.start})", field=field) from None
+            raise _bad_input(f"{where} is not UTF-8 text (byte {error.start})", field=field) from None
     try:
         return json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
     except RecursionError:  # thousands of nested brackets: refuse the line, keep the process
-        raise BadInput(f"{where} nests too deeply", field=field) from None
+        raise _bad_input(f"{where} nests too deeply", field=field) from None
     except ValueError as error:
-        raise BadInput(f"{where} is not valid JSON: {error}", field=field) from None
+        raise _bad_input(f"{where} is not valid JSON: {error}", field=field) from None
 
 
 def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
@@ -96,7 +114,7 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
             value = inline if has_value else (argv[position + 1] if position + 1 < len(argv) else None)
             position += 0 if has_value else 1
             if value != "-":
-                raise BadInput("--json takes '-' (read the JSON object from stdin)", field="json")
+                raise _bad_input("--json takes '-' (read the JSON object from stdin)", field="json")
             modes["json"] = True
         elif flag in by_flag:
             option = by_flag[flag]
@@ -109,11 +127,11 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
                     position += 1
                     value = argv[position]
                 else:
-                    raise BadInput(f"{flag} needs a value", field=option.field)
+                    raise _bad_input(f"{flag} needs a value", field=option.field)
                 fields[option.field] = _load_json(value, flag, option.field) if option.kind == OBJECT else value
         else:
             known = ", ".join([o.flag for o in options if o.flag] + ["--json -", "--jsonl", "--pretty"])
-            raise BadInput(f"unknown argument {arg!r}; known: {known}", field=arg.lstrip("-") or arg)
+            raise _bad_input(f"unknown argument {arg!r}; known: {known}", field=arg.lstrip("-") or arg)
         position += 1
     return fields, modes
 
@@ -129,13 +147,13 @@ def check_fields(fields: dict, options: list[Option]) -> dict:
         option = known.get(name)
         if option is None:
             names = ", ".join(repr(o.field) for o in options)
-            raise BadInput(f"unknown field {name!r}; known fields: {names}", field=name)
+            raise _bad_input(f"unknown field {name!r}; known fields: {names}", field=name)
         if option.kind == FLAG and not isinstance(value, bool):
-            raise BadInput(f"field {name!r} must be true or false", field=name)
+            raise _bad_input(f"field {name!r} must be true or false", field=name)
         if option.kind == TEXT and value is not None and not isinstance(value, str):
-            raise BadInput(f"field {name!r} must be a string", field=name)
+            raise _bad_input(f"field {name!r} must be a string", field=name)
         if option.kind == OBJECT and value is not None and not isinstance(value, dict):
-            raise BadInput(f"field {name!r} must be a JSON object", field=name)
+            raise _bad_input(f"field {name!r} must be a JSON object", field=name)
     return fields
 
 
@@ -143,13 +161,13 @@ def require_text(fields: dict, name: str, *, limit: int = MAX_TEXT) -> str:
     """The field's text, stripped; BadInput saying whether it is missing, empty or too long."""
     value = fields.get(name)
     if isinstance(value, str) and not value.strip():
-        raise BadInput(f"field {name!r} is empty: give the {name} in words", field=name)
+        raise _bad_input(f"field {name!r} is empty: give the {name} in words", field=name)
     if not isinstance(value, str):
-        raise BadInput(
+        raise _bad_input(
             f'field {name!r} is required: give --{name.replace("_", "-")} TEXT or {{"{name}": ...}}', field=name
         )
     if len(value) > limit:
-        raise BadInput(f"field {name!r} is {len(value)} characters; the limit is {limit}", field=name)
+        raise _bad_input(f"field {name!r} is {len(value)} characters; the limit is {limit}", field=name)
     return value.strip()
 
 
@@ -165,13 +183,15 @@ def _handle_one(handle, fields: dict, options: list[Option], settings, prepare=N
     try:
         refused = field_problems(fields)
         if refused:
-            raise BadInput(refused[1], field=refused[0])
+            raise _bad_input(refused[1], field=refused[0])
         if prepare is not None:
             fields = prepare(fields)
         return handle(check_fields(fields, options), settings)
-    except OrchestratorError as error:
-        return error.to_json(), error.exit_status
     except Exception as error:  # a bug must cost one answer, never the --jsonl worker and its queue
+        from skills.errors import OrchestratorError
+
+        if isinstance(error, OrchestratorError):
+            return error.to_json(), error.exit_status
         import logging  # no handler configured: the traceback goes to stderr, never stdout
 
         logging.getLogger("skills.cli").exception("the script failed on one input")
@@ -212,9 +232,9 @@ def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepa
         try:
             fields = _load_json(line, "input line")
             if not isinstance(fields, dict):
-                raise BadInput("each input line must be a JSON object", field="json")
-        except OrchestratorError as error:
-            payload, status = error.to_json(), error.exit_status
+                raise _bad_input("each input line must be a JSON object", field="json")
+        except Exception as error:  # noqa: BLE001 - _failure_reply raises anything but our own errors again
+            payload, status = _failure_reply(error)
         else:
             payload, status = _handle_one(handle, {**fields, **base_fields}, options, settings, prepare)
         _emit(payload, False)
@@ -244,11 +264,11 @@ def run_script(
         if modes["json"]:
             piped = _load_json(sys.stdin.buffer.read(), "stdin")
             if not isinstance(piped, dict):
-                raise BadInput("stdin must hold one JSON object", field="json")
+                raise _bad_input("stdin must hold one JSON object", field="json")
             fields = {**piped, **fields}
         payload, status = _handle_one(handle, fields, options, settings, prepare)
-    except OrchestratorError as error:
-        payload, status = error.to_json(), error.exit_status
+    except Exception as error:  # noqa: BLE001 - _failure_reply raises anything but our own errors again
+        payload, status = _failure_reply(error)
     try:
         _emit(payload, pretty)
     except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to tell it

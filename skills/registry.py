@@ -14,8 +14,6 @@ import marshal
 import os
 import sys
 
-from skills.errors import AgentNotFound, RegistryInvalid
-
 CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
 
 
@@ -167,6 +165,8 @@ def _cache_key(path: str, state_dir: str | None) -> tuple:
     try:
         info = os.stat(path)
     except OSError:
+        from skills.errors import RegistryInvalid  # errors are rare: keep the import off the route path
+
         raise RegistryInvalid(
             f"registry file {path} not found: set ORCHESTRATOR_REGISTRY or restore registry/agents.yaml",
             details={"file": path},
@@ -293,6 +293,8 @@ def find_agent(registry: dict, agent_id: str) -> dict:
         for agent in agents:
             if agent["id"] == agent_id:
                 return agent
+    from skills.errors import AgentNotFound  # errors are rare: keep the import off the route path
+
     known = ", ".join(a["id"] for a in agents)
     raise AgentNotFound(f"no agent {agent_id!r}; known agents: {known}", field="agent")
 
