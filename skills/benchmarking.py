@@ -207,7 +207,7 @@ def first_load_phases(path: str) -> dict:
     import gc
 
     from skills.registry import _parse_yaml, read_routing_inputs, validate
-    from skills.routing import build_index, store
+    from skills.routing import build_index, store_writer
 
     gc.disable()  # as load_registry builds (skills/registry.py: _no_cycle_collection)
     phases, started = {}, time.process_time()
@@ -224,7 +224,7 @@ def first_load_phases(path: str) -> dict:
     lap("validate")
     index = build_index(agents, read_routing_inputs(None))
     lap("build_index")
-    store.encode({"path": path, "agents": agents, "index": index}, ("benchmark",))
+    store_writer.encode({"path": path, "agents": agents, "index": index}, ("benchmark",))
     lap("encode_index_file")
     gc.enable()
     return {
@@ -241,7 +241,7 @@ def first_load_two_cores(path: str) -> dict:
     import resource
 
     from skills.registry import _parse_yaml, build_from_document
-    from skills.routing import store
+    from skills.routing import store_writer
 
     def cpu(who: int) -> float:
         usage = resource.getrusage(who)
@@ -250,11 +250,11 @@ def first_load_two_cores(path: str) -> dict:
     gc.disable()
     own, children = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as folder:
-        writer = store.ParallelWriter()
+        writer = store_writer.ParallelWriter()
         registry = build_from_document(
             _parse_yaml(path), path, tables_done=writer.tables_done, in_background=writer.start
         )
-        store.write(os.path.join(folder, "index"), registry, ("benchmark",), writer.encoded())
+        store_writer.write(os.path.join(folder, "index"), registry, ("benchmark",), writer.encoded())
     gc.enable()
     return {
         "own_cpu_ms": round(cpu(resource.RUSAGE_SELF) - own, 1),

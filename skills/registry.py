@@ -213,13 +213,13 @@ def _build_once(cache_path: str, key: tuple, rebuild) -> bool:
     after an edit every warm worker asks at once, and one build at a time is all 2 cores need."""
     import fcntl
 
-    from skills.routing import store
+    from skills.routing import store, store_writer
 
     try:
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         lock = open(f"{cache_path}.lock", "a")  # noqa: SIM115 - held until the build is written
     except OSError:
-        return store.write(cache_path, rebuild(), key)  # cannot lock here: cannot write either
+        return store_writer.write(cache_path, rebuild(), key)  # cannot lock here: cannot write either
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if store.open_registry(cache_path, key, rebuild) is not None:
@@ -230,12 +230,12 @@ def _build_once(cache_path: str, key: tuple, rebuild) -> bool:
 def _build_and_write(cache_path: str, key: tuple, rebuild) -> bool:
     """Build and write the index file using a second core: the trigger tables are built (and
     encoded) while the example model is fitted, the biggest table encoded while calibration runs
-    (skills/routing/store.py: ParallelWriter)."""
-    from skills.routing import store
+    (skills/routing/store_writer.py: ParallelWriter)."""
+    from skills.routing import store_writer
 
-    writer = store.ParallelWriter()
+    writer = store_writer.ParallelWriter()
     registry = rebuild(tables_done=writer.tables_done, in_background=writer.start)
-    return store.write(cache_path, registry, key, writer.encoded())
+    return store_writer.write(cache_path, registry, key, writer.encoded())
 
 
 def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
@@ -254,8 +254,10 @@ def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
         if registry is not None:
             return registry
     registry = rebuild()  # here too when the child could not: its error, or a read-only state dir
+    from skills.routing import store_writer
+
     with _no_cycle_collection():
-        written = cache_path is not None and store.write(cache_path, registry, key)
+        written = cache_path is not None and store_writer.write(cache_path, registry, key)
     if written:
         # serve this process from the file too: a long-lived worker then holds only the
         # pieces it has used, not the whole index (hundreds of MB at 10,000 agents)

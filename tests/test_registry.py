@@ -111,6 +111,7 @@ NOT_ON_THE_ROUTE_PATH = (
     "skills.registry_validation",
     "skills.entity_sources",
     "skills.routing.index",
+    "skills.routing.store_writer",
     "skills.errors",  # its exception classes are made only when something fails (skills/cli.py)
 )
 

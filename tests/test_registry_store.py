@@ -23,7 +23,7 @@ from skills.registry import (
     load_registry,
     write_routing_input,
 )
-from skills.routing import route, store
+from skills.routing import route, store, store_writer
 from tests.fixtures.scripts import BIN, ROOT, clean_env, run_script
 
 PROJECT_REGISTRY = os.path.join(ROOT, "registry", "agents.yaml")
@@ -137,7 +137,7 @@ def test_index_file_answers_the_dev_set_like_the_in_memory_index(tmp_path):
 def test_index_file_answers_a_generated_registry_like_memory(tmp_path):
     reference, tasks = generated_registry(400, seed=11)
     key = ("test", 1)
-    assert store.write(str(tmp_path / "big.index"), reference, key)
+    assert store_writer.write(str(tmp_path / "big.index"), reference, key)
     from_file = store.open_registry(str(tmp_path / "big.index"), key, rebuild=lambda: reference)
     unrelated = ["what is the weather in Durban", "aaaaaaa bbbbbbb", ""]
     for task in tasks + unrelated:

@@ -15,8 +15,9 @@ When the decision is unsure, `fallback.py` can settle it afterwards with one for
 to the cheapest model (`settle`, called by the commands, never by `route`; it imports the SDK
 only when it calls).
 
-`store.py` writes the built index to a file a fresh process reads piece by piece (a route
-needs a few postings, not the whole index), used by skills/registry.py's `load_registry`.
+`store.py` reads the built index from a file a fresh process reads piece by piece (a route
+needs a few postings, not the whole index), used by skills/registry.py's `load_registry`;
+`store_writer.py` writes that file when the index is built (never loaded by a route).
 
 Everything a route needs is fitted when the registry's index is built and cached with it.
 This package is on the hot path of every `route_task`: keep imports to the standard library.

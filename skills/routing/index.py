@@ -37,7 +37,7 @@ def build_index(agents: list[dict], inputs: dict | None = None, tables_done=None
     For a writer on 2 cores: `in_background(work) -> result()` (skills/routing/forked.py's
     `start`) builds the trigger tables while the example model is fitted; `tables_done(index)` is
     called once the big tables are final and only read from then on, so they can be encoded
-    while calibration runs (skills/routing/store.py: encode_in_background)."""
+    while calibration runs (skills/routing/store_writer.py: ParallelWriter)."""
     inputs = inputs or {}
     extra_examples, unrelated = _feedback(inputs)
     lexical_tables = (in_background or _at_once)(lambda: build_lexical(agents, example_words=False, near=False))
