@@ -5,7 +5,9 @@ interpreter's own start-up time (`python -c pass`) measured in the same run, for
 The generated registry (10,000 agents by default) is written to a YAML file and measured the
 way a user meets it: the first load (no index file yet), a route_task process (index file
 present), one line of a warm `route_task --jsonl` worker and that worker's memory.
-Prints figures; asserts nothing.
+Prints figures; asserts nothing. With `--instructions`, valgrind also counts the instructions
+a route_task process and `python -c pass` execute: a figure load does not move, so a change of
+a few hundred thousand instructions shows where timings vary by milliseconds.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 import time
 
 from skills.config import PROJECT_ROOT, load_settings
-from skills.errors import OrchestratorError
+from skills.errors import BadInput, OrchestratorError
 from skills.registry import build_registry, load_registry
 from skills.routing import route
 
@@ -272,7 +274,51 @@ def versus_interpreter(figures: dict, name: str) -> dict:
     }
 
 
-def process_figures(runs: int) -> dict:
+def valgrind_path() -> str:
+    """Where valgrind is; BadInput (before any figure is measured) when it is not installed."""
+    import shutil
+
+    found = shutil.which("valgrind")
+    if found is None:
+        raise BadInput("--instructions needs valgrind (apt-get install valgrind)", field="instructions")
+    return found
+
+
+def instruction_counts(cases: dict[str, list[str]], env: dict) -> dict[str, int]:
+    """{case: instructions its process executed}, counted by valgrind's cachegrind (children not
+    followed); BadInput when valgrind is missing or prints no count."""
+    import re
+
+    valgrind = valgrind_path()
+    counts = {}
+    for name, argv in cases.items():
+        run = subprocess.run(
+            [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *argv],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+        if found is None:
+            raise BadInput(
+                f"valgrind printed no instruction count for {name}: {run.stderr[-300:]}", field="instructions"
+            )
+        counts[name] = int(found.group(1).replace(",", ""))
+    return counts
+
+
+def _instruction_figures(route_argv: list[str], env: dict) -> dict:
+    counts = instruction_counts({"python_c_pass": [sys.executable, "-c", "pass"], "route_task": route_argv}, env)
+    return {
+        **counts,
+        "route_task_over_python_c_pass": counts["route_task"] - counts["python_c_pass"],
+        "ratio": round(counts["route_task"] / counts["python_c_pass"], 3),
+    }
+
+
+def process_figures(runs: int, instructions: bool = False) -> dict:
     settings = load_settings()
     env = dict(os.environ)
     env.setdefault("ORCHESTRATOR_STATE_DIR", settings.state_dir)
@@ -286,6 +332,8 @@ def process_figures(runs: int) -> dict:
         uncached = {**env, "PYTHONPYCACHEPREFIX": empty_prefix, "PYTHONDONTWRITEBYTECODE": "1"}
         figures["route_task_no_bytecode"] = time_processes(route_argv, uncached, runs)
     figures["route_task_vs_python_c_pass"] = versus_interpreter(figures, "route_task_bytecode_cached")
+    if instructions:
+        figures["instructions"] = _instruction_figures(route_argv, env)
     figures["warm_worker_line"] = time_worker_lines(env, SAMPLE_TASKS, runs * 5)
     figures["pycache_present"] = os.path.isdir(os.path.join(PROJECT_ROOT, "skills", "__pycache__"))
     figures["dotenv_file_present"] = os.path.isfile(os.path.join(PROJECT_ROOT, ".env"))
@@ -323,7 +371,7 @@ TARGETS = {
 }
 
 
-def run_benchmark(runs: int = 40, big_agents: int = 10000, cold_runs: int = 3) -> dict:
+def run_benchmark(runs: int = 40, big_agents: int = 10000, cold_runs: int = 3, instructions: bool = False) -> dict:
     settings = load_settings()
     registry = load_registry(settings.registry_path, settings.state_dir)
     big, big_tasks = generated_registry(big_agents)
@@ -333,7 +381,7 @@ def run_benchmark(runs: int = 40, big_agents: int = 10000, cold_runs: int = 3) -
     return {
         "in_process_5_agents": time_routes(registry, SAMPLE_TASKS, 250),
         f"in_process_{big_agents}_agents": in_process_big,
-        "process": process_figures(runs),
+        "process": process_figures(runs, instructions),
         f"registry_file_{big_agents}_agents": big_figures,
         "request_size_per_agent": request_sizes(settings),
         "targets": TARGETS,
@@ -360,12 +408,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--process-only", action="store_true", help="only the 5-agent route_task process figures (seconds, not minutes)"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions of a route_task process and of python -c pass (valgrind; load-proof)",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.instructions:
+            valgrind_path()  # refused at once, not after minutes of timings
         if args.process_only:
-            figures = {"process": process_figures(args.runs)}
+            figures = {"process": process_figures(args.runs, args.instructions)}
         else:
-            figures = run_benchmark(args.runs, args.agents, args.cold_runs)
+            figures = run_benchmark(args.runs, args.agents, args.cold_runs, args.instructions)
     except OrchestratorError as error:
         print(dumps(error.to_json()))
         return error.exit_status

@@ -68,6 +68,25 @@ def test_benchmark_routing_help_describes_the_benchmark(script):
     assert refused.returncode == 2 and "--runs: 0 must be at least 1" in refused.stderr
 
 
+def test_benchmark_routing_counts_the_instructions_of_a_route_task_process(script):
+    """valgrind's counts, the load-proof figure: a route does more than the bare interpreter."""
+    run = script("benchmark_routing", "--process-only", "--runs", "1", "--instructions", timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+    counts = json.loads(run.stdout)["process"]["instructions"]
+    assert counts["python_c_pass"] > 1_000_000  # a real count, not a parsing accident
+    assert counts["route_task"] > counts["python_c_pass"]
+    assert counts["route_task_over_python_c_pass"] == counts["route_task"] - counts["python_c_pass"]
+
+
+def test_benchmark_routing_without_valgrind_refuses_before_measuring(script, tmp_path):
+    empty = tmp_path / "no-valgrind"
+    empty.mkdir()
+    run = script("benchmark_routing", "--process-only", "--instructions", env={"PATH": str(empty)}, timeout=30)
+    assert run.returncode == 2
+    refused = json.loads(run.stdout)
+    assert refused["field"] == "instructions" and "valgrind" in refused["error"]
+
+
 def split_line(line: str) -> tuple[list[str], str | None]:
     """What a shell would run for one of the demo's lines: (argv, text echoed into it)."""
     if " | " in line:
