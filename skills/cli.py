@@ -224,6 +224,9 @@ def _exit_with_parent() -> None:
 
 
 def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepare=None) -> int:
+    import gc  # built in: costs nothing to import
+
+    gc.enable()  # a worker lives for many lines: bin/route_task turns the cycle collector off for one route
     _exit_with_parent()
     worst = 0
     for line in sys.stdin.buffer:  # bytes: a line that is not UTF-8 is refused, not fatal

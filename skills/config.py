@@ -171,6 +171,14 @@ class Settings:
         self.async_concurrency = _as_int(env, "ORCHESTRATOR_ASYNC_CONCURRENCY", 4)  # tasks run at once per process
         self.task_lease_s = _as_float(env, "ORCHESTRATOR_TASK_LEASE", 15.0)  # a dead claimer's task moves on after this
 
+    def data_source_unavailable(self, source: str) -> str | None:
+        """None when an agent's data source ("database", "convex") can be read, else what to set."""
+        if source == "database" and not self.effective_database_url():
+            return "no database configured: set NEON_DATABASE_URL or run `bin/demo_database start`"
+        if source == "convex" and not self.convex_url:
+            return "Convex is not configured: set CONVEX_URL (and CONVEX_DEPLOY_KEY)"
+        return None
+
     @property
     def demo_database_url_file(self) -> str:
         """Where the demo PostgreSQL started by `bin/demo_database` writes its URL."""

@@ -16,15 +16,15 @@ or NEON_DATABASE_URL; Convex through skills/convex.py) into the `entities` routi
      "identifiers": {...}, "titles": {...}, "errors": {agent_id: message}, "skipped": {agent_id: reason}}
 
 A source that fails keeps the agent's previous names and records the error (never a secret).
-Routes call skills/entity_refresh.py's `refresh_if_due()`: it costs a stat until the names are
-older than ORCHESTRATOR_ENTITY_TTL, and only then imports this module to refresh them first. No
+Routes ask skills/registry.py's `entity_names_due()`: it costs a stat until the names are older
+than ORCHESTRATOR_ENTITY_TTL, and only then is this module imported (by skills/entity_refresh.py)
+to refresh them first. No
 data source configured means routing without entities, never an error.
 """
 
 import os
 import time
 
-from skills.entity_refresh import unavailable_reason
 from skills.errors import BadInput, OrchestratorError
 from skills.registry import read_routing_inputs, routing_input_path, write_routing_input
 
@@ -121,7 +121,7 @@ def _read_agent(settings, entries: list[dict], database: _Database, deadline: fl
     lists: dict = {}
     problems, skipped = [], []
     for entry in entries:
-        reason = unavailable_reason(settings, entry["source"])
+        reason = settings.data_source_unavailable(entry["source"])
         if reason:
             skipped.append(reason)
             continue

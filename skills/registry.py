@@ -13,6 +13,7 @@ A changed file has a new key and is re-read at once; PyYAML is imported only the
 import marshal
 import os
 import sys
+import time
 
 CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
 
@@ -69,6 +70,22 @@ ROUTING_INPUTS = ("entities", "feedback")
 
 def routing_input_path(state_dir: str, name: str) -> str:
     return os.path.join(state_dir, "routing", f"{name}.marshal")
+
+
+def entity_names_due(settings, index: dict) -> bool:
+    """Whether the names read from the agents' data (the `entities` routing input) are older than
+    ORCHESTRATOR_ENTITY_TTL and some source they come from can be read: one stat until they are.
+    Every route asks; only a due refresh loads skills/entity_refresh.py and the readers."""
+    backends = index.get("entity_backends")
+    if not backends or settings.entity_ttl_s <= 0:
+        return False
+    try:
+        age = time.time() - os.stat(routing_input_path(settings.state_dir, "entities")).st_mtime
+    except OSError:
+        age = None  # never read
+    if age is not None and age < settings.entity_ttl_s:
+        return False
+    return any(settings.data_source_unavailable(backend) is None for backend in backends)
 
 
 def _routing_inputs_identity(state_dir: str | None) -> tuple:

@@ -113,6 +113,8 @@ NOT_ON_THE_ROUTE_PATH = (
     "skills.routing.index",
     "skills.routing.store_writer",
     "skills.errors",  # its exception classes are made only when something fails (skills/cli.py)
+    "skills.entity_refresh",  # only when the names read from the agents' data are due
+    "skills.routing.entities",  # only when the index holds such names
 )
 
 

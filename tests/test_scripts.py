@@ -49,6 +49,22 @@ def test_route_task_jsonl_answers_line_by_line_and_survives_bad_lines(script):
     assert run.returncode == 2  # the worst line decides
 
 
+def test_a_jsonl_worker_collects_cycles_though_a_single_route_does_not(tmp_path):
+    """bin/route_task turns the cycle collector off for its one route; a --jsonl worker lives for
+    many lines, so it turns it back on."""
+    code = (
+        f"import gc, sys; sys.path.insert(0, {ROOT!r}); gc.disable();"
+        "from skills.commands.route_task import main; main(['--jsonl']);"
+        "print('collector on:', gc.isenabled())"
+    )
+    env = {**os.environ, "ORCHESTRATOR_STATE_DIR": str(tmp_path)}
+    line = '{"task": "disk space on the vps"}\n'
+    run = subprocess.run([sys.executable, "-c", code], input=line, capture_output=True, text=True, env=env, check=True)
+    lines = run.stdout.splitlines()
+    assert json.loads(lines[0])["agent"]["agent_id"] == "vps-monitor"
+    assert lines[-1] == "collector on: True"
+
+
 def test_route_task_pretty_output_is_indented_json(script):
     run = script("route_task", "--task", "list projects in Gauteng", "--pretty")
     assert run.stdout.startswith("{\n  ")

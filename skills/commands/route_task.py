@@ -3,8 +3,7 @@
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
-from skills.entity_refresh import refresh_if_due
-from skills.registry import load_registry
+from skills.registry import entity_names_due, load_registry
 from skills.routing import route
 
 OPTIONS = [
@@ -19,7 +18,11 @@ OPTIONS = [
 def handle(fields: dict, settings) -> tuple[dict, int]:
     started = time.perf_counter()
     task = require_text(fields, "task")
-    registry = refresh_if_due(settings, load_registry(settings.registry_path, settings.state_dir))
+    registry = load_registry(settings.registry_path, settings.state_dir)
+    if entity_names_due(settings, registry["index"]):
+        from skills.entity_refresh import refresh_if_due  # and the readers: only when the names are due
+
+        registry = refresh_if_due(settings, registry)
     result = route(
         registry,
         task,

@@ -11,7 +11,6 @@ agent reaches its threshold. Context (e.g. page: monitoring) is only a nudge for
 already have evidence; inactive and maintenance agents are never chosen.
 """
 
-from skills.routing.entities import credit_entities
 from skills.routing.lexical import Evidence, agent_score, collect
 from skills.routing.model import matched_words, similarities
 from skills.text import stem
@@ -63,7 +62,10 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
     header = index["header"]
     beta = header["beta"]
     found = collect(task, index, explain)
-    credit_entities(found, index, task, explain)
+    if index.get("entity_count"):
+        from skills.routing.entities import credit_entities
+
+        credit_entities(found, index, task, explain)
     similarity = similarities(task, index["features"], header["max_idf"], index["near"])
     scored = []
     for position in set(found) | set(similarity):
