@@ -18,8 +18,7 @@ or NEON_DATABASE_URL; Convex through skills/convex.py) into the `entities` routi
 A source that fails keeps the agent's previous names and records the error (never a secret).
 Routes ask skills/registry.py's `entity_names_due()`: it costs a stat until the names are older
 than ORCHESTRATOR_ENTITY_TTL, and only then is this module imported (by skills/entity_refresh.py)
-to refresh them first. No
-data source configured means routing without entities, never an error.
+to refresh them first. No data source configured means routing without entities, never an error.
 """
 
 import os
