@@ -9,11 +9,13 @@ HOW_TO_CONFIGURE = {
 
 
 def missing_requirements(agent: dict, settings) -> list[str]:
-    present = {
-        "database": settings.effective_database_url() is not None,
-        "convex": settings.convex_url is not None,
-    }
-    return [need for need in agent.get("requires", []) if not present.get(need, False)]
+    """What the agent requires that is not set up (Settings.data_source_unavailable decides, as it
+    does for routing's entity names); a requirement nobody knows how to set up counts as missing."""
+    return [
+        need
+        for need in agent.get("requires", [])
+        if need not in HOW_TO_CONFIGURE or settings.data_source_unavailable(need) is not None
+    ]
 
 
 def readiness(agent: dict, settings) -> dict:
