@@ -161,6 +161,48 @@ def test_generic_words_of_names_do_not_route_alone(db_env):
         assert result["status"] == "no_match" or not entity_keywords, result
 
 
+def explained(task: str, env: dict) -> dict:
+    run = run_script("route_task", "--task", task, "--explain", env=env)
+    return run.json
+
+
+def entity_terms(result: dict) -> list[str]:
+    return [
+        c["term"] for c in (result["agent"] or {}).get("explain", {}).get("contributions", []) if c["kind"] == "entity"
+    ]
+
+
+def test_a_record_number_newer_than_the_names_goes_to_the_agent_with_numbers_like_it(db_env, pg_url):
+    """A purchase order raised since the names were read: its number is in the format of the database's."""
+    assert refresh(db_env).returncode == 0
+    numbers = {row[0] for row in sql(pg_url, "SELECT po_number FROM purchase_orders")}
+    unseen = "".join("9" if ch.isdigit() else ch for ch in min(numbers))  # PO-2024-00001 -> PO-9999-99999
+    assert unseen not in numbers
+
+    result = explained(f"Where is {unseen} at?", db_env)
+    assert result["agent"]["agent_id"] == "neon-database", result
+    assert unseen in result["agent"]["matched_keywords"]
+    assert [t for t in entity_terms(result) if t.startswith(f"{unseen.lower()} like PO-")]
+
+    without = explained(f"Where is {unseen} at?", clean_env(db_env["ORCHESTRATOR_STATE_DIR"] + "-none"))
+    assert not [t for t in entity_terms(without) if " like " in t]  # the names' formats did it
+
+
+def test_a_format_counts_once_enough_of_an_agents_names_share_it(probe_table, crews_registry, state_dir, pg_url):
+    env = clean_env(state_dir, DATABASE_URL=pg_url, ORCHESTRATOR_REGISTRY=crews_registry, ORCHESTRATOR_ENTITY_TTL="0")
+    for name in ("QX-101", "QX-102", "ZR-5001", "ZR-5002", "ZR-5003"):
+        probe_table(name)
+    assert refresh(env).returncode == 0
+    family, pair, known = (
+        explained(task, env) for task in ("who is on ZR-7777", "who is on QX-999", "who is on ZR-5002")
+    )
+    assert family["agent"]["agent_id"] == "crews-agent"
+    assert entity_terms(family) == ["zr-7777 like ZR-5001"]
+    assert pair["status"] == "no_match"  # two names of a format are not a family
+    assert known["agent"]["agent_id"] == "crews-agent"
+    assert entity_terms(known) == ["zr 5002"]  # a name it holds counts as that name, not again as a format
+
+
 # ---------------------------------------------------------------- freshness
 
 

@@ -5,6 +5,9 @@ skills/entity_sources.py into the `entities` routing input). Evidence, strongest
 - a whole name ("Thuthuka Installations", "FF-GP-003", a Convex task's title), or the start
   of one holding all its telling words ("Mzansi Aerial"): about a trigger phrase, so it routes
   on its own and may outweigh one; an identifier as typed ("boq_items") outweighs its words;
+- a record number in the format that several of the agent's names share ("PO-2025-00042" when
+  the names hold PO-2024-00001 and more): a record added since the names were read; it routes on
+  its own, below a whole name;
 - a distinctive word of a name ("Thuthuka", "Ikhwezi"), or one letter off it: like a trigger
   word, so a clear trigger phrase of another agent still wins;
 - weak, only beside other evidence for that agent: a place (town, province, area: "weather in
@@ -18,7 +21,8 @@ in many names or a place never routes alone; a word several agents' data share c
 Tables (str-keyed, built with the index by entity_index.py): `entity_phrases` (a name's
 words joined by spaces, or an identifier -> credits; a prefix of a longer name -> ()),
 `entity_tokens` (word -> credits), `entity_titles` (rarest title word -> titles),
-`entity_near` (a word with one letter deleted -> distinctive words). Headers:
+`entity_near` (a word with one letter deleted -> distinctive words), `entity_shapes` (a record
+number's format, "po-9999-99999" -> credits). Headers:
 `entity_count`, `entity_max_words`, `entity_backends` (the sources agents declare, for the TTL check).
 """
 
@@ -26,6 +30,7 @@ from skills.routing.lexical import evidence_for
 from skills.text import STOPWORDS, stem
 from skills.text import words as split_words
 
+_DIGITS_AS_NINE = str.maketrans("012345678", "999999999")
 TYPO_DISCOUNT = 0.8  # one word one letter off a distinctive name word
 WHOLE_TYPO_DISCOUNT = 0.9  # a whole name with one of its words one letter off
 WEAK_NEEDS = 0.5  # weak entity evidence counts beside at least this much trigger or name evidence
@@ -49,6 +54,32 @@ def name_words(text: str) -> tuple[list[str], list[str], list[str]]:
             if not word.isdigit() and term not in present:
                 present.append(term)
     return spelled, content, present
+
+
+def record_shape(token: str) -> str | None:
+    """The format of a record number: lower case with every digit as 9 ("PO-2025-00042" ->
+    "po-9999-99999"); None for anything without both letters and digits, or with spaces."""
+    shape = token.strip().lower().translate(_DIGITS_AS_NINE)
+    if len(shape) < 4 or "9" not in shape or len(shape.split()) != 1 or not any(map(str.isalpha, shape)):
+        return None
+    return shape
+
+
+def _record_numbers(task: str, index: dict, used: dict) -> list[tuple]:
+    """(position, weight, weak, display, source) for each word of the task written in the format of
+    several of an agent's record numbers, though no name it holds (a purchase order raised since
+    the names were read); not for an agent a whole name of the task already credits."""
+    if "9" not in task.translate(_DIGITS_AS_NINE):
+        return []  # no digits, no record numbers
+    shapes = index.get("entity_shapes") or {}
+    hits = []
+    for word in task.split():
+        word = word.strip(_IDENTIFIER_PUNCTUATION).strip(".")
+        shape = record_shape(word)
+        for position, weight, like in shapes.get(shape, ()) if shape else ():
+            if position not in used:
+                hits.append((position, weight, False, word, f"{word.lower()} like {like}"))
+    return hits
 
 
 def _identifiers(task: str) -> list[str]:
@@ -129,6 +160,8 @@ def credit_entities(found: dict, index: dict, task: str, explain: bool) -> None:
         if fixed.intersection(words.split(" ")):
             weight *= WHOLE_TYPO_DISCOUNT
         credited.setdefault(position, []).append((weight, weak, display, words))
+    for position, weight, weak, display, source in _record_numbers(task, index, used):
+        credited.setdefault(position, []).append((weight, weak, display, source))
     best: dict = {}
     tokens = index["entity_tokens"]
     for word in sequences[2]:

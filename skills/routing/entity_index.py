@@ -6,7 +6,7 @@ name, a word of a name, a place or a reference counts (entities.py's docstring s
 
 from __future__ import annotations
 
-from skills.routing.entities import name_words
+from skills.routing.entities import name_words, record_shape
 from skills.text import stem, terms
 
 # Weights of entity evidence; decision.py counts an agent's sum through trigger_strength (1.6 -> 0.66,
@@ -18,6 +18,8 @@ IDENTIFIER_WORD_WEIGHT = 1.5  # per word of an identifier as typed: its words ma
 TITLE_WEIGHT = 1.5  # every word of a Convex task title
 PARTIAL_WEIGHT = 0.5  # one distinctive word: enough to route alone, less than another agent's trigger phrase
 WEAK_WEIGHT = 0.4  # a place or a plain column name: only beside other evidence
+RECORD_WEIGHT = 1.0  # a record number in the format of several of the agent's own: routes alone, below a whole name
+RECORD_FAMILY = 3  # names of one format an agent needs before a new number in that format counts
 # A reference (a supplier's name in the database agent's RFQs) counts only beside the agent's own
 # trigger evidence, and then more than the name does for its owner: the task is about those records.
 REFERENCE_WEIGHT = 2.5
@@ -229,12 +231,31 @@ class _Builder:
         return table, near
 
 
+def _record_shapes(names: dict, n_agents: int) -> dict:
+    """shape -> ((position, weight, a name of that shape), ...) for each format ("po-9999-99999")
+    that at least RECORD_FAMILY of an agent's names share: a number the names do not hold yet
+    in that format is most likely the agent's too (records added since the names were read)."""
+    families: dict = {}
+    for display, owners in names.items():
+        shape = record_shape(display)
+        if shape is not None:
+            for position in owners:
+                families.setdefault(shape, {}).setdefault(position, []).append(display)
+    table = {}
+    for shape, by_agent in families.items():
+        kept = {position: min(found) for position, found in by_agent.items() if len(found) >= RECORD_FAMILY}
+        if kept:
+            weight = round(RECORD_WEIGHT * _idf(len(kept), n_agents), 4)
+            table[shape] = tuple((position, weight, kept[position]) for position in sorted(kept))
+    return table
+
+
 def build_tables(agents: list[dict], entities: dict | None) -> dict:
     """The entity tables for the routing index, from the `entities` routing input (may be None)."""
     value = entities if isinstance(entities, dict) else {}
     backends = {entry.get("source") for agent in agents for entry in agent.get("entities", ())}
     if not any(value.get(key) for key in ("agents", "places", "references", "identifiers", "titles")):
-        return _tables(0, 0, backends, {}, {}, {}, {})  # nothing read: no vocabulary to build (10,000 agents)
+        return _tables(0, 0, backends, {}, {}, {}, {}, {})  # nothing read: no vocabulary to build (10,000 agents)
     positions = {agent["id"]: position for position, agent in enumerate(agents)}
     builder = _Builder(agents, len(agents))
     names = _owned(value.get("agents"), positions)
@@ -251,10 +272,13 @@ def build_tables(agents: list[dict], entities: dict | None) -> dict:
             title_df[word] = title_df.get(word, 0) + 1
     builder.add_titles(titles, title_df)
     longest = max((len(key.split(" ")) for key in builder.phrases), default=0)
-    return _tables(builder.count, longest, backends, builder.phrases, tokens, builder.titles, near)
+    shapes = _record_shapes(names, len(agents))
+    return _tables(builder.count, longest, backends, builder.phrases, tokens, builder.titles, near, shapes)
 
 
-def _tables(count: int, longest: int, backends: set, phrases: dict, tokens: dict, titles: dict, near: dict) -> dict:
+def _tables(
+    count: int, longest: int, backends: set, phrases: dict, tokens: dict, titles: dict, near: dict, shapes: dict
+) -> dict:
     return {
         "entity_backends": tuple(sorted(b for b in backends if isinstance(b, str))),  # what a refresh reads
         "entity_count": count,
@@ -263,4 +287,5 @@ def _tables(count: int, longest: int, backends: set, phrases: dict, tokens: dict
         "entity_tokens": tokens,
         "entity_titles": {key: tuple(entries) for key, entries in titles.items()},
         "entity_near": near,
+        "entity_shapes": shapes,
     }
