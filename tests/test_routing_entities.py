@@ -193,11 +193,13 @@ def test_a_format_counts_once_enough_of_an_agents_names_share_it(probe_table, cr
     for name in ("QX-101", "QX-102", "ZR-5001", "ZR-5002", "ZR-5003"):
         probe_table(name)
     assert refresh(env).returncode == 0
-    family, pair, known = (
-        explained(task, env) for task in ("who is on ZR-7777", "who is on QX-999", "who is on ZR-5002")
+    family, pair, known, twice = (
+        explained(task, env)
+        for task in ("who is on ZR-7777", "who is on QX-999", "who is on ZR-5002", "ZR-7777: who is on zr-7777?")
     )
     assert family["agent"]["agent_id"] == "crews-agent"
     assert entity_terms(family) == ["zr-7777 like ZR-5001"]
+    assert entity_terms(twice) == ["zr-7777 like ZR-5001"]  # one number, however often it is written
     assert pair["status"] == "no_match"  # two names of a format are not a family
     assert known["agent"]["agent_id"] == "crews-agent"
     assert entity_terms(known) == ["zr 5002"]  # a name it holds counts as that name, not again as a format

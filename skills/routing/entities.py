@@ -72,14 +72,16 @@ def _record_numbers(task: str, index: dict, used: dict) -> list[tuple]:
     if "9" not in task.translate(_DIGITS_AS_NINE):
         return []  # no digits, no record numbers
     shapes = index.get("entity_shapes") or {}
-    hits = []
+    hits = {}
     for word in task.split():
         word = word.strip(_IDENTIFIER_PUNCTUATION).strip(".")
         shape = record_shape(word)
         for position, weight, like in shapes.get(shape, ()) if shape else ():
-            if position not in used:
-                hits.append((position, weight, False, word, f"{word.lower()} like {like}"))
-    return hits
+            if position not in used:  # each number once, however often the task repeats it
+                hits.setdefault(
+                    (position, word.lower()), (position, weight, False, word, f"{word.lower()} like {like}")
+                )
+    return list(hits.values())
 
 
 def _identifiers(task: str) -> list[str]:
