@@ -205,6 +205,24 @@ def test_a_format_counts_once_enough_of_an_agents_names_share_it(probe_table, cr
     assert entity_terms(known) == ["zr 5002"]  # a name it holds counts as that name, not again as a format
 
 
+def test_a_code_counts_whole_never_by_one_of_its_words(probe_table, crews_registry, state_dir, pg_url):
+    """A stock code's parts are abbreviations and everyday words ("POL-9M-WOOD"): "wood" is no name."""
+    env = clean_env(state_dir, DATABASE_URL=pg_url, ORCHESTRATOR_REGISTRY=crews_registry, ORCHESTRATOR_ENTITY_TTL="0")
+    probe_table("TRK-7-MAPLE")
+    assert refresh(env).returncode == 0
+    syrup, whole = (explained(task, env) for task in ("maple syrup on pancakes", "who is on TRK-7-MAPLE"))
+    candidates = [syrup["agent"], *syrup["alternatives"], *syrup.get("suggestions", [])]
+    assert not [
+        c
+        for candidate in candidates
+        if candidate
+        for c in candidate["explain"]["contributions"]
+        if c["kind"] == "entity"
+    ]
+    assert whole["agent"]["agent_id"] == "crews-agent"
+    assert entity_terms(whole) == ["trk 7 maple"]
+
+
 # ---------------------------------------------------------------- freshness
 
 

@@ -9,7 +9,8 @@ skills/entity_sources.py into the `entities` routing input). Evidence, strongest
   the names hold PO-2024-00001 and more): a record added since the names were read; it routes on
   its own, below a whole name;
 - a distinctive word of a name ("Thuthuka", "Ikhwezi"), or one letter off it: like a trigger
-  word, so a clear trigger phrase of another agent still wins;
+  word, so a clear trigger phrase of another agent still wins. Not a part of a code
+  ("POL-9M-WOOD": "wood" is no name), which counts only whole or by its format;
 - weak, only beside other evidence for that agent: a place (town, province, area: "weather in
   Durban" routes nowhere), a plain column name, a reference (a name the agent's records only
   mention, like an RFQ's supplier: heavy, but it never routes alone).

@@ -142,6 +142,8 @@ class _Builder:
             for words in _phrase_keys(display):
                 for position in owners:
                     self.add_phrase(" ".join(words), position, weight * share, weak, display)
+            if record_shape(display) is not None:
+                continue  # a code ("POL-9M-WOOD") counts as a whole or by its format, never by one of its parts
             for word in name_words(display)[2]:
                 self.token(word, owners, display, role)
 
