@@ -22,6 +22,11 @@ def refresh_if_due(settings, registry: dict) -> dict:
     """
     if not entity_names_due(settings, registry["index"]):
         return registry
+    return refresh_names(settings, registry)
+
+
+def refresh_names(settings, registry: dict) -> dict:
+    """`refresh_if_due` for a caller that has just asked `entity_names_due` itself (route_task)."""
     from skills.entity_sources import refresh  # the readers: only when the names are due
     from skills.errors import OrchestratorError
 

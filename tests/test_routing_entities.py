@@ -166,10 +166,9 @@ def explained(task: str, env: dict) -> dict:
     return run.json
 
 
-def entity_terms(result: dict) -> list[str]:
-    return [
-        c["term"] for c in (result["agent"] or {}).get("explain", {}).get("contributions", []) if c["kind"] == "entity"
-    ]
+def entity_terms(candidate: dict | None) -> list[str]:
+    """The entity evidence of one candidate (an `agent`, an alternative or a suggestion) of an --explain route."""
+    return [c["term"] for c in (candidate or {}).get("explain", {}).get("contributions", []) if c["kind"] == "entity"]
 
 
 def test_a_record_number_newer_than_the_names_goes_to_the_agent_with_numbers_like_it(db_env, pg_url):
@@ -182,10 +181,10 @@ def test_a_record_number_newer_than_the_names_goes_to_the_agent_with_numbers_lik
     result = explained(f"Where is {unseen} at?", db_env)
     assert result["agent"]["agent_id"] == "neon-database", result
     assert unseen in result["agent"]["matched_keywords"]
-    assert [t for t in entity_terms(result) if t.startswith(f"{unseen.lower()} like PO-")]
+    assert [t for t in entity_terms(result["agent"]) if t.startswith(f"{unseen.lower()} like PO-")]
 
     without = explained(f"Where is {unseen} at?", clean_env(db_env["ORCHESTRATOR_STATE_DIR"] + "-none"))
-    assert not [t for t in entity_terms(without) if " like " in t]  # the names' formats did it
+    assert not [t for t in entity_terms(without["agent"]) if " like " in t]  # the names' formats did it
 
 
 def test_a_format_counts_once_enough_of_an_agents_names_share_it(probe_table, crews_registry, state_dir, pg_url):
@@ -198,11 +197,11 @@ def test_a_format_counts_once_enough_of_an_agents_names_share_it(probe_table, cr
         for task in ("who is on ZR-7777", "who is on QX-999", "who is on ZR-5002", "ZR-7777: who is on zr-7777?")
     )
     assert family["agent"]["agent_id"] == "crews-agent"
-    assert entity_terms(family) == ["zr-7777 like ZR-5001"]
-    assert entity_terms(twice) == ["zr-7777 like ZR-5001"]  # one number, however often it is written
+    assert entity_terms(family["agent"]) == ["zr-7777 like ZR-5001"]
+    assert entity_terms(twice["agent"]) == ["zr-7777 like ZR-5001"]  # one number, however often it is written
     assert pair["status"] == "no_match"  # two names of a format are not a family
     assert known["agent"]["agent_id"] == "crews-agent"
-    assert entity_terms(known) == ["zr 5002"]  # a name it holds counts as that name, not again as a format
+    assert entity_terms(known["agent"]) == ["zr 5002"]  # a name it holds counts as that name, not again as a format
 
 
 def test_a_code_counts_whole_never_by_one_of_its_words(probe_table, crews_registry, state_dir, pg_url):
@@ -212,15 +211,9 @@ def test_a_code_counts_whole_never_by_one_of_its_words(probe_table, crews_regist
     assert refresh(env).returncode == 0
     syrup, whole = (explained(task, env) for task in ("maple syrup on pancakes", "who is on TRK-7-MAPLE"))
     candidates = [syrup["agent"], *syrup["alternatives"], *syrup.get("suggestions", [])]
-    assert not [
-        c
-        for candidate in candidates
-        if candidate
-        for c in candidate["explain"]["contributions"]
-        if c["kind"] == "entity"
-    ]
+    assert not [term for candidate in candidates for term in entity_terms(candidate)]
     assert whole["agent"]["agent_id"] == "crews-agent"
-    assert entity_terms(whole) == ["trk 7 maple"]
+    assert entity_terms(whole["agent"]) == ["trk 7 maple"]
 
 
 # ---------------------------------------------------------------- freshness

@@ -20,9 +20,9 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
     task = require_text(fields, "task")
     registry = load_registry(settings.registry_path, settings.state_dir)
     if entity_names_due(settings, registry["index"]):
-        from skills.entity_refresh import refresh_if_due  # and the readers: only when the names are due
+        from skills.entity_refresh import refresh_names  # and the readers: only when the names are due
 
-        registry = refresh_if_due(settings, registry)
+        registry = refresh_names(settings, registry)
     result = route(
         registry,
         task,
