@@ -114,7 +114,7 @@ class Settings:
         self.registry_path = env.get("ORCHESTRATOR_REGISTRY") or os.path.join(root, "registry", "agents.yaml")
         self.agents_dir = env.get("ORCHESTRATOR_AGENTS_DIR") or os.path.join(root, "agents")
         self.state_dir = env.get("ORCHESTRATOR_STATE_DIR") or default_state_dir(env)
-        # the same verdict on a task this many times before routing learns it (skills/corrections.py)
+        # the same verdict on a task this many times before routing learns it (skills/ledger/corrections.py)
         self.feedback_confirmations = max(1, _as_int(env, "ORCHESTRATOR_FEEDBACK_CONFIRMATIONS", 2))
 
         # Claude
@@ -124,7 +124,7 @@ class Settings:
         self.max_tokens = _as_int(env, "ORCHESTRATOR_MAX_TOKENS", 1024)
         self.agent_timeout_s = _as_float(env, "ORCHESTRATOR_AGENT_TIMEOUT", 60.0)
         self.tool_result_chars = _as_int(env, "ORCHESTRATOR_TOOL_RESULT_CHARS", 4000)
-        # the one short call that settles an unsure route (skills/routing/fallback.py): no retries
+        # the one short call that settles an unsure route (skills/execution/fallback.py): no retries
         self.llm_fallback_timeout_s = _as_float(env, "ORCHESTRATOR_LLM_FALLBACK_TIMEOUT", 2.0)
 
         # PostgreSQL (Neon in production; the demo database otherwise)
@@ -136,7 +136,7 @@ class Settings:
         # limits live in this PostgreSQL database when set; unset, in SQLite in the state directory
         self.orchestrator_database_url = env.get("ORCHESTRATOR_DATABASE_URL") or None
 
-        # Routing: names read from the agents' data (skills/entity_sources.py) are refreshed when older
+        # Routing: names read from the agents' data (skills/routing/names/sources.py) are refreshed when older
         # than this many seconds; 0 leaves it to bin/refresh_entities
         self.entity_ttl_s = _as_float(env, "ORCHESTRATOR_ENTITY_TTL", 3600.0)
 
@@ -166,7 +166,7 @@ class Settings:
         self.shutdown_grace_s = _as_float(env, "ORCHESTRATOR_SHUTDOWN_GRACE", 10.0)  # running async tasks may finish
         self.worker_idle_s = _as_float(env, "ORCHESTRATOR_WORKER_IDLE", 60.0)  # burst workers retire after this idle
 
-        # Async tasks, a durable queue (skills/server/queue.py): claimed by servers and bin/orchestrator_worker
+        # Async tasks, a durable queue (skills/gateway/claimer.py): claimed by servers and bin/orchestrator_worker
         self.claim_tasks = _as_switch(env, "ORCHESTRATOR_CLAIM_TASKS", True)  # 0: this server only serves HTTP
         self.async_concurrency = _as_int(env, "ORCHESTRATOR_ASYNC_CONCURRENCY", 4)  # tasks run at once per process
         self.task_lease_s = _as_float(env, "ORCHESTRATOR_TASK_LEASE", 15.0)  # a dead claimer's task moves on after this

@@ -12,10 +12,10 @@ import time
 import anthropic  # noqa: F401  imported up front: the deadline tests' budgets are for the loop, not a cold import
 import pytest
 
-from skills.claude_loop import MAX_RETRIES, TRUNCATION_MARKER, run_tool_loop
+from skills.execution.claude_loop import MAX_RETRIES, TRUNCATION_MARKER, run_tool_loop
 from skills.config import Settings
 from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, UpstreamUnavailable
-from skills.tools import ToolContext, ToolResult, tool
+from skills.execution.tools import ToolContext, ToolResult, tool
 from tests.fixtures.fake_anthropic import (
     api_error,
     delayed,
@@ -371,7 +371,7 @@ def test_unreachable_api_is_upstream_unavailable():
 
 
 def test_importing_the_loop_does_not_import_the_sdk():
-    code = "import sys, skills.claude_loop; print('anthropic' in sys.modules)"
+    code = "import sys, skills.execution.claude_loop; print('anthropic' in sys.modules)"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "False"

@@ -131,7 +131,7 @@ def wait_for_completed(database_url: str, count: int) -> None:
 
 
 def ledger_rows(database_url: str, state_dir: str) -> list[dict]:
-    from skills.ledger import executions
+    from skills.ledger.records import executions
 
     return executions(Settings({"ORCHESTRATOR_DATABASE_URL": database_url, "ORCHESTRATOR_STATE_DIR": state_dir}))
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from skills.commands.demo import STEPS, Step, command_line, run_demo
+from skills.demo.command import STEPS, Step, command_line, run_demo
 from tests.fixtures.scripts import BIN, ROOT, clean_env
 
 

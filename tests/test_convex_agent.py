@@ -1,4 +1,4 @@
-"""The Convex Task Agent's tools and skills/convex.py, against the local fake Convex deployment."""
+"""The Convex Task Agent's tools and skills/backends/convex.py, against the local fake Convex deployment."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import time
 import pytest
 import yaml
 
-from skills import convex
-from skills.claude_loop import run_tool_loop
+from skills.backends import convex
+from skills.execution.claude_loop import run_tool_loop
 from skills.config import Settings
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, UpstreamUnavailable
-from skills.tools import ToolContext, load_agent_prompt, load_agent_tools
+from skills.execution.tools import ToolContext, load_agent_prompt, load_agent_tools
 from tests.fixtures.fake_anthropic import reply_text, reply_tool_use
 from tests.fixtures.silent import client_hung_up, silent_listener
 

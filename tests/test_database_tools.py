@@ -10,10 +10,10 @@ import psycopg2
 import pytest
 
 from skills.config import Settings
-from skills.database import ReadOnlySession, run_sql
+from skills.backends.database import ReadOnlySession, run_sql
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, NotFound, ToolRefused, UpstreamUnavailable
-from skills.sql_guard import check_sql
-from skills.tools import ToolContext, load_agent_tools
+from skills.backends.sql_guard import check_sql
+from skills.execution.tools import ToolContext, load_agent_tools
 
 AGENTS_DIR = Settings({}).agents_dir
 TABLES = ["contractors", "projects", "sites", "rfqs", "boq_items", "purchase_orders", "stock_movements"]
@@ -514,7 +514,7 @@ def test_parse_pulls_arguments_out_of_the_users_words(agent_id, tool, query, exp
 
 
 def test_each_agent_prompt_and_tool_schemas_stay_small():
-    from skills.tools import load_agent_prompt
+    from skills.execution.tools import load_agent_prompt
 
     for agent_id in ("neon-database", "contractor-agent", "project-agent"):
         text = load_agent_prompt(AGENTS_DIR, agent_id)

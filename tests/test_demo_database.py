@@ -9,7 +9,7 @@ import pwd
 import psycopg2
 import pytest
 
-from skills import demo_database
+from skills.demo import database as demo_database
 from skills.config import Settings
 from skills.errors import AgentNotConfigured
 
@@ -146,7 +146,7 @@ def test_missing_postgresql_programs_say_how_to_install_them(monkeypatch):
 def test_demo_data_is_deterministic_for_a_day():
     from datetime import date
 
-    from skills.demo_data import generate
+    from skills.demo.data import generate
 
     assert generate(date(2026, 3, 1)) == generate(date(2026, 3, 1))
 

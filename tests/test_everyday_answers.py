@@ -1,7 +1,7 @@
 """Everyday questions answered offline against the demo database: the score, the judge, and honest summaries.
 
 The labelled sets live in tests/data/everyday_questions*.yaml; their truth is computed here, from the
-database, by each question's SQL (skills/answers/evaluation.py).
+database, by each question's SQL (skills/evaluation/answers.py).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from skills.answers.evaluation import compute_truths, evaluate, judge, read_questions
+from skills.evaluation.answers import compute_truths, evaluate, judge, read_questions
 from skills.errors import BadInput
-from skills.execution import execute
-from skills.registry import load_registry
+from skills.execution.execute import execute
+from skills.registry.loader import load_registry
 from tests.fixtures.scripts import ROOT
 
 SETS = {

@@ -9,7 +9,7 @@ import sys
 import yaml
 
 from skills.config import Settings
-from skills.ledger import ExecutionRecord, executions, record
+from skills.ledger.records import ExecutionRecord, executions, record
 from tests.fixtures.scripts import ROOT
 
 
@@ -157,7 +157,7 @@ def test_ledger_loses_no_rows_under_concurrent_processes(tmp_path):
     writer = (
         f"import sys; sys.path.insert(0, {ROOT!r})\n"
         "from skills.config import Settings\n"
-        "from skills.ledger import ExecutionRecord, record\n"
+        "from skills.ledger.records import ExecutionRecord, record\n"
         f"s = Settings({{'ORCHESTRATOR_STATE_DIR': {str(tmp_path)!r}}})\n"
         "for i in range(25):\n"
         "    record(s, ExecutionRecord(agent_id='vps-monitor', query=f'q{i}', mode='direct', success=True, duration_ms=i))\n"
@@ -215,7 +215,7 @@ def test_a_company_named_networks_is_not_a_network_question(script):
 
 def test_model_prices_are_read_again_when_models_yaml_changes(tmp_path):
     """A warm worker keeps the parsed prices, but an edited price list must be used at once."""
-    from skills.pricing import cost_usd
+    from skills.registry.pricing import cost_usd
 
     settings = Settings({})
     settings.project_root = str(tmp_path)

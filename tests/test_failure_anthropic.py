@@ -18,7 +18,7 @@ from tests.fixtures.fake_anthropic import (
 )
 from tests.fixtures.http_server import start_server
 
-ATTEMPTS = 3  # the SDK's first try plus skills.claude_loop.MAX_RETRIES
+ATTEMPTS = 3  # the SDK's first try plus skills.execution.claude_loop.MAX_RETRIES
 AGENT_TIMEOUT_S = 8  # the SDK's import counts against it, and the machine may be busy
 
 

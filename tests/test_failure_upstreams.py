@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from skills import demo_database
+from skills.demo import database as demo_database
 from skills.config import Settings
 from tests.fixtures.http_server import start_server
 from tests.fixtures.sshd import make_key

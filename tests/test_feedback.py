@@ -11,8 +11,8 @@ import shutil
 
 import pytest
 
-from skills.corrections import task_key, verdicts
-from skills.registry import read_routing_inputs
+from skills.ledger.corrections import task_key, verdicts
+from skills.registry.loader import read_routing_inputs
 from tests.fixtures.scripts import ROOT
 
 # No agent's trigger or example shares a word with this: it is refused today, though it asks

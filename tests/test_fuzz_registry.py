@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skills.errors import RegistryInvalid
-from skills.registry import build_registry, load_registry, validate
+from skills.registry.loader import build_registry, load_registry, validate
 from tests.fixtures.scripts import ROOT
 
 SHIPPED_PATH = os.path.join(ROOT, "registry", "agents.yaml")

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skills.config import Settings
-from skills.database import run_sql
+from skills.backends.database import run_sql
 from skills.errors import BadInput, OrchestratorError, ToolRefused
-from skills.sql_guard import check_sql
+from skills.backends.sql_guard import check_sql
 
 TABLES = ["contractors", "projects", "sites", "rfqs", "boq_items", "purchase_orders", "stock_movements"]
 READS = [

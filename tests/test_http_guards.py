@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from skills.server.guards import Cors, InFlight, RateLimiter, check_api_key, is_loopback
-from skills.server.validation import ApiError
+from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key, is_loopback
+from skills.gateway.validation import ApiError
 from skills.store.sqlite import SQLiteStore
 
 

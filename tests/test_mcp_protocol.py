@@ -165,7 +165,7 @@ def test_the_scripts_and_the_tool_definitions_load_without_the_sdk():
     code = (
         "import sys\n"
         "import skills.commands.route_task, skills.commands.execute_agent, skills.commands.orchestrator_mcp\n"
-        "import skills.mcp.tools, skills.mcp.resources, skills.mcp.http, skills.mcp.benchmark, skills.server.app\n"
+        "import skills.mcp.tools, skills.mcp.resources, skills.mcp.http, skills.bench.mcp, skills.server.app\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'pydantic', 'starlette')))\n"
     )
     result = subprocess.run(

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from skills.errors import RegistryInvalid
-from skills.registry import load_registry
+from skills.registry.loader import load_registry
 from tests.fixtures.scripts import BIN, ROOT
 
 GOOD = {
@@ -108,13 +108,13 @@ NOT_ON_THE_ROUTE_PATH = (
     "enum",
     "itertools",
     "__future__",
-    "skills.registry_validation",
-    "skills.entity_sources",
+    "skills.registry.validation",
+    "skills.routing.names.sources",
     "skills.routing.index",
-    "skills.routing.store_writer",
+    "skills.routing.index_file_writer",
     "skills.errors",  # its exception classes are made only when something fails (skills/cli.py)
-    "skills.entity_refresh",  # only when the names read from the agents' data are due
-    "skills.routing.entities",  # only when the index holds such names
+    "skills.routing.names.refresh",  # only when the names read from the agents' data are due
+    "skills.routing.names.evidence",  # only when the index holds such names
 )
 
 
@@ -132,7 +132,7 @@ def test_a_cached_route_imports_nothing_it_does_not_use(tmp_path):
 
 def test_shipped_registry_matches_agent_folders():
     """Every agent has a prompt and a tools module providing each tool the registry names."""
-    from skills.tools import load_agent_tools
+    from skills.execution.tools import load_agent_tools
 
     registry = load_registry(os.path.join(ROOT, "registry", "agents.yaml"))
     assert len(registry["agents"]) == 5

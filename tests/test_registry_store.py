@@ -16,14 +16,16 @@ import sys
 import pytest
 import yaml
 
-from skills.benchmarking import generated_registry
-from skills.registry import (
+from skills.bench.routing import generated_registry
+from skills.registry.loader import (
     build_from_document,
     find_agent,
     load_registry,
     write_routing_input,
 )
-from skills.routing import route, store, store_writer
+from skills.routing import route
+from skills.routing import index_file as store
+from skills.routing import index_file_writer as store_writer
 from tests.fixtures.scripts import BIN, ROOT, clean_env, run_script
 
 PROJECT_REGISTRY = os.path.join(ROOT, "registry", "agents.yaml")
@@ -217,14 +219,14 @@ def test_unwritable_state_dir_still_routes(tmp_path, worker_for):
     ],
 )
 def test_fast_yaml_reads_what_safe_load_reads(text):
-    from skills.yaml_values import load_yaml
+    from skills.registry.yaml_values import load_yaml
 
     assert load_yaml(text) == yaml.safe_load(text)
 
 
 @pytest.mark.parametrize("text", ["a: 1\n---\nb: 2", "? [a]\n: 1", "a: [1,", "a: *missing"])
 def test_fast_yaml_refuses_what_safe_load_refuses(text):
-    from skills.yaml_values import load_yaml
+    from skills.registry.yaml_values import load_yaml
 
     with pytest.raises(yaml.YAMLError) as expected:
         yaml.safe_load(text)
@@ -233,7 +235,7 @@ def test_fast_yaml_refuses_what_safe_load_refuses(text):
 
 
 def test_fast_yaml_reads_the_shipped_registry_like_safe_load():
-    from skills.yaml_values import load_yaml
+    from skills.registry.yaml_values import load_yaml
 
     with open(PROJECT_REGISTRY, encoding="utf-8") as handle:
         text = handle.read()

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from skills.registry import load_registry
+from skills.registry.loader import load_registry
 from skills.routing import route
 
 BASE = {

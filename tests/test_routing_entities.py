@@ -13,7 +13,7 @@ import psycopg2
 import pytest
 import yaml
 
-from skills.registry import read_routing_inputs, routing_input_path
+from skills.registry.loader import read_routing_inputs, routing_input_path
 from tests.fixtures.scripts import ROOT, clean_env, run_script
 
 DATA = os.path.join(ROOT, "tests", "data")

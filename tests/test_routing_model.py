@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from skills.errors import RegistryInvalid
-from skills.registry import load_registry, write_routing_input
+from skills.registry.loader import load_registry, write_routing_input
 from skills.routing import route
 from tests.fixtures.scripts import ROOT
 

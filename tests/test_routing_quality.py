@@ -37,7 +37,7 @@ def test_evaluate_routing_table_and_threshold(script, tmp_path):
 
 
 def test_the_table_keeps_long_agent_names_whole_and_columns_aligned():
-    from skills.evaluation import as_table
+    from skills.evaluation.routing import as_table
 
     long_name = "infrastructure-monitoring-agent"
     report = {

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from skills import demo_database
+from skills.demo import database as demo_database
 from skills.config import Settings
 from skills.errors import OrchestratorError
 from skills.store import StoreError

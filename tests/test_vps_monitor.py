@@ -10,11 +10,11 @@ import time
 import pytest
 import yaml
 
-from skills import remote
+from skills.backends import ssh as remote
 from skills.config import Settings
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, ToolRefused, UpstreamUnavailable
-from skills.servers import get_server, load_servers
-from skills.tools import ToolContext, load_agent_tools, run_tool
+from skills.backends.hosts import get_server, load_servers
+from skills.execution.tools import ToolContext, load_agent_tools, run_tool
 from tests.fixtures.silent import client_hung_up, silent_listener
 from tests.fixtures.sshd import SERVER_NAME, free_port, make_key
 
@@ -72,7 +72,7 @@ def test_every_registered_tool_exists_and_takes_a_server_name():
 
 
 def test_prompt_says_tools_are_read_only():
-    from skills.tools import load_agent_prompt
+    from skills.execution.tools import load_agent_prompt
 
     assert "read-only" in load_agent_prompt(os.path.join(ROOT, "agents"), "vps-monitor")
 
@@ -134,7 +134,7 @@ def test_top_processes_by_cpu_finds_the_busy_process_now(where, local, ssh):
 
 
 def test_process_ticks_parser_survives_odd_command_names():
-    from skills.hostmetrics import parse_process_ticks
+    from skills.backends.hostmetrics import parse_process_ticks
 
     line = "42 (tmux: a) b) S 1 42 42 0 -1 4194560 100 0 0 0 700 55 0 0 20 0 1 0 300 1000 50\n"
     assert parse_process_ticks(line + "7 (sh) S 1 7 7 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 1 1 1\n") == {42: 755, 7: 7}

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from skills.server.workers import Cancellation, Cancelled, OneShotRunner, WorkerPool
+from skills.gateway.workers import Cancellation, Cancelled, OneShotRunner, WorkerPool
 from tests.fixtures.http_server import fake_bin_dir
 from tests.fixtures.processes import wait_for
 

@@ -1,7 +1,7 @@
 """Contractor Management Agent: FibreFlow's contractors, subcontractors, vendors and suppliers.
 
 Parameterised queries only (values go as %s parameters, never into the SQL text), each in a
-read-only transaction (skills/database.py). "Contractors" in a user's words means every company
+read-only transaction (skills/backends/database.py). "Contractors" in a user's words means every company
 on record; `kind` narrows it to one kind.
 """
 
@@ -14,9 +14,9 @@ from skills.answers.entities import closest, resolve
 from skills.answers.offline_plans import plan_contractors
 from skills.answers.places import canonical_place, find_place
 from skills.answers.reading import listing, statuses_said
-from skills.database import ReadOnlySession
+from skills.backends.database import ReadOnlySession
 from skills.errors import BadInput, NotFound
-from skills.tools import ToolContext, ToolResult, tool
+from skills.execution.tools import ToolContext, ToolResult, tool
 
 STATUSES = ("active", "inactive", "suspended")
 KINDS = ("contractor", "subcontractor", "vendor", "supplier")

@@ -15,9 +15,9 @@ import datetime as dt
 import re
 from typing import Literal
 
-from skills import convex
+from skills.backends import convex
 from skills.errors import BadInput
-from skills.tools import ToolContext, ToolResult, tool
+from skills.execution.tools import ToolContext, ToolResult, tool
 
 Status = Literal["todo", "in_progress", "done"]
 SHOWN_IN_SUMMARY = 5

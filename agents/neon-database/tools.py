@@ -4,7 +4,7 @@ RFQ, purchase-order, stock, material and BOQ questions (the tools in skills/answ
 Catalogue lookups bind names as parameters; where a name must become part of the SQL text (an
 exact count(*) per table) it is a psycopg2.sql.Identifier of a table that was first found in
 pg_class, so a name like `rfqs"; drop table x; --` can neither match nor inject. Free SQL goes
-through skills.database.run_sql: one read-only statement, refused otherwise.
+through skills.backends.database.run_sql: one read-only statement, refused otherwise.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from skills.answers.entities import closest
 from skills.answers.offline_plans import plan_neon as plan_offline  # noqa: F401 (the offline path's planner)
 from skills.answers.procurement import boq_totals, material_details, purchase_orders, rfqs, stock_levels  # noqa: F401
-from skills.database import ReadOnlySession, run_sql
+from skills.backends.database import ReadOnlySession, run_sql
 from skills.errors import NotFound
-from skills.tools import ToolContext, ToolResult, tool
+from skills.execution.tools import ToolContext, ToolResult, tool
 
 RELATION_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}
 USER_RELATIONS = (

@@ -1,6 +1,6 @@
 """Project Management Agent: FibreFlow's rollout projects, sites, installations, budgets and schedules.
 
-Parameterised, read-only queries (skills/database.py). `project` matches a project's code, name,
+Parameterised, read-only queries (skills/backends/database.py). `project` matches a project's code, name,
 city, area or province, so "Soweto", "FF-GP-001" and "Gauteng" all work; several matches are
 reported together with their totals.
 """
@@ -17,9 +17,9 @@ from skills.answers.places import canonical_place, find_place
 from skills.answers.project_sites import _like, _match, _no_match, _pct, _scope, installations, rand
 from skills.answers.project_sites import sites as site_tool
 from skills.answers.reading import listing, plural
-from skills.database import ReadOnlySession
+from skills.backends.database import ReadOnlySession
 from skills.errors import BadInput
-from skills.tools import ToolContext, ToolResult, tool
+from skills.execution.tools import ToolContext, ToolResult, tool
 
 SHARED_TOOLS = (
     installations,

@@ -1,8 +1,8 @@
 """vps-monitor's tools: read-only health metrics of a configured server, local or over SSH.
 
 `server` is always the NAME of an entry in the servers file (settings.servers_file), never
-a free host. Each tool collects allow-listed command output through skills/remote.py and
-parses it with skills/hostmetrics.py; the summary is one or two sentences with units, the
+a free host. Each tool collects allow-listed command output through skills/backends/ssh.py and
+parses it with skills/backends/hostmetrics.py; the summary is one or two sentences with units, the
 data the parsed numbers.
 """
 
@@ -13,13 +13,13 @@ import re
 import time
 from typing import Literal
 
-from skills import hostmetrics as hm
+from skills.backends import hostmetrics as hm
 from skills.answers.server_names import INTERFACE, KNOWN_SERVICES, named_server
 from skills.answers.server_names import check_question as _check_server_named
 from skills.errors import BadInput, OrchestratorError
-from skills.remote import open_transport, validate_service
-from skills.servers import get_server
-from skills.tools import ToolContext, ToolResult, tool
+from skills.backends.ssh import open_transport, validate_service
+from skills.backends.hosts import get_server
+from skills.execution.tools import ToolContext, ToolResult, tool
 
 SAMPLE_INTERVAL_S = 0.5  # long enough for a stable percentage, short enough to feel instant
 MAX_PROCESSES = 50
@@ -117,7 +117,7 @@ _SERVICE_PATTERNS = [
 def _configured_servers() -> list[str]:
     """Names from the servers file the environment points at (parse gets no ToolContext)."""
     from skills.config import load_settings
-    from skills.servers import load_servers
+    from skills.backends.hosts import load_servers
 
     try:
         return list(load_servers(load_settings()))

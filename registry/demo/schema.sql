@@ -1,8 +1,8 @@
 -- FibreFlow demo database: a South African fibre-to-the-home (FTTH) network builder.
 --
--- Loaded by `bin/demo_database start|load` (skills/demo_database.py) into an empty `public`
+-- Loaded by `bin/demo_database start|load` (skills/demo/database.py) into an empty `public`
 -- schema; the rows come from registry/demo/seed.yaml through a fixed-seed generator
--- (skills/demo_data.py). Edit freely: the agents read the catalogue, not a copy of it.
+-- (skills/demo/data.py). Edit freely: the agents read the catalogue, not a copy of it.
 -- Money is in South African rand (ZAR).
 
 CREATE TABLE contractors (

@@ -77,7 +77,7 @@ _cache: dict[str, tuple[float, Vocabulary]] = {}
 
 def load_vocabulary(ctx) -> Vocabulary:
     """The database's names, cached a minute per database (warm workers ask many questions)."""
-    from skills.database import ReadOnlySession
+    from skills.backends.database import ReadOnlySession
 
     url = ctx.settings.effective_database_url() or ""
     cached = _cache.get(url)

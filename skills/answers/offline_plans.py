@@ -1,6 +1,6 @@
 """Offline planners of the data agents: which tool answers a question, with which arguments.
 
-Each agent's tools module exposes one of these as `plan_offline(ctx, query)`; skills/execution.py
+Each agent's tools module exposes one of these as `plan_offline(ctx, query)`; skills/execution/execute.py
 runs the plan on the offline path. A planner reads the question with the database's own names
 (skills/answers/entities.py: contractors, projects, sites, materials, warehouses, managers), so "Durban
 Ducting" is a company and not the city, and "Thuthuka" is Thuthuka Installations. A name the

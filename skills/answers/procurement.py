@@ -13,9 +13,9 @@ from typing import Literal
 
 from skills.answers.entities import closest, resolve
 from skills.answers.reading import listing, plural
-from skills.database import ReadOnlySession
+from skills.backends.database import ReadOnlySession
 from skills.errors import BadInput, NotFound
-from skills.tools import ToolContext, ToolResult, tool
+from skills.execution.tools import ToolContext, ToolResult, tool
 
 PROJECT_MATCH = "(p.code ILIKE %s OR p.name ILIKE %s OR p.area ILIKE %s OR p.city ILIKE %s OR p.province ILIKE %s)"
 

@@ -89,7 +89,7 @@ def named_server(query: str, servers: list[str]) -> str | None:
 
 def check_question(settings, query: str) -> None:
     """A question about a server that is not configured is NotFound, before any tool or model runs."""
-    from skills.servers import get_server, load_servers
+    from skills.backends.hosts import get_server, load_servers
 
     name = named_server(query, list(load_servers(settings)))
     if name:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from skills.cli import TEXT, Option, require_text, run_script
 from skills.commands.list_agents import agent_summary
-from skills.readiness import readiness
-from skills.registry import find_agent, load_registry
+from skills.execution.readiness import readiness
+from skills.registry.loader import find_agent, load_registry
 
 OPTIONS = [Option("--agent", "agent", TEXT, "the agent id, e.g. vps-monitor (required)")]
 
 
 def agent_details(agent: dict, settings) -> dict:
-    from skills.tools import load_agent_tools  # only here: importing the tools is not free
+    from skills.execution.tools import load_agent_tools  # only here: importing the tools is not free
 
     tools = load_agent_tools(settings.agents_dir, agent["id"])
     return {

@@ -1,7 +1,7 @@
 """execute_agent: run a query through an agent, or route a task and run it (smart execute).
 
 Smart execute lets the cheapest model settle a route that lexical routing is unsure of
-(skills/routing/fallback.py) unless told not to; without ANTHROPIC_API_KEY it never asks.
+(skills/execution/fallback.py) unless told not to; without ANTHROPIC_API_KEY it never asks.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
 from skills.errors import BadInput
-from skills.registry import load_registry
+from skills.registry.loader import load_registry
 
 OPTIONS = [
     Option("--agent", "agent", TEXT, "the agent id (with --query)"),
@@ -88,13 +88,13 @@ def wants_llm_fallback(fields: dict) -> bool:
 def smart_execute(
     registry: dict, settings, task: str, context: dict | None, direct: bool, llm_fallback: bool = True
 ) -> tuple[dict, int]:
-    from skills.execution import execute
+    from skills.execution.execute import execute
     from skills.routing import route as route_task
 
     started = time.perf_counter()
     decision = route_task(registry, task, context=context)
     if decision["agent"] is None and llm_fallback:
-        from skills.routing.fallback import settle
+        from skills.execution.fallback import settle
 
         decision = settle(registry, decision, task, settings, context=context)
     if decision["agent"] is None:
@@ -111,12 +111,12 @@ def smart_execute(
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
-    from skills.execution import execute
+    from skills.execution.execute import execute
 
     registry = load_registry(settings.registry_path, settings.state_dir)
     context, direct = fields.get("context"), bool(fields.get("direct"))
     if not fields.get("agent"):
-        from skills.entity_refresh import refresh_if_due
+        from skills.routing.names.refresh import refresh_if_due
 
         registry = refresh_if_due(settings, registry)
         task = require_text(fields, "task")

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         from skills.config import load_settings
-        from skills.registry_import import import_registry
+        from skills.registry.importer import import_registry
 
         settings = load_settings()
         output = args.output or settings.registry_path

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from skills.cli import TEXT, Option, run_script
 from skills.errors import BadInput
-from skills.readiness import missing_requirements
-from skills.registry import format_cost, load_registry
+from skills.execution.readiness import missing_requirements
+from skills.registry.loader import format_cost, load_registry
 
 OPTIONS = [Option("--category", "category", TEXT, "only agents of this category (e.g. database)")]
 

@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def check_host(host: str, allow_remote: bool, api_key: str | None) -> str:
     """The start-up note about who can reach the server; BadInput for a non-loopback host without --allow-remote."""
-    from skills.server.guards import is_loopback
+    from skills.gateway.guards import is_loopback
 
     if is_loopback(host):
         return f"listening on loopback ({'API key required' if api_key else 'no API key'})"
@@ -99,8 +99,8 @@ def _stop_on_sigterm(signum, frame) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     from skills.config import load_settings
-    from skills.server.logs import setup_logging
-    from skills.server.service import Service
+    from skills.gateway.logs import setup_logging
+    from skills.gateway.service import Service
 
     _require_sdk()
     settings = load_settings()

@@ -3,7 +3,7 @@
 Prints one JSON line when it is listening ({"listening": "http://127.0.0.1:8001", ...}) so
 a supervisor or a test can read the port (useful with --port 0), then serves until SIGTERM
 or Ctrl-C. Unless ORCHESTRATOR_CLAIM_TASKS=0 it also claims and runs queued async tasks
-(skills/server/queue.py), like bin/orchestrator_worker. Without ORCHESTRATOR_API_KEY it
+(skills/gateway/claimer.py), like bin/orchestrator_worker. Without ORCHESTRATOR_API_KEY it
 refuses to listen beyond loopback unless --allow-remote says that is intended.
 """
 
@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def check_exposure(host: str, api_key: str | None, allow_remote: bool) -> str:
     """The start-up note about who can reach the server; BadInput when it would be open to all."""
-    from skills.server.guards import is_loopback
+    from skills.gateway.guards import is_loopback
 
     if api_key:
         return "API key required on every endpoint but /health (ORCHESTRATOR_API_KEY is set)"
@@ -58,11 +58,11 @@ def check_exposure(host: str, api_key: str | None, allow_remote: bool) -> str:
 def serve(args: argparse.Namespace) -> int:
     from skills.config import load_settings
     from skills.server.app import App, OrchestratorHTTPServer
-    from skills.server.logs import setup_logging
+    from skills.gateway.logs import setup_logging
 
     settings = load_settings()
     if settings.claim_tasks:
-        from skills.server.queue import check_claim_settings
+        from skills.gateway.claimer import check_claim_settings
 
         check_claim_settings(settings)
     if args.one_process_per_request:

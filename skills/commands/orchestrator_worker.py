@@ -1,4 +1,4 @@
-"""orchestrator_worker: run queued async tasks, without HTTP (the claimer is skills/server/queue.py).
+"""orchestrator_worker: run queued async tasks, without HTTP (the claimer is skills/gateway/claimer.py).
 
 It claims from the store the servers queue tasks in (SQLite in the state directory on this machine,
 or PostgreSQL at ORCHESTRATOR_DATABASE_URL from any machine) and runs them on warm bin/ script
@@ -46,9 +46,9 @@ def concurrency_from(raw: str | None, default: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from skills.config import load_settings
-    from skills.server.logs import setup_logging
-    from skills.server.queue import check_claim_settings
-    from skills.server.service import Service
+    from skills.gateway.logs import setup_logging
+    from skills.gateway.claimer import check_claim_settings
+    from skills.gateway.service import Service
     from skills.store import open_store
 
     settings = load_settings()

@@ -2,14 +2,14 @@
 
 `--task` the task as it was asked, `--routed-agent` what routing chose and `--correct-agent` what
 should have taken it (`none` for either: no agent). When a verdict counts as confirmed, and what
-routing then learns, is explained in skills/corrections.py.
+routing then learns, is explained in skills/ledger/corrections.py.
 """
 
 from __future__ import annotations
 
 from skills.cli import FLAG, TEXT, Option, require_text, run_script
 from skills.errors import BadInput
-from skills.registry import load_registry
+from skills.registry.loader import load_registry
 
 OPTIONS = [
     Option("--task", "task", TEXT, "the task as it was asked (required)"),
@@ -31,7 +31,7 @@ def _require_present(fields: dict, name: str) -> None:
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
-    from skills.corrections import record  # the ledger (sqlite3, json) only for this script
+    from skills.ledger.corrections import record  # the ledger (sqlite3, json) only for this script
 
     task = require_text(fields, "task")
     _require_present(fields, "routed_agent")

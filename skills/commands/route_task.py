@@ -3,7 +3,7 @@
 import time
 
 from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
-from skills.registry import entity_names_due, load_registry
+from skills.registry.loader import entity_names_due, load_registry
 from skills.routing import route
 
 OPTIONS = [
@@ -20,7 +20,7 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
     task = require_text(fields, "task")
     registry = load_registry(settings.registry_path, settings.state_dir)
     if entity_names_due(settings, registry["index"]):
-        from skills.entity_refresh import refresh_names  # and the readers: only when the names are due
+        from skills.routing.names.refresh import refresh_names  # and the readers: only when the names are due
 
         registry = refresh_names(settings, registry)
     result = route(
@@ -31,7 +31,7 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
         explain=bool(fields.get("explain")),
     )
     if fields.get("llm_fallback"):
-        from skills.routing.fallback import settle  # lazy: the plain route path stays light
+        from skills.execution.fallback import settle  # lazy: the plain route path stays light
 
         result = settle(registry, result, task, settings, context=fields.get("context"))
     result["execution_time_ms"] = round((time.perf_counter() - started) * 1000, 2)

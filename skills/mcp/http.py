@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 
-from skills.server.guards import check_api_key
-from skills.server.validation import ApiError
+from skills.gateway.guards import check_api_key
+from skills.gateway.validation import ApiError
 
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate"

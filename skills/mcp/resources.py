@@ -2,7 +2,7 @@
 
 - `orchestrator://agents`: the agent list (bin/list_agents' JSON, with each agent's configuration state);
 - `orchestrator://agents/{id}`: one agent (bin/agent_info's JSON: tools, requirements, what is missing);
-- `orchestrator://executions/recent`: the latest runs from the execution ledger (skills/ledger.py).
+- `orchestrator://executions/recent`: the latest runs from the execution ledger (skills/ledger/records.py).
 The agent resources go through the same service and warm workers as the tools; the ledger is read
 directly (no script prints it). The prompt `ask_fibreflow` asks the model to use smart_execute.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from skills import ledger
+from skills.ledger import records as ledger
 from skills.cli import MAX_TEXT
 from skills.jsonout import dumps
-from skills.server.service import Service
+from skills.gateway.service import Service
 
 AGENTS_URI = "orchestrator://agents"
 AGENT_URI_PREFIX = "orchestrator://agents/"

@@ -4,7 +4,7 @@ Protocol only, as skills/server/app.py is for HTTP: what each tool or resource d
 tools.py and resources.py as plain values; here they become MCP types. The blocking work (a
 script worker call) runs in a thread; a call that takes over a second sends progress
 notifications every second, and a call the client cancels has its worker process group killed
-(Cancellation in skills/server/workers.py), so no agent run outlives its request.
+(Cancellation in skills/gateway/workers.py), so no agent run outlives its request.
 transports.py serves the result over stdio or streamable HTTP.
 
 With transports.py, the only module that imports the `mcp` SDK (an optional extra: `.[mcp]`);
@@ -23,9 +23,9 @@ from mcp.shared.exceptions import McpError
 
 from skills.mcp import resources
 from skills.mcp.tools import TOOLS, Outcome, ToolSpec, call_tool, check_arguments, refusal
-from skills.server.service import Service
-from skills.server.validation import ApiError
-from skills.server.workers import Cancellation
+from skills.gateway.service import Service
+from skills.gateway.validation import ApiError
+from skills.gateway.workers import Cancellation
 
 SERVER_NAME = "fibreflow-orchestrator"
 VERSION = "0.1.0"

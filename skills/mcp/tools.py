@@ -6,7 +6,7 @@ A tool here is plain data (no MCP types: only server.py and transports.py import
   checks the HTTP API makes, with the same messages);
 - its output schema is the HTTP API's OpenAPI schema for the same answer (skills/server/openapi.py),
   so the JSON is described once;
-- `call_tool` runs it through skills/server/service.py, the warm `--jsonl` workers the HTTP API
+- `call_tool` runs it through skills/gateway/service.py, the warm `--jsonl` workers the HTTP API
   uses, so the scripts stay the single source of truth.
 A script's JSON error comes back as an error outcome carrying the same `error`, `code` and `field`.
 """
@@ -20,9 +20,9 @@ from skills.cli import FLAG, MAX_TEXT, Option
 from skills.commands import agent_info, execute_agent, list_agents, route_task, workforce_stats
 from skills.jsonout import dumps
 from skills.server.openapi import SCHEMAS
-from skills.server.service import Reply, Service
-from skills.server.validation import MAX_AGENT_ID, ApiError, Field, Schema, check
-from skills.server.workers import Cancellation
+from skills.gateway.service import Reply, Service
+from skills.gateway.validation import MAX_AGENT_ID, ApiError, Field, Schema, check
+from skills.gateway.workers import Cancellation
 
 _JSON_TYPES = {str: "string", bool: "boolean", dict: "object"}
 
@@ -52,7 +52,7 @@ class ToolSpec:
     name: str
     title: str
     description: str
-    schema: Schema  # types, required fields, limits (skills/server/validation.py checks them)
+    schema: Schema  # types, required fields, limits (skills/gateway/validation.py checks them)
     options: tuple[Option, ...]  # where each field's description comes from
     output: dict  # JSON schema of the answer (or of the error object that comes with isError)
     hints: Hints

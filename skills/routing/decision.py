@@ -63,7 +63,7 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
     beta = header["beta"]
     found = collect(task, index, explain)
     if index.get("entity_count"):  # names from the agents' data: their code loads only when there are some
-        from skills.routing.entities import credit_entities
+        from skills.routing.names.evidence import credit_entities
 
         credit_entities(found, index, task, explain)
     similarity = similarities(task, index["features"], header["max_idf"], index["near"])

@@ -1,6 +1,6 @@
 """Confirmed corrections (the `feedback` routing input) decide the very tasks they were given for.
 
-skills/corrections.py writes `{"examples": {agent_id: [task, ...]}, "unrelated": [task, ...]}`.
+skills/ledger/corrections.py writes `{"examples": {agent_id: [task, ...]}, "unrelated": [task, ...]}`.
 The model (model.py) learns from those tasks like from any examples, which helps similar requests;
 but one example among an agent's dozens barely moves its centroid, so the corrected task itself
 could still be refused or sent elsewhere. A careful user expects a confirmed correction to hold for

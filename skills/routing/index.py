@@ -8,7 +8,7 @@ str-keyed tables plus a small header, so it can be cached and read a row at a ti
 from __future__ import annotations
 
 from skills.routing.calibration import calibrate
-from skills.routing.entity_index import build_tables
+from skills.routing.names.index import build_tables
 from skills.routing.feedback import corrections_table
 from skills.routing.fitting import Fit
 from skills.routing.lexical import build_lexical, collect, deletion_table
@@ -30,14 +30,14 @@ def _at_once(work):
 
 def build_index(agents: list[dict], inputs: dict | None = None, tables_done=None, in_background=None) -> dict:
     """The routing index of `agents`; `inputs` are what routing learnt outside the registry file
-    (skills/registry.py ROUTING_INPUTS): confirmed corrections become examples and known
+    (skills/registry/loader.py ROUTING_INPUTS): confirmed corrections become examples and known
     unrelated requests, entity names from the agents' data become evidence. `inputs["unrelated"]`
     is the registry's own `unrelated:` list, calibrated against like confirmed unrelated requests.
 
     For a writer on 2 cores: `in_background(work) -> result()` (skills/routing/forked.py's
     `start`) builds the trigger tables while the example model is fitted; `tables_done(index)` is
     called once the big tables are final and only read from then on, so they can be encoded
-    while calibration runs (skills/routing/store_writer.py: ParallelWriter)."""
+    while calibration runs (skills/routing/index_file_writer.py: ParallelWriter)."""
     inputs = inputs or {}
     extra_examples, unrelated = _feedback(inputs)
     lexical_tables = (in_background or _at_once)(lambda: build_lexical(agents, example_words=False, near=False))

@@ -174,7 +174,7 @@ class Evidence:
         self.score = 0.0
         self.strong = 0.0
         self.weak = 0.0
-        self.entity = 0.0  # names from the agent's own data count apart (skills/routing/entities.py)
+        self.entity = 0.0  # names from the agent's own data count apart (skills/routing/names/evidence.py)
         self.keywords: list[str] = []
         self.parts: list[tuple] = []
 

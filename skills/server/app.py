@@ -2,7 +2,7 @@
 
 Built on the standard library's ThreadingHTTPServer; every answer is JSON (the page, the
 metrics and the WebSocket upgrade aside), every refusal {"error", "code", "field"}. What an
-endpoint actually does lives in skills/server/service.py, which runs the bin/ scripts.
+endpoint actually does lives in skills/gateway/service.py, which runs the bin/ scripts.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote
 
-from skills.server import validation
-from skills.server.guards import Cors, InFlight, RateLimiter, check_api_key
-from skills.server.logs import get_logger
-from skills.server.metrics import Metrics
+from skills.gateway import validation
+from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key
+from skills.gateway.logs import get_logger
+from skills.gateway.metrics import Metrics
 from skills.server.proxies import TrustedProxies
-from skills.server.service import Reply, Service
-from skills.server.validation import ApiError
+from skills.gateway.service import Reply, Service
+from skills.gateway.validation import ApiError
 from skills.store import open_store
 
 MAX_BODY = 256 * 1024  # bytes; 50 tasks of 5,000 characters fit with room to spare

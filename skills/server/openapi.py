@@ -1,9 +1,9 @@
 """The OpenAPI 3.1 description served at `GET /openapi.json`.
 
 Written out as data (there is no framework to derive it from): the shared schemas, then one
-entry per operation. Request shapes are what skills/server/validation.py accepts (unknown
+entry per operation. Request shapes are what skills/gateway/validation.py accepts (unknown
 fields are ignored, a null optional field counts as absent); response shapes are the scripts'
-output (skills/commands/*) and skills/server/service.py's replies. Error statuses come from
+output (skills/commands/*) and skills/gateway/service.py's replies. Error statuses come from
 skills/errors.py, the same table the server maps script error codes with. Tests compare the
 paths and methods here with the server's routing table and run schemathesis against the live
 server, so a drift shows up.

@@ -123,7 +123,7 @@ def _add_process_id(conn) -> None:
 
 
 def _create_routing_fallbacks(conn) -> None:
-    # one row per model call that settled an unsure route (skills/routing/fallback.py), whether or not
+    # one row per model call that settled an unsure route (skills/execution/fallback.py), whether or not
     # an execution followed: its tokens and cost count in the workforce's measured cost
     conn.execute(
         """CREATE TABLE routing_fallbacks (
@@ -146,7 +146,7 @@ def _create_routing_fallbacks(conn) -> None:
 
 
 def _create_feedback(conn) -> None:
-    # One row per verdict on a routing: `task_key` is the normalised task (skills/corrections.py) that
+    # One row per verdict on a routing: `task_key` is the normalised task (skills/ledger/corrections.py) that
     # verdicts on the same request are grouped by; a NULL agent means "no agent" (no_match / none should).
     conn.execute(
         """CREATE TABLE feedback (
@@ -208,7 +208,7 @@ ROUTED_QUERIES = f"SELECT id, query FROM executions WHERE {ROUTED}"
 
 def _routed_task_keys(rows) -> list[tuple[str, int]]:
     """(task_key, id) of routed executions (id, query): what agent selection accuracy groups them by."""
-    from skills.routing.feedback import task_key  # as skills/ledger.py computes it for new rows
+    from skills.routing.feedback import task_key  # as skills/ledger/records.py computes it for new rows
 
     return [(task_key(query), row_id) for row_id, query in rows]
 

@@ -1,0 +1,275 @@
+"""Read-only PostgreSQL access for the neon-database, contractor and project agents.
+
+Every query runs on a fresh connection inside a transaction opened READ ONLY (and REPEATABLE READ,
+so a tool's several queries see one snapshot) that is always rolled back. PostgreSQL itself refuses
+writes there (INSERT/UPDATE/DELETE, DDL, COPY FROM, nextval, SELECT ... FOR UPDATE); that is the
+guard, and skills/backends/sql_guard.py only adds friendlier early refusals and the checks the server
+cannot make (one statement per call, side-effect functions it allows read-only).
+
+Limits come from Settings: `sql_statement_timeout_ms` (SET LOCAL statement_timeout, shortened to
+the tool's deadline) and `sql_row_cap` (at most that many rows come back, `truncated` says more
+existed; free SQL streams through a server-side cursor, so a huge result is never fetched).
+
+Failures become skills.errors types, and no message ever carries the URL's password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Self
+
+import psycopg2
+from psycopg2.extensions import parse_dsn
+
+from skills.errors import (
+    AgentNotConfigured,
+    BadInput,
+    ExecutionTimeout,
+    OrchestratorError,
+    ToolRefused,
+    UpstreamUnavailable,
+)
+
+CONNECT_TIMEOUT_S = 5
+APPLICATION_NAME = "fibreflow-orchestrator"
+NOT_CONFIGURED = (
+    "NEON_DATABASE_URL is not set: set it in .env (or DATABASE_URL), or start the demo database with "
+    "`bin/demo_database start`"
+)
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[dict]
+    truncated: bool = False
+
+    def to_json(self) -> dict:
+        return {"columns": self.columns, "rows": self.rows, "row_count": len(self.rows), "truncated": self.truncated}
+
+
+# -- values and messages ---------------------------------------------------------------------------
+
+
+def jsonable(value):
+    """A database value as plain JSON: numbers, strings, lists, dicts, None."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value() and value.as_tuple().exponent >= 0:
+            return int(value)
+        return float(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    return str(value)
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def redact(message: str, url: str | None = None) -> str:
+    """`message` without the password of `url` (or any URL/`password=` credential in it)."""
+    password = _password_of(url) if url else None
+    if password:
+        message = message.replace(password, "***")
+    message = _URL_PASSWORD.sub(r"\1***@", message)
+    return _KEYWORD_PASSWORD.sub(r"\1***", message)
+
+
+def _password_of(url: str) -> str | None:
+    try:
+        return parse_dsn(url).get("password")
+    except psycopg2.ProgrammingError:  # malformed: take what sits where a URL's password would
+        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
+        return match.group(1) if match else None
+
+
+def describe_target(url: str) -> str:
+    """user@host:port/dbname for messages (never the password)."""
+    try:
+        parts = parse_dsn(url)
+    except psycopg2.ProgrammingError:  # its message quotes the DSN, password and all
+        return "(unparseable URL)"
+    host = parts.get("host", "localhost")
+    return f"{parts.get('user', '?')}@{host}:{parts.get('port', '5432')}/{parts.get('dbname', '?')}"
+
+
+def _first_line(error: Exception) -> str:
+    diag = getattr(error, "diag", None)
+    text = (getattr(diag, "message_primary", None) or str(error)).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def translate(error: Exception, *, url: str, timeout_ms: int, user_sql: bool) -> OrchestratorError:
+    """A psycopg2 error as the skills.errors type a caller can act on."""
+    from psycopg2 import errors as pg
+
+    message = redact(_first_line(error), url)
+    code = getattr(error, "pgcode", None) or ""
+    if isinstance(error, (pg.ReadOnlySqlTransaction, pg.InsufficientPrivilege)):
+        return ToolRefused(f"the database refused to change anything: queries are read-only ({message})", field="sql")
+    if isinstance(error, (pg.QueryCanceled, pg.LockNotAvailable)):
+        return ExecutionTimeout(
+            f"the query was cancelled after {timeout_ms} ms (ORCHESTRATOR_SQL_TIMEOUT_MS): "
+            "narrow it with WHERE or LIMIT, or raise the limit"
+        )
+    if not user_sql and isinstance(error, (pg.UndefinedTable, pg.UndefinedColumn)):
+        return AgentNotConfigured(
+            f"the database at {describe_target(url)} does not have FibreFlow's tables "
+            f"({message}): point NEON_DATABASE_URL at FibreFlow's database or run "
+            "`bin/demo_database start`",
+            field="database",
+        )
+    if code[:2] in ("42", "22", "0A", "21", "2B", "44", "34", "26"):
+        return BadInput(f"PostgreSQL rejected the query: {message}", field="sql" if user_sql else None)
+    if isinstance(error, psycopg2.OperationalError) or not code:
+        return UpstreamUnavailable(f"PostgreSQL at {describe_target(url)} failed: {message}")
+    return UpstreamUnavailable(f"PostgreSQL error {code}: {message}")
+
+
+# -- the session -------------------------------------------------------------------------------
+
+
+def _timeout_ms(settings, deadline: float | None) -> int:
+    limit = settings.sql_statement_timeout_ms
+    if deadline is None:
+        return limit
+    left = int((deadline - time.monotonic()) * 1000)
+    if left <= 0:
+        raise ExecutionTimeout("the tool's time ran out before the query could start")
+    return max(1, min(limit, left))
+
+
+def connect(settings, *, deadline: float | None = None):
+    """A psycopg2 connection to the configured database; errors never show the password."""
+    url = settings.effective_database_url()
+    if not url:
+        raise AgentNotConfigured(NOT_CONFIGURED, field="database")
+    timeout = (
+        CONNECT_TIMEOUT_S if deadline is None else max(1, min(CONNECT_TIMEOUT_S, int(deadline - time.monotonic())))
+    )
+    try:
+        psycopg2.extensions.parse_dsn(url)
+    except psycopg2.ProgrammingError:
+        raise AgentNotConfigured(
+            "the database URL is not a valid PostgreSQL URL: expected postgresql://user:password@host:port/dbname",
+            field="database",
+        ) from None
+    try:
+        return psycopg2.connect(url, connect_timeout=timeout, application_name=APPLICATION_NAME)
+    except psycopg2.Error as error:
+        raise UpstreamUnavailable(
+            f"cannot connect to PostgreSQL at {describe_target(url)}: {redact(_first_line(error), url)}; "
+            "check NEON_DATABASE_URL, or start the demo database with `bin/demo_database start`"
+        ) from None
+
+
+@dataclass
+class ReadOnlySession:
+    """One connection and one READ ONLY transaction, rolled back and closed on exit.
+
+    with ReadOnlySession(settings, deadline=ctx.deadline) as db:
+        result = db.query("SELECT ... WHERE status = %s", ("active",))
+    """
+
+    settings: object
+    deadline: float | None = None
+    timeout_ms: int = 0
+    _connection: object = field(default=None, repr=False)
+
+    def __enter__(self) -> Self:
+        self.timeout_ms = _timeout_ms(self.settings, self.deadline)
+        self._connection = connect(self.settings, deadline=self.deadline)
+        try:
+            with self._connection.cursor() as cursor:  # psycopg2 opens the transaction (BEGIN) here
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
+                    (str(self.timeout_ms), str(self.timeout_ms)),
+                )
+        except psycopg2.Error as error:
+            self.__exit__(None, None, None)
+            raise self._translate(error, user_sql=False) from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg2.Error):  # the connection may be gone; closing is all that is left
+                self._connection.rollback()
+            self._connection.close()
+            self._connection = None
+
+    def _translate(self, error: psycopg2.Error, *, user_sql: bool) -> OrchestratorError:
+        return translate(
+            error, url=self.settings.effective_database_url() or "", timeout_ms=self.timeout_ms, user_sql=user_sql
+        )
+
+    def query(
+        self, statement, params=None, *, cap: int | None = None, stream: bool = False, user_sql: bool = False
+    ) -> QueryResult:
+        """Rows of one statement (str or psycopg2.sql.Composable), at most `cap` of them.
+
+        stream: run it through a server-side cursor (only for SELECT/WITH/VALUES/TABLE), so rows
+        beyond the cap are never sent. user_sql: the text came from a person or model, so errors
+        in it are BadInput on field `sql`.
+        """
+        cap = self.settings.sql_row_cap if cap is None else cap
+        try:
+            cursor = self._connection.cursor(name="fibreflow_query") if stream else self._connection.cursor()
+            try:
+                cursor.execute(statement, params)
+                if cursor.description is None and not stream:
+                    return QueryResult([], [], False)
+                fetched = cursor.fetchmany(cap + 1)
+                columns = _unique([column.name for column in cursor.description])
+            finally:
+                cursor.close()
+        except psycopg2.Error as error:
+            raise self._translate(error, user_sql=user_sql) from None
+        rows = [dict(zip(columns, (jsonable(v) for v in row))) for row in fetched[:cap]]
+        return QueryResult(columns, rows, len(fetched) > cap)
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made distinct (`select 1, 2` names both ?column?), so rows can be dicts."""
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        result.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return result
+
+
+def run_sql(settings, text: str, *, deadline: float | None = None) -> QueryResult:
+    """Free SQL from a person or the model: checked (one read-only statement), then run read-only."""
+    from skills.backends.sql_guard import check_sql
+
+    checked = check_sql(text)
+    with ReadOnlySession(settings, deadline=deadline) as db:
+        return db.query(checked.text, stream=checked.streamable, user_sql=True)
+
+
+def fetch_all(ctx, statement, params=None, *, cap: int | None = None) -> QueryResult:
+    """One trusted, parameterised query from a tool, in its own read-only session."""
+    with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
+        return db.query(statement, params, cap=cap)
