@@ -57,12 +57,12 @@ def check_exposure(host: str, api_key: str | None, allow_remote: bool) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     from skills.config import load_settings
-    from skills.server.app import App, OrchestratorHTTPServer
     from skills.gateway.logs import setup_logging
+    from skills.server.app import App, OrchestratorHTTPServer
 
     settings = load_settings()
     if settings.claim_tasks:
-        from skills.gateway.claimer import check_claim_settings
+        from skills.gateway.claimer import check_claim_settings, start_claiming
 
         check_claim_settings(settings)
     if args.one_process_per_request:
@@ -78,7 +78,7 @@ def serve(args: argparse.Namespace) -> int:
     host, port = server.server_address[:2]
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     # this server also runs queued async tasks (its own and other replicas'), unless told to only serve HTTP
-    claiming = app.service.start_claiming(settings.async_concurrency).slots if settings.claim_tasks else 0
+    claiming = start_claiming(app.service, settings.async_concurrency).slots if settings.claim_tasks else 0
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -46,8 +46,8 @@ def concurrency_from(raw: str | None, default: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from skills.config import load_settings
+    from skills.gateway.claimer import check_claim_settings, start_claiming
     from skills.gateway.logs import setup_logging
-    from skills.gateway.claimer import check_claim_settings
     from skills.gateway.service import Service
     from skills.store import open_store
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
-    claimer = service.start_claiming(settings.async_concurrency)
+    claimer = start_claiming(service, settings.async_concurrency)
     ready = {
         "worker": claimer.owner,
         "concurrency": claimer.slots,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from skills.cli import run_script
-from skills.routing.names.sources import refresh, summary
 from skills.registry.loader import load_registry, routing_input_path
+from skills.routing.names.sources import refresh, summary
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:

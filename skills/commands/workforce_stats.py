@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from skills.cli import TEXT, Option, run_script
-from skills.registry.loader import load_registry
 from skills.ledger.stats import parse_since, workforce_stats
+from skills.registry.loader import load_registry
 
 OPTIONS = [Option("--since", "since", TEXT, "only executions since 24h / 7d / 30m / 2w or an ISO date")]
 

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from skills import errors
+from skills.gateway.replies import Reply
 from skills.gateway.workers import Cancellation, Cancelled
 from skills.store.base import ClaimedTask, StoreError
 
@@ -347,8 +348,13 @@ def agent_writes(service, agent_id) -> bool:
     return WRITING_REQUIREMENT in (reply.body.get("requires") or [])
 
 
-def _internal_error(exc: Exception):
-    from skills.gateway.service import Reply
+def start_claiming(service, slots: int) -> TaskClaimer:
+    """Run async tasks from the store in this process, `slots` at once, until the service closes."""
+    claimer = TaskClaimer(service, slots=slots, lease_s=service.settings.task_lease_s).start()
+    service.attach_claimer(claimer)
+    return claimer
 
+
+def _internal_error(exc: Exception) -> Reply:
     message = f"the orchestrator failed while running this task: {type(exc).__name__}"
     return Reply(500, {"error": message, "code": "internal_error"})

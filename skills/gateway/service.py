@@ -14,20 +14,16 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from skills import errors
 from skills.gateway import validation
 from skills.gateway.logs import excerpt, get_logger
 from skills.gateway.metrics import Metrics
+from skills.gateway.replies import Reply, status_for
 from skills.gateway.state_health import state_dir_report
 from skills.gateway.workers import Cancellation, OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
 from skills.store import Store, open_store
 from skills.store.base import StoreError
-
-if TYPE_CHECKING:
-    from skills.gateway.claimer import TaskClaimer
 
 SCRIPTS = ("route_task", "execute_agent", "list_agents", "agent_info", "workforce_stats", "route_feedback")
 EXECUTION_WORKERS = 8  # concurrent agent runs (they wait on Claude, SSH, SQL: I/O, not CPU)
@@ -35,31 +31,6 @@ BATCH_CONCURRENCY = 4  # tasks of one batch run at once
 MAX_PENDING_TASKS = 1000  # unfinished async tasks (every replica's) before execute-async answers 503
 CACHE_TTL_S = 30.0  # registry-derived answers (agent lists) are reused this long
 GAUGE_TTL_S = 15.0  # ledger figures on /metrics (agent selection accuracy) are re-read at most this often
-
-
-def _all_error_classes(cls=errors.OrchestratorError):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _all_error_classes(sub)
-
-
-CODE_STATUS = {cls.code: cls.http_status for cls in _all_error_classes()}
-# Codes the server adds, and smart execute's "several agents fit: choose one" (not an error class).
-CODE_STATUS.update({"script_failed": 502, "overloaded": 503, "interrupted": 500, "ambiguous_task": 409})
-
-
-@dataclass
-class Reply:
-    status: int
-    body: object
-    headers: dict = field(default_factory=dict)
-
-
-def status_for(answer) -> int:
-    """200 for an answer, the error class's HTTP status for an error object."""
-    if isinstance(answer, dict) and "code" in answer and ("error" in answer or answer.get("success") is False):
-        return CODE_STATUS.get(answer["code"], 500)
-    return 200
 
 
 class Service:
@@ -71,7 +42,7 @@ class Service:
         self.exec_limit_s = settings.agent_timeout_s + settings.request_timeout_s
         self._check_bin_dir()
         self.runners = {name: self._runner(name) for name in SCRIPTS}
-        self.claimer = None  # a TaskClaimer once start_claiming() is called (skills/gateway/claimer.py)
+        self.claimer = None  # a TaskClaimer once a command attaches one (skills/gateway/claimer.py)
         self.batch_pool = ThreadPoolExecutor(BATCH_CONCURRENCY, thread_name_prefix="batch")
         self._cache: dict[str, tuple[float, object, object]] = {}
         self._cache_lock = threading.Lock()
@@ -307,12 +278,10 @@ class Service:
         """The shared store, opened at first use (and again after a failed open: it may be back)."""
         return open_store(self.settings)
 
-    def start_claiming(self, slots: int) -> TaskClaimer:
-        """Run async tasks from the store in this process, `slots` at once, until close()."""
-        from skills.gateway.claimer import TaskClaimer
-
-        self.claimer = TaskClaimer(self, slots=slots, lease_s=self.settings.task_lease_s).start()
-        return self.claimer
+    def attach_claimer(self, claimer) -> None:
+        """The command that runs async tasks here (skills/gateway/claimer.py) hands its claimer over,
+        so close() stops claiming before the workers stop."""
+        self.claimer = claimer
 
     def submit(self, kind: str, fields: dict) -> Reply:
         """Queue the task in the store; whichever claimer (server or worker) is free runs it."""

@@ -2,7 +2,7 @@
 // Agents run on the offline path (direct), except two Claude runs against the test's Anthropic
 // double: a slow one, cancelled once it has sent progress and the test (which sees the double)
 // writes a line on our stdin to say the run has reached the model; then a quick one.
-// Started by tests/test_mcp_node_client.py:
+// Started by tests/api/test_mcp_node_client.py:
 //   node client.mjs stdio <python> <bin/orchestrator_mcp>     (the server's environment is ours)
 //   node client.mjs http <url> [bearer key]
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";

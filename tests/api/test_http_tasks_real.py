@@ -1,7 +1,7 @@
 """Async tasks, batches and smart execute's 409 through the real scripts: a real server running
 the real bin/ scripts, vps-monitor on this machine and the data agents on the test PostgreSQL.
 
-tests/test_http_tasks.py drives the same endpoints with a stand-in execute_agent to make tasks
+tests/api/test_http_tasks.py drives the same endpoints with a stand-in execute_agent to make tasks
 hang or crash on cue; this module shows that what users get from them is the agents' answers."""
 
 from __future__ import annotations

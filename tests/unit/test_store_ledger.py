@@ -16,7 +16,7 @@ from skills.ledger.stats import workforce_stats
 from skills.store import close_stores, open_store
 from skills.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, apply_migrations, open_sqlite
 from tests.fixtures.scripts import clean_env, run_script
-from tests.test_store import results_of, start_children
+from tests.unit.test_store import results_of, start_children
 
 SECRET = "sk-ant-api03-" + "x" * 40
 LEASES = [name for name, _ in SQLITE_MIGRATIONS].index("http_tasks_lease")

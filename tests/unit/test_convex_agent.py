@@ -19,7 +19,7 @@ from skills.execution.tools import ToolContext, load_agent_prompt, load_agent_to
 from tests.fixtures.fake_anthropic import reply_text, reply_tool_use
 from tests.fixtures.silent import client_hung_up, silent_listener
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENTS = os.path.join(ROOT, "agents")
 AGENT = "convex-database"
 

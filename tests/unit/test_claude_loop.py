@@ -372,6 +372,6 @@ def test_unreachable_api_is_upstream_unavailable():
 
 def test_importing_the_loop_does_not_import_the_sdk():
     code = "import sys, skills.execution.claude_loop; print('anthropic' in sys.modules)"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "False"

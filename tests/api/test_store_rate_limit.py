@@ -10,7 +10,7 @@ import requests
 from skills.store.postgres import PostgresStore
 from skills.store.sqlite import SQLiteStore
 from tests.fixtures.http_server import start_server
-from tests.test_store import results_of, start_children
+from tests.unit.test_store import results_of, start_children
 
 PER_MINUTE = 12
 

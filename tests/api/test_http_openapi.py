@@ -54,7 +54,7 @@ def test_document_describes_exactly_the_servers_routes(served_spec):
 def test_every_described_operation_is_answered_by_the_server_not_404_or_405(server, served_spec):
     for method, path in sorted(operations(served_spec)):
         if path == "/ws/orchestrator":
-            continue  # covered by tests/test_http_websocket.py
+            continue  # covered by tests/api/test_http_websocket.py
         url = server.url + path.replace("{agent_id}", "vps-monitor").replace("{task_id}", "0" * 32)
         response = requests.request(method, url, json={}, timeout=30)
         assert response.status_code not in (405, 501), (method, path, response.text)

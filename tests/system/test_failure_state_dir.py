@@ -21,7 +21,7 @@ from skills.routing import route
 from skills.execution.fallback import settle
 from tests.fixtures.fake_anthropic import reply_choice
 from tests.fixtures.http_server import start_server
-from tests.test_routing_fallback import AGENTS, BASE, TIED
+from tests.unit.test_routing_fallback import AGENTS, BASE, TIED
 
 TMPFS_SIZE = "4m"
 

@@ -81,7 +81,7 @@ def test_each_route_task_example_shows_what_the_program_prints(state_dir):
 def test_smart_execute_refusals_in_the_readme_match_the_code():
     from skills import errors
     from skills.commands import execute_agent
-    from skills.gateway.service import CODE_STATUS
+    from skills.gateway.replies import CODE_STATUS
 
     rows = re.findall(r"^\| `([a-z_]+)` \| (\d) \| (\d{3}) \|", readme(), re.MULTILINE)
     assert {code for code, _, _ in rows} == {"no_match", "ambiguous_task", "agent_not_configured", "model_required"}

@@ -1,7 +1,7 @@
 """The store's async-task queue on both backends (SQLite file, real PostgreSQL): claims, leases,
 takeovers, the exactly-once end, and claimers in several threads and processes never sharing a task.
 
-Ledger, migrations, rate limit and PostgreSQL restarts: tests/test_store_ledger.py and friends."""
+Ledger, migrations, rate limit and PostgreSQL restarts: tests/unit/test_store_ledger.py and friends."""
 
 from __future__ import annotations
 

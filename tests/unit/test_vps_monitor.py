@@ -18,7 +18,7 @@ from skills.execution.tools import ToolContext, load_agent_tools, run_tool
 from tests.fixtures.silent import client_hung_up, silent_listener
 from tests.fixtures.sshd import SERVER_NAME, free_port, make_key
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOLS = load_agent_tools(os.path.join(ROOT, "agents"), "vps-monitor")
 
 
