@@ -13,12 +13,12 @@ import re
 import time
 from typing import Literal
 
-from skills.backends import hostmetrics as hm
 from skills.answers.server_names import INTERFACE, KNOWN_SERVICES, named_server
 from skills.answers.server_names import check_question as _check_server_named
-from skills.errors import BadInput, OrchestratorError
-from skills.backends.ssh import open_transport, validate_service
+from skills.backends import hostmetrics as hm
 from skills.backends.hosts import get_server
+from skills.backends.ssh import open_transport, validate_service
+from skills.errors import BadInput, OrchestratorError
 from skills.execution.tools import ToolContext, ToolResult, tool
 
 SAMPLE_INTERVAL_S = 0.5  # long enough for a stable percentage, short enough to feel instant
@@ -116,8 +116,8 @@ _SERVICE_PATTERNS = [
 
 def _configured_servers() -> list[str]:
     """Names from the servers file the environment points at (parse gets no ToolContext)."""
-    from skills.config import load_settings
     from skills.backends.hosts import load_servers
+    from skills.config import load_settings
 
     try:
         return list(load_servers(load_settings()))

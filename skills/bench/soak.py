@@ -274,9 +274,9 @@ def _drive(port: int, clients: int, seconds: float, tally: Tally) -> None:
 
 def _start_stack(state_dir: str):
     """The demo PostgreSQL and the server, both in `state_dir`; returns (server, settings)."""
-    from skills.demo import database as demo_database
-    from skills.config import Settings
     from skills.bench.http import Server
+    from skills.config import Settings
+    from skills.demo import database as demo_database
 
     env = {"ORCHESTRATOR_STATE_DIR": state_dir, "ORCHESTRATOR_ENV_FILE": os.devnull}
     settings = Settings(env)

@@ -8,9 +8,9 @@ import os
 import sys
 import time
 
-from skills.evaluation.clinc import DEFAULT_DIR, clinc_registry, score_split
 from skills.config import PROJECT_ROOT, load_settings
 from skills.errors import OrchestratorError
+from skills.evaluation.clinc import DEFAULT_DIR, clinc_registry, score_split
 from skills.evaluation.routing import evaluate, read_labelled
 from skills.jsonout import dumps
 from skills.registry.loader import load_registry

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from skills.evaluation.answers import as_table, default_questions_file, evaluate, read_questions
 from skills.config import load_settings
 from skills.errors import OrchestratorError
+from skills.evaluation.answers import as_table, default_questions_file, evaluate, read_questions
 from skills.jsonout import dumps
 from skills.registry.loader import load_registry
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, OrchestratorError, UpstreamUnavailable
-from skills.redaction import mask_secret
 from skills.execution.tools import Tool, ToolCall, ToolContext, ToolResult, run_tool
+from skills.redaction import mask_secret
 
 MAX_RETRIES = 2  # per model call, on top of the first attempt
 DEFAULT_BASE_URL = "https://api.anthropic.com"

@@ -20,11 +20,7 @@ from dataclasses import dataclass, field
 
 from skills.answers.reading import answer_yes_no
 from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, NotFound, OrchestratorError
-from skills.ledger.records import ExecutionRecord, record_or_warn
-from skills.registry.pricing import cost_usd
 from skills.execution.readiness import HOW_TO_CONFIGURE, missing_requirements
-from skills.registry.loader import find_agent
-from skills.routing.lexical import build_lexical, score_evidence
 from skills.execution.tools import (
     ToolCall,
     ToolContext,
@@ -34,6 +30,10 @@ from skills.execution.tools import (
     load_question_check,
     run_tool,
 )
+from skills.ledger.records import ExecutionRecord, record_or_warn
+from skills.registry.loader import find_agent
+from skills.registry.pricing import cost_usd
+from skills.routing.lexical import build_lexical, score_evidence
 
 TOOL_MATCH_THRESHOLD = 0.3
 SECOND_TOOL_THRESHOLD = 0.9  # a further tool needs a trigger of its own, not just example words

@@ -190,8 +190,8 @@ def ask_model(settings, model: str, task: str, agents: list[dict], context: dict
     """One forced `choose_agent` call; failures come back as a Call with a reason, never raised."""
     import anthropic
 
-    from skills.execution.claude_loop import anthropic_client
     from skills.errors import ExecutionTimeout, OrchestratorError
+    from skills.execution.claude_loop import anthropic_client
 
     ids = [agent["id"] for agent in agents]
     call = Call(model=model)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from skills.ledger.corrections import feedback_summary, selection_accuracy, verdicts
 from skills.errors import BadInput
-from skills.ledger.records import agent_totals, fallback_totals, feedback, routed_executions
 from skills.execution.readiness import missing_requirements
+from skills.ledger.corrections import feedback_summary, selection_accuracy, verdicts
+from skills.ledger.records import agent_totals, fallback_totals, feedback, routed_executions
 from skills.registry.loader import format_cost
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from skills.ledger import records as ledger
 from skills.cli import MAX_TEXT
-from skills.jsonout import dumps
 from skills.gateway.service import Service
+from skills.jsonout import dumps
+from skills.ledger import records as ledger
 
 AGENTS_URI = "orchestrator://agents"
 AGENT_URI_PREFIX = "orchestrator://agents/"

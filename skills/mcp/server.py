@@ -21,11 +21,11 @@ from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.shared.exceptions import McpError
 
-from skills.mcp import resources
-from skills.mcp.tools import TOOLS, Outcome, ToolSpec, call_tool, check_arguments, refusal
 from skills.gateway.service import Service
 from skills.gateway.validation import ApiError
 from skills.gateway.workers import Cancellation
+from skills.mcp import resources
+from skills.mcp.tools import TOOLS, Outcome, ToolSpec, call_tool, check_arguments, refusal
 
 SERVER_NAME = "fibreflow-orchestrator"
 VERSION = "0.1.0"

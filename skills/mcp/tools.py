@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from skills.cli import FLAG, MAX_TEXT, Option
 from skills.commands import agent_info, execute_agent, list_agents, route_task, workforce_stats
-from skills.jsonout import dumps
-from skills.server.openapi import SCHEMAS
 from skills.gateway.service import Reply, Service
 from skills.gateway.validation import MAX_AGENT_ID, ApiError, Field, Schema, check
 from skills.gateway.workers import Cancellation
+from skills.jsonout import dumps
+from skills.server.openapi import SCHEMAS
 
 _JSON_TYPES = {str: "string", bool: "boolean", dict: "object"}
 

@@ -8,11 +8,11 @@ str-keyed tables plus a small header, so it can be cached and read a row at a ti
 from __future__ import annotations
 
 from skills.routing.calibration import calibrate
-from skills.routing.names.index import build_tables
 from skills.routing.feedback import corrections_table
 from skills.routing.fitting import Fit
 from skills.routing.lexical import build_lexical, collect, deletion_table
 from skills.routing.model import content_words
+from skills.routing.names.index import build_tables
 
 
 def _feedback(inputs: dict) -> tuple[dict, list]:

@@ -20,9 +20,9 @@ from skills.gateway import validation
 from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key
 from skills.gateway.logs import get_logger
 from skills.gateway.metrics import Metrics
-from skills.server.proxies import TrustedProxies
 from skills.gateway.service import Reply, Service
 from skills.gateway.validation import ApiError
+from skills.server.proxies import TrustedProxies
 from skills.store import open_store
 
 MAX_BODY = 256 * 1024  # bytes; 50 tasks of 5,000 characters fit with room to spare

@@ -9,8 +9,8 @@ import pwd
 import psycopg2
 import pytest
 
-from skills.demo import database as demo_database
 from skills.config import Settings
+from skills.demo import database as demo_database
 from skills.errors import AgentNotConfigured
 
 

@@ -16,9 +16,9 @@ import requests
 import yaml
 
 from skills.config import Settings
+from skills.execution.fallback import settle
 from skills.registry.loader import load_registry
 from skills.routing import route
-from skills.execution.fallback import settle
 from tests.fixtures.fake_anthropic import reply_choice
 from tests.fixtures.http_server import start_server
 from tests.unit.test_routing_fallback import AGENTS, BASE, TIED

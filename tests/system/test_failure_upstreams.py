@@ -16,8 +16,8 @@ import pytest
 import requests
 import yaml
 
-from skills.demo import database as demo_database
 from skills.config import Settings
+from skills.demo import database as demo_database
 from tests.fixtures.http_server import start_server
 from tests.fixtures.sshd import make_key
 from tests.fixtures.tcp_proxy import TcpProxy

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from skills.demo import database as demo_database
 from skills.config import Settings
+from skills.demo import database as demo_database
 from skills.errors import OrchestratorError
 from skills.store import StoreError
 from skills.store.postgres import PostgresStore

@@ -12,9 +12,9 @@ import time
 import anthropic  # noqa: F401  imported up front: the deadline tests' budgets are for the loop, not a cold import
 import pytest
 
-from skills.execution.claude_loop import MAX_RETRIES, TRUNCATION_MARKER, run_tool_loop
 from skills.config import Settings
 from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, UpstreamUnavailable
+from skills.execution.claude_loop import MAX_RETRIES, TRUNCATION_MARKER, run_tool_loop
 from skills.execution.tools import ToolContext, ToolResult, tool
 from tests.fixtures.fake_anthropic import (
     api_error,

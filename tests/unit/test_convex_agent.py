@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from skills.backends import convex
-from skills.execution.claude_loop import run_tool_loop
 from skills.config import Settings
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, UpstreamUnavailable
+from skills.execution.claude_loop import run_tool_loop
 from skills.execution.tools import ToolContext, load_agent_prompt, load_agent_tools
 from tests.fixtures.fake_anthropic import reply_text, reply_tool_use
 from tests.fixtures.silent import client_hung_up, silent_listener

@@ -9,10 +9,10 @@ import time
 import psycopg2
 import pytest
 
-from skills.config import Settings
 from skills.backends.database import ReadOnlySession, run_sql
-from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, NotFound, ToolRefused, UpstreamUnavailable
 from skills.backends.sql_guard import check_sql
+from skills.config import Settings
+from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, NotFound, ToolRefused, UpstreamUnavailable
 from skills.execution.tools import ToolContext, load_agent_tools
 
 AGENTS_DIR = Settings({}).agents_dir

@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from skills.evaluation.answers import compute_truths, evaluate, judge, read_questions
 from skills.errors import BadInput
+from skills.evaluation.answers import compute_truths, evaluate, judge, read_questions
 from skills.execution.execute import execute
 from skills.registry.loader import load_registry
 from tests.fixtures.scripts import ROOT

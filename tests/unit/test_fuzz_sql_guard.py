@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skills.config import Settings
 from skills.backends.database import run_sql
-from skills.errors import BadInput, OrchestratorError, ToolRefused
 from skills.backends.sql_guard import check_sql
+from skills.config import Settings
+from skills.errors import BadInput, OrchestratorError, ToolRefused
 
 TABLES = ["contractors", "projects", "sites", "rfqs", "boq_items", "purchase_orders", "stock_movements"]
 READS = [

@@ -9,8 +9,8 @@ import os
 import pytest
 import yaml
 
-from skills.registry.loader import load_registry, validate
 from skills.registry.importer import convert, parse_price
+from skills.registry.loader import load_registry, validate
 from tests.fixtures.scripts import ROOT
 
 ORIGINAL = os.path.join(ROOT, "tests", "data", "original_registry.json")

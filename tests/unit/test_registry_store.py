@@ -23,9 +23,9 @@ from skills.registry.loader import (
     load_registry,
     write_routing_input,
 )
-from skills.routing import route
 from skills.routing import index_file as store
 from skills.routing import index_file_writer as store_writer
+from skills.routing import route
 from tests.fixtures.scripts import BIN, ROOT, clean_env, run_script
 
 PROJECT_REGISTRY = os.path.join(ROOT, "registry", "agents.yaml")

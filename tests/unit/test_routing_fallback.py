@@ -13,11 +13,11 @@ import requests
 import yaml
 
 from skills.config import Settings
+from skills.execution.fallback import settle
 from skills.ledger.records import routing_fallbacks
+from skills.ledger.stats import workforce_stats
 from skills.registry.loader import load_registry
 from skills.routing import route
-from skills.execution.fallback import settle
-from skills.ledger.stats import workforce_stats
 from tests.fixtures.fake_anthropic import api_error, delayed, rate_limited, reply_choice, reply_text
 
 BASE = {"category": "test", "status": "active", "cost_per_query": 0.001}

@@ -9,10 +9,10 @@ import sqlite3
 
 import pytest
 
-from skills.ledger import records as ledger
 from skills.config import Settings
-from skills.registry.loader import load_registry
+from skills.ledger import records as ledger
 from skills.ledger.stats import workforce_stats
+from skills.registry.loader import load_registry
 from skills.store import close_stores, open_store
 from skills.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, apply_migrations, open_sqlite
 from tests.fixtures.scripts import clean_env, run_script

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from skills.backends import ssh as remote
+from skills.backends.hosts import get_server, load_servers
 from skills.config import Settings
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, ToolRefused, UpstreamUnavailable
-from skills.backends.hosts import get_server, load_servers
 from skills.execution.tools import ToolContext, load_agent_tools, run_tool
 from tests.fixtures.silent import client_hung_up, silent_listener
 from tests.fixtures.sshd import SERVER_NAME, free_port, make_key

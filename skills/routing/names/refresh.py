@@ -27,8 +27,8 @@ def refresh_if_due(settings, registry: dict) -> dict:
 
 def refresh_names(settings, registry: dict) -> dict:
     """`refresh_if_due` for a caller that has just asked `entity_names_due` itself (route_task)."""
-    from skills.routing.names.sources import refresh  # the readers: only when the names are due
     from skills.errors import OrchestratorError
+    from skills.routing.names.sources import refresh  # the readers: only when the names are due
 
     try:
         done = refresh(settings, registry["agents"], deadline=time.monotonic() + ROUTE_REFRESH_BUDGET_S, wait=False)
