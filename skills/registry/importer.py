@@ -309,7 +309,7 @@ def import_registry(source: str, output: str, *, force: bool = False, agents_dir
     if needs_code:
         report["notes"].append(
             "no agents/<id>/ folder for " + ", ".join(needs_code) + ": they route, but executing them needs "
-            "agents/<id>/prompt.md and tools.py (see README, Adding an agent)"
+            "agents/<id>/prompt.md and tools.py (see docs/adding-an-agent.md)"
         )
     return {
         "written": os.path.abspath(output),

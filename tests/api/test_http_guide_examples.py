@@ -85,7 +85,7 @@ GUIDE = os.path.join(os.path.dirname(ROOT), "shared", "seed", "orchestrator-api-
 
 
 def test_the_guides_python_client_runs_as_a_script_with_the_venv_interpreter(server):
-    # What the README tells a reader to do: save the guide's code as a file, run it with .venv's
+    # What docs/http-api.md tells a reader to do: save the guide's code as a file, run it with .venv's
     # python (where bin/setup --test put requests). Only the default base URL is this server's.
     assert os.path.isfile(GUIDE), f"the guide is missing: {GUIDE}"
     with open(GUIDE, encoding="utf-8") as handle:

@@ -1,6 +1,6 @@
 """bin/benchmark_http runs end to end and reports what it measured.
 
-Speed targets are read off the figures it prints (see README), not asserted here: machines
+Speed targets are read off the figures it prints (see docs/speed.md), not asserted here: machines
 are noisy and a timed test would fail for reasons that are not the code's."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """bin/benchmark_scale runs end to end on both backends and reports what it measured.
 
-Its targets (3 workers >= 2.5x one; claim wait p50 <= 20 ms) are read off the figures in the README,
+Its targets (3 workers >= 2.5x one; claim wait p50 <= 20 ms) are read off the figures in docs/speed.md,
 not asserted here: a timed test would fail on a busy machine for reasons that are not the code's."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """bin/soak, briefly: every kind of request gets traffic, a healthy server shows no unexpected
-errors, and the report carries the resource figures the README's Reliability table quotes."""
+errors, and the report carries the resource figures docs/reliability.md's soak table quotes."""
 
 from __future__ import annotations
 

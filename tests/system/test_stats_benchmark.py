@@ -1,6 +1,6 @@
 """bin/benchmark_stats runs end to end on both backends and reports what it measured.
 
-Its figures (seconds, peak memory) are read off in the README, not asserted: a timed test would
+Its figures (seconds, peak memory) are read off in docs/speed.md, not asserted: a timed test would
 fail on a busy machine for reasons that are not the code's."""
 
 from __future__ import annotations
