@@ -5,19 +5,19 @@ comes from:
 - `model.py`: similarity to the agent's examples (and its triggers, and confirmed corrections);
 - `lexical.py`: trigger words and phrases, weak triggers, near-miss spellings;
 - `feedback.py`: a confirmed correction decides the very task it was given for;
-- `entities.py`: names from the agents' own data (contractors, projects, towns, tables), read by
-  skills/routing/names/sources.py into the `entities` routing input (`entity_index.py` builds their tables);
+- `names/evidence.py`: names from the agents' own data (contractors, projects, towns, tables), read
+  by `names/sources.py` into the `entities` routing input (`names/index.py` builds their tables);
 `fitting.py` fits the example model, `calibration.py` how much triggers count and each agent's
 threshold from held-out examples; `index.py` builds it all once per registry version (the
 writer of the index file puts a second core to work through `forked.py`).
 
-When the decision is unsure, `fallback.py` can settle it afterwards with one forced-choice call
-to the cheapest model (`settle`, called by the commands, never by `route`; it imports the SDK
-only when it calls).
+When the decision is unsure, skills/execution/fallback.py can settle it afterwards with one
+forced-choice call to the cheapest model (`settle`, called by the commands, never by `route`; it
+imports the SDK only when it calls).
 
-`store.py` reads the built index from a file a fresh process reads piece by piece (a route
+`index_file.py` reads the built index from a file a fresh process reads piece by piece (a route
 needs a few postings, not the whole index), used by skills/registry/loader.py's `load_registry`;
-`store_writer.py` writes that file when the index is built (never loaded by a route).
+`index_file_writer.py` writes that file when the index is built (never loaded by a route).
 
 Everything a route needs is fitted when the registry's index is built and cached with it.
 This package is on the hot path of every `route_task`: keep imports to the standard library.
