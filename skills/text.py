@@ -251,6 +251,15 @@ def words(text: str) -> list[str]:
     return text.lower().translate(_TO_SPACE).split()
 
 
+def task_key(task: str) -> str:
+    """What verdicts on the same request share: lower-case words, punctuation and spacing dropped.
+
+    Here, not in routing, because the ledger and the store key their rows by it too and sit
+    below routing in the layers.
+    """
+    return " ".join(words(task))
+
+
 def terms(text: str) -> list[str]:
     """Stemmed words in order, stopwords and bare numbers dropped: what routing compares."""
     return [_stem_of(word) for word in words(text) if word not in STOPWORDS and not word.isdigit()]

@@ -26,7 +26,6 @@ from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, Upstre
 from skills.redaction import mask_secret
 
 DEFAULT_TIMEOUT_S = 15.0  # per request, when the caller gives no deadline
-UDF_FAILED = 560  # Convex's status for "the function threw"
 _CALLER_ERRORS = ("not_found", "bad_input", "invalid", "conflict")
 
 

@@ -23,7 +23,6 @@ import time
 
 BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
 DEFAULT_TASK = "Check CPU usage on the server"
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:

@@ -31,7 +31,7 @@ COLUMNS = ("started_at", "agent_id", "query", "task_key", "route_status", "mode"
 
 def executions(count: int, now: float, seed: int = 5):
     """`count` execution rows (tuples in COLUMNS order), in batches."""
-    from skills.routing.feedback import task_key
+    from skills.text import task_key
 
     generator = random.Random(seed)
     batch = []
@@ -54,7 +54,7 @@ def executions(count: int, now: float, seed: int = 5):
 def fill(settings: Settings, count: int) -> None:
     """The ledger, migrated by the store, then filled in bulk (the store books one row at a time)."""
     from skills.ledger import records as ledger
-    from skills.routing.feedback import task_key
+    from skills.text import task_key
 
     ledger.is_writable(settings)  # creates and migrates it
     now = time.time()

@@ -21,7 +21,15 @@ from skills.gateway.logs import excerpt, get_logger
 from skills.gateway.metrics import Metrics
 from skills.gateway.replies import Reply, status_for
 from skills.gateway.state_health import state_dir_report
-from skills.gateway.workers import Cancellation, OneShotRunner, PoolBusy, ScriptFailed, ScriptTimeout, WorkerPool
+from skills.gateway.workers import (
+    Cancellation,
+    OneShotRunner,
+    PoolBusy,
+    Runner,
+    ScriptFailed,
+    ScriptTimeout,
+    WorkerPool,
+)
 from skills.store import Store, open_store
 from skills.store.base import StoreError
 
@@ -41,7 +49,7 @@ class Service:
         self.quick_limit_s = settings.request_timeout_s
         self.exec_limit_s = settings.agent_timeout_s + settings.request_timeout_s
         self._check_bin_dir()
-        self.runners = {name: self._runner(name) for name in SCRIPTS}
+        self.runners: dict[str, Runner] = {name: self._runner(name) for name in SCRIPTS}
         self.claimer = None  # a TaskClaimer once a command attaches one (skills/gateway/claimer.py)
         self.batch_pool = ThreadPoolExecutor(BATCH_CONCURRENCY, thread_name_prefix="batch")
         self._cache: dict[str, tuple[float, object, object]] = {}
@@ -71,7 +79,7 @@ class Service:
                     field="ORCHESTRATOR_BIN_DIR",
                 )
 
-    def _runner(self, name: str):
+    def _runner(self, name: str) -> Runner:
         path = os.path.join(self.settings.bin_dir, name)
         workers = self.settings.server_workers
         if workers <= 0:

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 _READ_CHUNK = 65536
 
@@ -86,6 +87,34 @@ class Cancellation:
             proc = self._proc
         if proc is not None:
             _kill_group(proc)
+
+
+class Runner(Protocol):
+    """What the gateway's Service needs from whatever runs one script: the warm `WorkerPool` and
+    the per-request `OneShotRunner` both provide it, so Service never asks which one it holds.
+    """
+
+    script: str
+
+    def call(self, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> dict | list:
+        """Run the script on `payload` and return its JSON answer.
+
+        Raises ScriptFailed, ScriptTimeout (past `limit_s`), Cancelled (after `cancel.cancel()`) or
+        PoolBusy (no worker free in time); the Service maps each to one reply.
+        """
+        ...
+
+    def live(self) -> int:
+        """How many processes are running for this script now (for /health and the logs)."""
+        ...
+
+    def retire_idle(self, now: float | None = None) -> int:
+        """Stop processes idle long enough to give their memory back; returns how many stopped."""
+        ...
+
+    def close(self) -> None:
+        """Stop every process, idle or busy: the server is shutting down."""
+        ...
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -31,7 +31,7 @@ from skills.errors import BadInput
 from skills.ledger.records import FeedbackRecord, feedback, record_feedback
 from skills.redaction import redact
 from skills.registry.loader import read_routing_inputs, routing_input_path, write_routing_input
-from skills.routing.feedback import task_key
+from skills.text import task_key
 
 NO_AGENT_WORDS = ("none", "null")  # how a command line says "no agent"
 

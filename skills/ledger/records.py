@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 from skills.redaction import redact
-from skills.routing.feedback import task_key
 from skills.store import StoreError, open_store
+from skills.text import task_key
 
 MAX_QUERY_CHARS = 2000
 

@@ -11,14 +11,9 @@ punctuation or spacing (`task_key`); everything else is decided by the evidence 
 
 from __future__ import annotations
 
-from skills.text import words
+from skills.text import task_key
 
 NO_AGENT = -1
-
-
-def task_key(task: str) -> str:
-    """What verdicts on the same request share: lower-case words, punctuation and spacing dropped."""
-    return " ".join(words(task))
 
 
 def corrections_table(agents: list[dict], inputs: dict | None) -> dict[str, int]:

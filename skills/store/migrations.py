@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from skills.store.base import ROUTED
+from skills.text import task_key
 
 Migration = tuple[str, Callable]
 PG_MIGRATION_LOCK = 0x0F1B_0F10  # pg_advisory_xact_lock key: "fibreflow orchestrator schema"
@@ -207,9 +208,8 @@ ROUTED_QUERIES = f"SELECT id, query FROM executions WHERE {ROUTED}"
 
 
 def _routed_task_keys(rows) -> list[tuple[str, int]]:
-    """(task_key, id) of routed executions (id, query): what agent selection accuracy groups them by."""
-    from skills.routing.feedback import task_key  # as skills/ledger/records.py computes it for new rows
-
+    """(task_key, id) of routed executions (id, query): what agent selection accuracy groups them by,
+    keyed as skills/ledger/records.py keys new rows."""
     return [(task_key(query), row_id) for row_id, query in rows]
 
 

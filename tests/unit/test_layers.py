@@ -64,14 +64,16 @@ def test_agents_tools_import_no_benchmarks_demo_or_evaluations():
 def test_skills_import_graph_has_no_circle():
     graph = _graph()
     # a package's __init__ that re-exports its own modules is not a circle with them
-    edges = {m: {t for t in ts if not (m == t.rsplit(".", 1)[0] or t == m.rsplit(".", 1)[0])} for m, ts in graph.items()}
+    edges = {
+        m: {t for t in ts if not (m == t.rsplit(".", 1)[0] or t == m.rsplit(".", 1)[0])} for m, ts in graph.items()
+    }
     circles, state = [], {}
 
     def visit(module: str, path: list[str]) -> None:
         state[module] = "open"
         for target in sorted(edges.get(module, ())):
             if state.get(target) == "open":
-                circles.append(" -> ".join(path[path.index(target):] + [target]))
+                circles.append(" -> ".join(path[path.index(target) :] + [target]))
             elif target not in state:
                 visit(target, path + [target])
         state[module] = "done"
@@ -80,3 +82,28 @@ def test_skills_import_graph_has_no_circle():
         if module not in state:
             visit(module, [module])
     assert circles == []
+
+
+def _reaching(lower: tuple[str, ...], higher: tuple[str, ...]) -> list[str]:
+    """`module imports target` for each import from a package in `lower` into one in `higher`."""
+
+    def inside(module: str, packages: tuple[str, ...]) -> bool:
+        return any(module == p or module.startswith(p + ".") for p in packages)
+
+    return [
+        f"{module} imports {target}"
+        for module, targets in sorted(_graph().items())
+        if inside(module, lower)
+        for target in sorted(targets)
+        if inside(target, higher)
+    ]
+
+
+def test_store_and_ledger_do_not_import_routing():
+    # the ledger keys rows by skills.text.task_key; reaching up into routing for it made a back-up arrow
+    assert _reaching(("skills.store", "skills.ledger"), ("skills.routing",)) == []
+
+
+def test_backends_do_not_import_execution_gateway_or_server():
+    higher = ("skills.execution", "skills.gateway", "skills.server", "skills.mcp", "skills.commands")
+    assert _reaching(("skills.backends",), higher) == []
