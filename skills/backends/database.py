@@ -105,7 +105,8 @@ def _passwords_of(url: str) -> list[str]:
     """The password as libpq reads it and as a person wrote it (they differ when it holds a raw `@`)."""
     from skills.redaction import url_userinfo
 
-    found = [url_userinfo(url)[1]]
+    written = url_userinfo(url)[1] or ""
+    found = [written, *written.split("@")[1:]]  # libpq reads the pieces after a raw '@' as the host
     with contextlib.suppress(psycopg2.ProgrammingError):  # malformed: the written form is all there is
         found.append(parse_dsn(url).get("password"))
     return sorted({p for p in found if p}, key=len, reverse=True)

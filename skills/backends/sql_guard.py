@@ -73,7 +73,7 @@ pg_typeof to_regclass to_regtype has_table_privilege has_schema_privilege has_co
 pg_table_is_visible pg_postmaster_start_time pg_backend_pid pg_sleep
 """
 ALLOWED_FUNCTIONS = frozenset(
-    " ".join([AGGREGATES, STRINGS, MATHS, DATES, JSON, CONDITIONALS_AND_ARRAYS, CATALOG_READERS]).split()
+    f"{AGGREGATES} {STRINGS} {MATHS} {DATES} {JSON} {CONDITIONALS_AND_ARRAYS} {CATALOG_READERS}".split()
 )
 NESTED_STATEMENTS_ALLOWED = {"RawStmt", "SelectStmt", "ExplainStmt"}
 

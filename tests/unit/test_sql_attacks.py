@@ -21,7 +21,7 @@ from psycopg2.extensions import make_dsn
 
 from skills.backends.database import ReadOnlySession, run_sql
 from skills.config import Settings
-from skills.errors import DatabaseRoleUnsafe, ToolRefused
+from skills.errors import AgentNotConfigured, DatabaseRoleUnsafe, ToolRefused
 from tests.fixtures.fake_anthropic import reply_text, reply_tool_use
 from tests.fixtures.scripts import ROOT
 
@@ -274,3 +274,24 @@ def test_a_prompt_injected_model_tool_call_is_refused(roles, script, fake_anthro
     result = next(b for b in second["messages"][-1]["content"] if b["type"] == "tool_result")
     assert result.get("is_error") is True and "one statement per query" in str(result["content"])
     assert canary_count(roles) == CANARY_ROWS
+
+
+# -- URLs masked by parsing ------------------------------------------------------------------------
+
+
+def test_a_raw_at_sign_in_the_password_never_leaks_its_tail():
+    url = "postgresql://fibreflow:s3cr@tTail-9@127.0.0.1:1/fibreflow"
+    with pytest.raises(AgentNotConfigured) as refused:
+        run_sql(settings_for(url), "SELECT 1")
+    body = json.dumps(refused.value.to_json())
+    assert "%40" in body and "tTail-9" not in body and "s3cr" not in body
+
+
+def test_urls_in_messages_are_masked_by_parsing_up_to_the_last_at_sign():
+    from skills.backends.database import redact as redact_database
+    from skills.redaction import redact
+
+    text = 'could not translate host name "tTail-9@db.example" for postgresql://u:s3cr@tTail-9@db.example/x?sslmode=require'
+    for masked in (redact(text), redact_database(text, "postgresql://u:s3cr@tTail-9@db.example/x")):
+        assert "s3cr" not in masked and "postgresql://u:***@db.example/x?sslmode=require" in masked
+    assert "tTail-9" not in redact_database(text, "postgresql://u:s3cr@tTail-9@db.example/x")
