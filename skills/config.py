@@ -131,6 +131,10 @@ class Settings:
         self.database_url = env.get("NEON_DATABASE_URL") or env.get("DATABASE_URL") or None
         self.sql_statement_timeout_ms = _as_int(env, "ORCHESTRATOR_SQL_TIMEOUT_MS", 5000)
         self.sql_row_cap = _as_int(env, "ORCHESTRATOR_SQL_ROW_CAP", 200)
+        # a result stops growing past this many bytes of JSON (and says truncated), whatever the row count
+        self.sql_result_bytes = _as_int(env, "ORCHESTRATOR_SQL_RESULT_BYTES", 1_000_000)
+        # a superuser or a role that can write is refused at connect unless this is set (logged as a warning)
+        self.allow_privileged_database = _as_bool(env, "ORCHESTRATOR_ALLOW_PRIVILEGED_DATABASE")
 
         # Shared state for several replicas and workers (skills/store): the ledger, async tasks and rate
         # limits live in this PostgreSQL database when set; unset, in SQLite in the state directory

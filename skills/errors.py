@@ -90,6 +90,14 @@ class AgentNotConfigured(OrchestratorError):
     http_status = 503
 
 
+class DatabaseRoleUnsafe(OrchestratorError):
+    """The role behind NEON_DATABASE_URL could write or read the server's files; the message says what to grant."""
+
+    code = "database_role_unsafe"
+    exit_status = 2
+    http_status = 503
+
+
 class ModelRequired(OrchestratorError):
     """The offline path cannot answer this query; it needs Claude (ANTHROPIC_API_KEY)."""
 

@@ -1,14 +1,18 @@
 """Read-only PostgreSQL access for the neon-database, contractor and project agents.
 
-Every query runs on a fresh connection inside a transaction opened READ ONLY (and REPEATABLE READ,
-so a tool's several queries see one snapshot) that is always rolled back. PostgreSQL itself refuses
-writes there (INSERT/UPDATE/DELETE, DDL, COPY FROM, nextval, SELECT ... FOR UPDATE); that is the
-guard, and skills/backends/sql_guard.py only adds friendlier early refusals and the checks the server
-cannot make (one statement per call, side-effect functions it allows read-only).
+The database enforces what skills/backends/sql_guard.py checks, so neither stands alone:
 
-Limits come from Settings: `sql_statement_timeout_ms` (SET LOCAL statement_timeout, shortened to
-the tool's deadline) and `sql_row_cap` (at most that many rows come back, `truncated` says more
-existed; free SQL streams through a server-side cursor, so a huge result is never fetched).
+- every connection starts read-only at *session* level (`options=-c default_transaction_read_only=on
+  -c statement_timeout=... -c lock_timeout=... -c standard_conforming_strings=on`), and since the
+  guard lets only SELECT trees through (no SET, no set_config), a statement cannot lift them;
+- each query runs inside a READ ONLY, REPEATABLE READ transaction (a tool's several queries see one
+  snapshot) that is always rolled back;
+- the role behind the URL is checked once per process per URL (skills/backends/database_role.py):
+  a superuser, a role that can write a table or read the server's files is refused.
+
+Limits come from Settings: `sql_statement_timeout_ms` (shortened to the tool's deadline),
+`sql_row_cap` and, for free SQL, `sql_result_bytes` (`truncated` says more existed); free SQL
+streams through a server-side cursor in small batches, so a huge result is never held.
 
 Failures become skills.errors types, and no message ever carries the URL's password.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import re
 import time
 import uuid
@@ -49,9 +54,13 @@ class QueryResult:
     columns: list[str]
     rows: list[dict]
     truncated: bool = False
+    byte_limited: bool = False  # truncated by ORCHESTRATOR_SQL_RESULT_BYTES rather than the row cap
 
     def to_json(self) -> dict:
-        return {"columns": self.columns, "rows": self.rows, "row_count": len(self.rows), "truncated": self.truncated}
+        body = {"columns": self.columns, "rows": self.rows, "row_count": len(self.rows), "truncated": self.truncated}
+        if self.byte_limited:
+            body["truncated_by"] = "bytes"
+        return body
 
 
 # -- values and messages ---------------------------------------------------------------------------
@@ -80,25 +89,27 @@ def jsonable(value):
     return str(value)
 
 
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
 _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def redact(message: str, url: str | None = None) -> str:
     """`message` without the password of `url` (or any URL/`password=` credential in it)."""
-    password = _password_of(url) if url else None
-    if password:
+    from skills.redaction import mask_urls
+
+    for password in _passwords_of(url) if url else []:
         message = message.replace(password, "***")
-    message = _URL_PASSWORD.sub(r"\1***@", message)
-    return _KEYWORD_PASSWORD.sub(r"\1***", message)
+    return _KEYWORD_PASSWORD.sub(r"\1***", mask_urls(message))
 
 
-def _password_of(url: str) -> str | None:
-    try:
-        return parse_dsn(url).get("password")
-    except psycopg2.ProgrammingError:  # malformed: take what sits where a URL's password would
-        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
-        return match.group(1) if match else None
+def _passwords_of(url: str) -> list[str]:
+    """The password as libpq reads it and as a person wrote it (they differ when it holds a raw `@`)."""
+    from skills.redaction import url_userinfo
+
+    written = url_userinfo(url)[1] or ""
+    found = [written, *written.split("@")[1:]]  # libpq reads the pieces after a raw '@' as the host
+    with contextlib.suppress(psycopg2.ProgrammingError):  # malformed: the written form is all there is
+        found.append(parse_dsn(url).get("password"))
+    return sorted({p for p in found if p}, key=len, reverse=True)
 
 
 def describe_target(url: str) -> str:
@@ -160,28 +171,67 @@ def _timeout_ms(settings, deadline: float | None) -> int:
     return max(1, min(limit, left))
 
 
-def connect(settings, *, deadline: float | None = None):
-    """A psycopg2 connection to the configured database; errors never show the password."""
+def session_options(timeout_ms: int) -> str:
+    """Startup parameters no SELECT can undo: read-only by default, timeouts, and strings read as the guard read them.
+
+    standard_conforming_strings=on because the guard (libpg_query) parses with it on; a server
+    configured off would read `\\'` differently from the check.
+    """
+    return (
+        "-c default_transaction_read_only=on "
+        f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms} "
+        "-c standard_conforming_strings=on"
+    )
+
+
+def _refuse_malformed(url: str) -> None:
+    from skills.redaction import url_userinfo
+
+    try:
+        parse_dsn(url)
+    except psycopg2.ProgrammingError:
+        raise AgentNotConfigured(
+            "the database URL is not a valid PostgreSQL URL: expected postgresql://user:password@host:port/dbname",
+            field="database",
+        ) from None
+    password = url_userinfo(url)[1] if "://" in url else None
+    if password and "@" in password:  # libpq would take the tail for the host and quote it in its error
+        raise AgentNotConfigured(
+            "the password in the database URL holds a raw '@': percent-encode it as %40 "
+            "(postgresql://user:p%40ss@host/dbname)",
+            field="database",
+        )
+
+
+def connect(settings, *, deadline: float | None = None, timeout_ms: int | None = None):
+    """A read-only psycopg2 connection with a checked role; errors never show the password."""
+    from skills.backends.database_role import check_role
+
     url = settings.effective_database_url()
     if not url:
         raise AgentNotConfigured(NOT_CONFIGURED, field="database")
     timeout = (
         CONNECT_TIMEOUT_S if deadline is None else max(1, min(CONNECT_TIMEOUT_S, int(deadline - time.monotonic())))
     )
+    _refuse_malformed(url)
+    options = session_options(timeout_ms or settings.sql_statement_timeout_ms)
     try:
-        psycopg2.extensions.parse_dsn(url)
-    except psycopg2.ProgrammingError:
-        raise AgentNotConfigured(
-            "the database URL is not a valid PostgreSQL URL: expected postgresql://user:password@host:port/dbname",
-            field="database",
-        ) from None
-    try:
-        return psycopg2.connect(url, connect_timeout=timeout, application_name=APPLICATION_NAME)
+        connection = psycopg2.connect(url, connect_timeout=timeout, application_name=APPLICATION_NAME, options=options)
     except psycopg2.Error as error:
         raise UpstreamUnavailable(
             f"cannot connect to PostgreSQL at {describe_target(url)}: {redact(_first_line(error), url)}; "
             "check NEON_DATABASE_URL, or start the demo database with `bin/demo_database start`"
         ) from None
+    try:
+        check_role(connection, url, allow_privileged=settings.allow_privileged_database)
+        connection.rollback()  # the check's transaction; the session's own starts clean
+    except psycopg2.Error as error:
+        connection.close()
+        raise translate(error, url=url, timeout_ms=timeout_ms or 0, user_sql=False) from None
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 @dataclass
@@ -199,14 +249,10 @@ class ReadOnlySession:
 
     def __enter__(self) -> Self:
         self.timeout_ms = _timeout_ms(self.settings, self.deadline)
-        self._connection = connect(self.settings, deadline=self.deadline)
+        self._connection = connect(self.settings, deadline=self.deadline, timeout_ms=self.timeout_ms)
         try:
             with self._connection.cursor() as cursor:  # psycopg2 opens the transaction (BEGIN) here
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute(
-                    "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
-                    (str(self.timeout_ms), str(self.timeout_ms)),
-                )
         except psycopg2.Error as error:
             self.__exit__(None, None, None)
             raise self._translate(error, user_sql=False) from None
@@ -225,13 +271,21 @@ class ReadOnlySession:
         )
 
     def query(
-        self, statement, params=None, *, cap: int | None = None, stream: bool = False, user_sql: bool = False
+        self,
+        statement,
+        params=None,
+        *,
+        cap: int | None = None,
+        stream: bool = False,
+        user_sql: bool = False,
+        byte_cap: int | None = None,
     ) -> QueryResult:
         """Rows of one statement (str or psycopg2.sql.Composable), at most `cap` of them.
 
-        stream: run it through a server-side cursor (only for SELECT/WITH/VALUES/TABLE), so rows
-        beyond the cap are never sent. user_sql: the text came from a person or model, so errors
-        in it are BadInput on field `sql`.
+        stream: run it through a server-side cursor (only for a SELECT), fetched in small batches so
+        rows beyond the caps are never sent. byte_cap: stop before the row that would take the
+        result's JSON past this many bytes. user_sql: the text came from a person or model, so
+        errors in it are BadInput on field `sql`.
         """
         cap = self.settings.sql_row_cap if cap is None else cap
         try:
@@ -240,14 +294,39 @@ class ReadOnlySession:
                 cursor.execute(statement, params)
                 if cursor.description is None and not stream:
                     return QueryResult([], [], False)
-                fetched = cursor.fetchmany(cap + 1)
-                columns = _unique([column.name for column in cursor.description])
+                return _collect(cursor, cap, byte_cap)
             finally:
                 cursor.close()
         except psycopg2.Error as error:
             raise self._translate(error, user_sql=user_sql) from None
-        rows = [dict(zip(columns, (jsonable(v) for v in row))) for row in fetched[:cap]]
-        return QueryResult(columns, rows, len(fetched) > cap)
+
+
+FIRST_BATCH = 8  # rows; doubles while rows are small, shrinks to what the byte budget has room for
+
+
+def _collect(cursor, cap: int, byte_cap: int | None) -> QueryResult:
+    """Rows in batches until `cap` rows or `byte_cap` bytes of JSON, so memory stays near the caps."""
+    rows: list[dict] = []
+    columns: list[str] | None = None
+    used, batch = 0, FIRST_BATCH
+    while True:
+        fetched = cursor.fetchmany(max(1, min(batch, cap + 1 - len(rows))))
+        if columns is None:
+            columns = _unique([column.name for column in cursor.description])
+        if not fetched:
+            return QueryResult(columns, rows, False)
+        for values in fetched:
+            if len(rows) == cap:
+                return QueryResult(columns, rows, True)
+            row = dict(zip(columns, (jsonable(v) for v in values)))
+            size = len(json.dumps(row, default=str)) + 1
+            if byte_cap is not None and used + size > byte_cap:
+                return QueryResult(columns, rows, True, byte_limited=True)
+            rows.append(row)
+            used += size
+        average = used // max(1, len(rows))
+        room = (byte_cap - used) // max(1, average) + 1 if byte_cap is not None else batch * 2
+        batch = max(1, min(batch * 2, room))
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -265,8 +344,8 @@ def run_sql(settings, text: str, *, deadline: float | None = None) -> QueryResul
     from skills.backends.sql_guard import check_sql
 
     checked = check_sql(text)
-    with ReadOnlySession(settings, deadline=deadline) as db:
-        return db.query(checked.text, stream=checked.streamable, user_sql=True)
+    with ReadOnlySession(settings, deadline=deadline) as db:  # the deparsed statement, never `text`
+        return db.query(checked.text, stream=checked.streamable, user_sql=True, byte_cap=settings.sql_result_bytes)
 
 
 def fetch_all(ctx, statement, params=None, *, cap: int | None = None) -> QueryResult:

@@ -1,18 +1,21 @@
-"""The early check on free SQL: one read-only statement, refused with a clear reason otherwise.
+"""The check on free SQL: PostgreSQL's own grammar decides what the text is, an allow-list what may run.
 
-This is the *first* line, for friendly messages; the real guard is the database itself: every
-query runs in a READ ONLY transaction (skills/backends/database.py), so a write this check missed is still
-refused by PostgreSQL. Two things the server cannot stop on its own are decided here:
+Free SQL comes from a person or from a model that a document may have prompt-injected, so this
+allows rather than blocks. The text is parsed by pglast (libpg_query: the server's own parser), so
+comments ending at a carriage return, `U&"\\0070g_read_file"`, quoting and dollar quotes are read
+exactly as PostgreSQL reads them. What may pass:
 
-- More than one statement. psycopg2 sends text with the simple query protocol, which runs every
-  `;`-separated statement; `select 1; commit; set default_transaction_read_only = off; delete ...`
-  would end our read-only transaction and start a writable one. So the text is tokenized the way
-  PostgreSQL's lexer does (quotes, E'' escapes, "identifiers", $tag$ dollar quotes$tag$, -- and
-  nested /* */ comments) and a `;` outside them that is followed by anything but comments or
-  whitespace is refused. A regex split would be fooled by `select ';'`, a tokenizer is not.
-- Functions with side effects that a read-only transaction still allows: pg_terminate_backend,
-  set_config, advisory locks, pg_notify, large-object file I/O, and functions that run SQL given as
-  text (query_to_xml, ts_stat), which would hide a call from this check.
+- exactly one statement, a SELECT (WITH ... SELECT, VALUES and TABLE are SELECT trees) or an
+  EXPLAIN of one without ANALYZE;
+- no INTO, no FOR UPDATE/SHARE, no data-modifying CTE, no other statement nested anywhere;
+- function calls only from ALLOWED_FUNCTIONS (aggregates, string, math, date/time, JSON, and the
+  catalog readers the data tools use), compared after the parser resolved escapes and quoting,
+  `pg_catalog.x` the same as `x`, any other schema refused.
+
+The statement the database then receives is the tree deparsed back to text (`CheckedSQL.text`),
+never the caller's string, so nothing the checker did not see can ride along. The database
+enforces too (skills/backends/database.py): a read-only session whose timeouts and
+`standard_conforming_strings` a SELECT cannot change, opened with a role that cannot write.
 """
 
 from __future__ import annotations
@@ -21,256 +24,156 @@ from dataclasses import dataclass
 
 from skills.errors import BadInput, ToolRefused
 
-READ_KEYWORDS = {"select", "with", "values", "table", "explain", "show"}
-STREAMABLE_KEYWORDS = {"select", "with", "values", "table"}  # may run as a server-side cursor
+STREAMABLE_KEYWORDS = {"select"}  # may run as a server-side cursor (EXPLAIN may not)
 
-WRITE_WORDS = {
-    "insert",
-    "update",
-    "delete",
-    "merge",
-    "truncate",
-    "drop",
-    "alter",
-    "create",
-    "grant",
-    "revoke",
-    "copy",
-    "vacuum",
-    "reindex",
-    "refresh",
-    "into",
-}
-SIDE_EFFECT_FUNCTIONS = {
-    "nextval",
-    "setval",
-    "set_config",
-    "pg_terminate_backend",
-    "pg_cancel_backend",
-    "pg_reload_conf",
-    "pg_rotate_logfile",
-    "pg_promote",
-    "pg_switch_wal",
-    "pg_create_restore_point",
-    "pg_backup_start",
-    "pg_backup_stop",
-    "pg_start_backup",
-    "pg_stop_backup",
-    "pg_notify",
-    "pg_file_write",
-    "pg_file_rename",
-    "pg_file_unlink",
-    "pg_read_file",
-    "pg_read_binary_file",
-    "pg_ls_dir",
-    "pg_drop_replication_slot",
-    "pg_logical_emit_message",
-    "pg_import_system_collations",
-    "txid_current",
-    "pg_current_xact_id",
-    "query_to_xml",
-    "query_to_xmlschema",
-    "query_to_xml_and_xmlschema",
-    "cursor_to_xml",
-    "ts_stat",
-}
-SIDE_EFFECT_PREFIXES = (
-    "pg_advisory_",
-    "pg_try_advisory_",
-    "lo_",
-    "dblink",
-    "pg_stat_reset",
-    "pg_replication_",
-    "pg_create_",
+AGGREGATES = """
+count sum avg min max bool_and bool_or every string_agg array_agg json_agg jsonb_agg json_object_agg
+jsonb_object_agg stddev stddev_pop stddev_samp variance var_pop var_samp percentile_cont percentile_disc
+mode corr covar_pop covar_samp regr_slope regr_intercept regr_count regr_r2 bit_and bit_or
+row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value nth_value
+grouping
+"""
+STRINGS = """
+lower upper initcap length char_length character_length octet_length bit_length concat concat_ws
+substring substr left right trim btrim ltrim rtrim lpad rpad replace translate position strpos
+split_part string_to_array array_to_string regexp_replace regexp_match regexp_matches regexp_split_to_array
+regexp_split_to_table regexp_like regexp_count regexp_substr starts_with reverse repeat format md5 encode
+decode to_hex ascii chr quote_ident quote_literal quote_nullable unaccent similarity normalize overlay
+ilike like
+"""
+MATHS = """
+abs ceil ceiling floor round trunc sign sqrt cbrt power pow exp ln log log10 mod div greatest least
+random pi degrees radians sin cos tan asin acos atan atan2 width_bucket gcd lcm factorial
+scale min_scale trim_scale
+"""
+DATES = """
+now current_date current_time current_timestamp localtime localtimestamp clock_timestamp statement_timestamp
+transaction_timestamp timeofday date_trunc date_part extract age make_date make_time make_timestamp
+make_timestamptz make_interval to_char to_date to_timestamp to_number justify_days justify_hours
+justify_interval isfinite date_bin generate_series timezone overlaps
+"""
+JSON = """
+to_json to_jsonb row_to_json array_to_json json_build_object jsonb_build_object json_build_array
+jsonb_build_array json_object jsonb_object json_array_length jsonb_array_length json_array_elements
+jsonb_array_elements json_array_elements_text jsonb_array_elements_text json_each jsonb_each json_each_text
+jsonb_each_text json_extract_path jsonb_extract_path json_extract_path_text jsonb_extract_path_text
+json_object_keys jsonb_object_keys json_typeof jsonb_typeof jsonb_strip_nulls json_strip_nulls jsonb_pretty
+jsonb_set jsonb_insert jsonb_path_query jsonb_path_query_array jsonb_path_query_first jsonb_path_exists
+jsonb_path_match json_populate_record jsonb_populate_record json_to_record jsonb_to_record
+"""
+CONDITIONALS_AND_ARRAYS = """
+coalesce nullif array_length array_lower array_upper cardinality array_position array_positions
+array_remove array_replace array_append array_prepend array_cat unnest array_dims
+"""
+CATALOG_READERS = """
+pg_size_pretty pg_total_relation_size pg_relation_size pg_table_size pg_indexes_size pg_database_size
+pg_column_size current_database current_schema current_schemas current_user session_user version
+format_type pg_get_constraintdef pg_get_indexdef pg_get_viewdef pg_get_expr obj_description col_description
+pg_typeof to_regclass to_regtype has_table_privilege has_schema_privilege has_column_privilege
+pg_table_is_visible pg_postmaster_start_time pg_backend_pid pg_sleep
+"""
+ALLOWED_FUNCTIONS = frozenset(
+    f"{AGGREGATES} {STRINGS} {MATHS} {DATES} {JSON} {CONDITIONALS_AND_ARRAYS} {CATALOG_READERS}".split()
 )
-LOCK_STRENGTHS = {"update", "share", "no", "key"}  # FOR UPDATE / SHARE / NO KEY UPDATE / KEY SHARE
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # word, ident (quoted), string, param, semicolon, punct
-    value: str  # lowercased for words
-    start: int
+NESTED_STATEMENTS_ALLOWED = {"RawStmt", "SelectStmt", "ExplainStmt"}
 
 
 @dataclass(frozen=True)
 class CheckedSQL:
-    text: str  # the single statement, without a trailing `;`
-    keyword: str  # its first keyword, lowercased
+    text: str  # the single checked statement as PostgreSQL's deparser writes it: what is sent
+    keyword: str  # "select" or "explain"
 
     @property
     def streamable(self) -> bool:
         return self.keyword in STREAMABLE_KEYWORDS
 
 
-def _is_word_start(char: str) -> bool:
-    return char.isalpha() or char == "_" or ord(char) >= 0x80
+def _refused(message: str) -> ToolRefused:
+    return ToolRefused(message, field="sql")
 
 
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char in "_$" or ord(char) >= 0x80
+def _parse(text: str) -> list:
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        return list(parse_sql(text))
+    except ParseError as error:
+        raise BadInput(f"PostgreSQL cannot parse the SQL: {error}", field="sql") from None
 
 
-def _unterminated(what: str) -> BadInput:
-    return BadInput(f"the SQL has an unterminated {what}", field="sql")
+def _function_name(names: tuple) -> str:
+    """The called function's name; refused unless unqualified or in pg_catalog."""
+    parts = [getattr(part, "sval", "") for part in names]
+    *schema, name = parts
+    if schema and schema != ["pg_catalog"]:
+        raise _refused(f"{'.'.join(parts)}() is not a built-in function; only built-in read-only functions may run")
+    return name
 
 
-def _skip_block_comment(text: str, at: int) -> int:
-    depth, at = 1, at + 2
-    while depth:
-        if at >= len(text):
-            raise _unterminated("/* comment */")
-        if text.startswith("/*", at):
-            depth, at = depth + 1, at + 2
-        elif text.startswith("*/", at):
-            depth, at = depth - 1, at + 2
-        else:
-            at += 1
-    return at
+def _check_node(node) -> None:
+    from pglast import ast
 
-
-def _end_of_quoted(text: str, at: int, quote: str, backslashes: bool) -> int:
-    """Index after the closing quote; a doubled quote (and with E'', a backslash) escapes."""
-    at += 1
-    while at < len(text):
-        char = text[at]
-        if backslashes and char == "\\":
-            at += 2
-            continue
-        if char == quote:
-            if text.startswith(quote * 2, at):
-                at += 2
-                continue
-            return at + 1
-        at += 1
-    raise _unterminated("quoted identifier" if quote == '"' else "string literal")
-
-
-def _dollar_tag(text: str, at: int) -> str | None:
-    """`$tag$` (or `$$`) starting at `at`, or None when this `$` is something else ($1, a$b)."""
-    end = at + 1
-    if end < len(text) and _is_word_start(text[end]):
-        end += 1
-        while end < len(text) and (text[end].isalnum() or text[end] == "_" or ord(text[end]) >= 0x80):
-            end += 1
-    return text[at : end + 1] if end < len(text) and text[end] == "$" else None
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    at = 0
-    while at < len(text):
-        char = text[at]
-        if char.isspace():
-            at += 1
-        elif text.startswith("--", at):
-            newline = text.find("\n", at)
-            at = len(text) if newline < 0 else newline + 1
-        elif text.startswith("/*", at):
-            at = _skip_block_comment(text, at)
-        elif char == "'":
-            end = _end_of_quoted(text, at, "'", backslashes=False)
-            tokens.append(Token("string", text[at:end], at))
-            at = end
-        elif char == '"':
-            end = _end_of_quoted(text, at, '"', backslashes=False)
-            tokens.append(Token("ident", text[at + 1 : end - 1].replace('""', '"').lower(), at))
-            at = end
-        elif char == "$" and (tag := _dollar_tag(text, at)):
-            close = text.find(tag, at + len(tag))
-            if close < 0:
-                raise _unterminated(f"dollar-quoted string {tag}")
-            tokens.append(Token("string", text[at : close + len(tag)], at))
-            at = close + len(tag)
-        elif char == "$" and at + 1 < len(text) and text[at + 1].isdigit():
-            end = at + 1
-            while end < len(text) and text[end].isdigit():
-                end += 1
-            tokens.append(Token("param", text[at:end], at))
-            at = end
-        elif _is_word_start(char):
-            end = at + 1
-            while end < len(text) and _is_word_char(text[end]):
-                end += 1
-            word = text[at:end]
-            if word.lower() == "e" and end < len(text) and text[end] == "'":  # E'...' takes backslash escapes
-                close = _end_of_quoted(text, end, "'", backslashes=True)
-                tokens.append(Token("string", text[at:close], at))
-                at = close
-                continue
-            tokens.append(Token("word", word.lower(), at))
-            at = end
-        elif char == ";":
-            tokens.append(Token("semicolon", ";", at))
-            at += 1
-        else:
-            tokens.append(Token("punct", char, at))
-            at += 1
-    return tokens
-
-
-def _single_statement(text: str, tokens: list[Token]) -> tuple[str, list[Token]]:
-    semicolons = [index for index, token in enumerate(tokens) if token.kind == "semicolon"]
-    if not semicolons:
-        return text.strip(), tokens
-    first = semicolons[0]
-    if any(token.kind != "semicolon" for token in tokens[first:]):
-        count = 1 + sum(1 for index in semicolons if any(t.kind != "semicolon" for t in tokens[index + 1 :]))
-        raise ToolRefused(
-            f"one statement per query: this SQL has {count} statements separated by ';'; send them one at a time",
-            field="sql",
-        )
-    return text[: tokens[first].start].strip(), tokens[:first]
-
-
-def _function_name(tokens: list[Token], index: int) -> str | None:
-    token = tokens[index]
-    following = tokens[index + 1] if index + 1 < len(tokens) else None
-    if token.kind in ("word", "ident") and following is not None and following.value == "(":
-        return token.value
-    return None
-
-
-def _refuse_side_effects(tokens: list[Token]) -> None:
-    for index, token in enumerate(tokens):
-        name = _function_name(tokens, index)
-        if name and (name in SIDE_EFFECT_FUNCTIONS or name.startswith(SIDE_EFFECT_PREFIXES)):
-            raise ToolRefused(
-                f"{name}() has side effects (it changes state or runs other SQL) and is not allowed "
-                "in a read-only query",
-                field="sql",
+    kind = type(node).__name__
+    if kind.endswith("Stmt") and kind not in NESTED_STATEMENTS_ALLOWED:
+        verb = kind.removesuffix("Stmt").upper()
+        raise _refused(f"{verb} changes the database or its session; only a single SELECT (or EXPLAIN) may run")
+    if isinstance(node, ast.SelectStmt):
+        if node.intoClause is not None:
+            raise _refused("SELECT ... INTO creates a table and is not allowed: remove INTO")
+        if node.lockingClause:
+            raise _refused(
+                "SELECT ... FOR UPDATE/SHARE takes row locks for a write and is not allowed: remove the locking clause"
             )
-        if token.kind != "word":
-            continue
-        following = tokens[index + 1].value if index + 1 < len(tokens) and tokens[index + 1].kind == "word" else ""
-        if token.value == "for" and following in LOCK_STRENGTHS:
-            raise ToolRefused(
-                "SELECT ... FOR UPDATE/SHARE takes row locks for a write and is not allowed: remove the locking clause",
-                field="sql",
+    elif isinstance(node, ast.FuncCall):
+        name = _function_name(node.funcname)
+        if name not in ALLOWED_FUNCTIONS:
+            raise _refused(
+                f"{name}() is not on the list of read-only functions a query may call (aggregates, string, "
+                "maths, date, JSON and catalog readers); rewrite the query without it"
             )
-        if token.value in WRITE_WORDS:
-            raise ToolRefused(
-                f"{token.value.upper()} changes the database; only read-only queries (SELECT, WITH, "
-                "VALUES, TABLE, EXPLAIN, SHOW) are allowed",
-                field="sql",
-            )
+
+
+def _walk(node) -> None:
+    from pglast.visitors import Visitor
+
+    class Checker(Visitor):
+        def visit(self, ancestors, visited) -> None:
+            _check_node(visited)
+
+    Checker()(node)
+
+
+def _keyword(statement) -> str:
+    from pglast import ast
+
+    if isinstance(statement, ast.SelectStmt):
+        return "select"
+    if isinstance(statement, ast.ExplainStmt):
+        if any(option.defname == "analyze" for option in statement.options or ()):
+            raise _refused("EXPLAIN ANALYZE runs the statement; use EXPLAIN without ANALYZE")
+        if not isinstance(statement.query, ast.SelectStmt):
+            raise _refused("EXPLAIN is allowed only for a SELECT")
+        return "explain"
+    verb = type(statement).__name__.removesuffix("Stmt").upper()
+    raise _refused(f"{verb} is not a read-only query; only SELECT, WITH ... SELECT, VALUES, TABLE and EXPLAIN may run")
 
 
 def check_sql(text: str) -> CheckedSQL:
-    """The statement to run if `text` is one read-only query; ToolRefused/BadInput otherwise."""
+    """The statement to send if `text` is one read-only query; ToolRefused/BadInput otherwise."""
+    from pglast.stream import RawStream
+
     if not isinstance(text, str) or not text.strip():
         raise BadInput("give one SQL query, e.g. SELECT count(*) FROM contractors", field="sql")
-    tokens = tokenize(text)
-    statement, tokens = _single_statement(text, tokens)
-    words = [t for t in tokens if t.kind != "punct" or t.value != "("]
-    if not words:
+    statements = _parse(text)
+    if not statements:
         raise BadInput("the SQL has no statement in it, only comments", field="sql")
-    keyword = words[0].value
-    if words[0].kind != "word" or keyword not in READ_KEYWORDS:
-        raise ToolRefused(
-            f"{keyword.upper()} is not a read-only query; only SELECT, WITH, VALUES, TABLE, EXPLAIN "
-            "and SHOW are allowed",
-            field="sql",
+    if len(statements) > 1:
+        raise _refused(
+            f"one statement per query: this SQL has {len(statements)} statements separated by ';'; "
+            "send them one at a time"
         )
-    _refuse_side_effects(tokens)
-    return CheckedSQL(statement, keyword)
+    statement = statements[0].stmt
+    keyword = _keyword(statement)
+    _walk(statement)
+    return CheckedSQL(RawStream()(statement), keyword)

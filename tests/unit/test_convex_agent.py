@@ -14,7 +14,7 @@ import yaml
 from skills.backends import convex
 from skills.config import Settings
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, UpstreamUnavailable
-from skills.execution.claude_loop import run_tool_loop
+from skills.execution.claude_loop import data_of, run_tool_loop
 from skills.execution.tools import ToolContext, load_agent_prompt, load_agent_tools
 from tests.fixtures.fake_anthropic import reply_text, reply_tool_use
 from tests.fixtures.silent import client_hung_up, silent_listener
@@ -312,7 +312,7 @@ def test_claude_completes_a_task_through_the_tool_loop(tools, fake_convex, fake_
     assert outcome.text.startswith("Done: task #17")
     [result] = fake_anthropic.bodies[1]["messages"][2]["content"]
     assert (
-        json.loads(result["content"])["summary"]
+        json.loads(data_of(result["content"]))["summary"]
         == "Marked task #17 as done: Replace the damaged pole on Main Road, Midrand."
     )
     assert {t["name"] for t in fake_anthropic.bodies[0]["tools"]} == set(tools)

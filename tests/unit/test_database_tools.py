@@ -116,8 +116,10 @@ SERVER_REFUSED = {
 
 @pytest.mark.parametrize("name", sorted(SERVER_REFUSED))
 def test_the_read_only_transaction_refuses_writes_even_for_a_superuser(pg_target, fingerprint, name):
-    """The text pre-check is bypassed here: PostgreSQL's READ ONLY transaction is the guard."""
-    admin = Settings({"DATABASE_URL": pg_target.admin_url})
+    """The text pre-check is bypassed here: PostgreSQL's READ ONLY transaction is the guard.
+
+    The role check would refuse a superuser at connect, so the override lets it through here."""
+    admin = Settings({"DATABASE_URL": pg_target.admin_url, "ORCHESTRATOR_ALLOW_PRIVILEGED_DATABASE": "1"})
     before = fingerprint()
     with ReadOnlySession(admin) as db, pytest.raises(ToolRefused) as refused:
         db.query(SERVER_REFUSED[name])

@@ -77,7 +77,14 @@ sql_texts = st.builds(
 
 @pytest.fixture(scope="module")
 def superuser(pg_target) -> Settings:
-    return Settings({"DATABASE_URL": pg_target.admin_url, "ORCHESTRATOR_SQL_TIMEOUT_MS": "3000"})
+    # the override: the role check would refuse a superuser before the guard is ever reached
+    return Settings(
+        {
+            "DATABASE_URL": pg_target.admin_url,
+            "ORCHESTRATOR_SQL_TIMEOUT_MS": "3000",
+            "ORCHESTRATOR_ALLOW_PRIVILEGED_DATABASE": "1",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -125,4 +132,4 @@ def test_the_guard_answers_any_text_with_a_statement_or_a_refusal(text):
     except (BadInput, ToolRefused) as error:
         assert error.field == "sql"
         return
-    assert checked.keyword in {"select", "with", "values", "table", "explain", "show"}
+    assert checked.keyword in {"select", "explain"}
