@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -224,7 +223,6 @@ def test_big_rows_do_not_take_the_process_past_a_bound(roles):
     found = json.loads(run.stdout)
     assert found["truncated"] is True and found["rows"] == 0  # one 2.5 MB row is past the 1 MB default
     assert found["grew_kb"] < 120_000, found  # unbounded, this is over 500 MB
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 400_000
 
 
 # -- through the scripts and a model ---------------------------------------------------------------
