@@ -32,6 +32,8 @@ from typing import Self
 import psycopg2
 from psycopg2.extensions import parse_dsn
 
+from skills.backends.database_role import check_role
+from skills.backends.sql_guard import check_sql  # light: pglast loads only when a check runs
 from skills.errors import (
     AgentNotConfigured,
     BadInput,
@@ -40,6 +42,7 @@ from skills.errors import (
     ToolRefused,
     UpstreamUnavailable,
 )
+from skills.redaction import mask_urls, url_userinfo
 
 CONNECT_TIMEOUT_S = 5
 APPLICATION_NAME = "fibreflow-orchestrator"
@@ -94,8 +97,6 @@ _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I
 
 def redact(message: str, url: str | None = None) -> str:
     """`message` without the password of `url` (or any URL/`password=` credential in it)."""
-    from skills.redaction import mask_urls
-
     for password in _passwords_of(url) if url else []:
         message = message.replace(password, "***")
     return _KEYWORD_PASSWORD.sub(r"\1***", mask_urls(message))
@@ -103,8 +104,6 @@ def redact(message: str, url: str | None = None) -> str:
 
 def _passwords_of(url: str) -> list[str]:
     """The password as libpq reads it and as a person wrote it (they differ when it holds a raw `@`)."""
-    from skills.redaction import url_userinfo
-
     written = url_userinfo(url)[1] or ""
     found = [written, *written.split("@")[1:]]  # libpq reads the pieces after a raw '@' as the host
     with contextlib.suppress(psycopg2.ProgrammingError):  # malformed: the written form is all there is
@@ -185,8 +184,6 @@ def session_options(timeout_ms: int) -> str:
 
 
 def _refuse_malformed(url: str) -> None:
-    from skills.redaction import url_userinfo
-
     try:
         parse_dsn(url)
     except psycopg2.ProgrammingError:
@@ -205,8 +202,6 @@ def _refuse_malformed(url: str) -> None:
 
 def connect(settings, *, deadline: float | None = None, timeout_ms: int | None = None):
     """A read-only psycopg2 connection with a checked role; errors never show the password."""
-    from skills.backends.database_role import check_role
-
     url = settings.effective_database_url()
     if not url:
         raise AgentNotConfigured(NOT_CONFIGURED, field="database")
@@ -341,14 +336,6 @@ def _unique(names: list[str]) -> list[str]:
 
 def run_sql(settings, text: str, *, deadline: float | None = None) -> QueryResult:
     """Free SQL from a person or the model: checked (one read-only statement), then run read-only."""
-    from skills.backends.sql_guard import check_sql
-
     checked = check_sql(text)
     with ReadOnlySession(settings, deadline=deadline) as db:  # the deparsed statement, never `text`
         return db.query(checked.text, stream=checked.streamable, user_sql=True, byte_cap=settings.sql_result_bytes)
-
-
-def fetch_all(ctx, statement, params=None, *, cap: int | None = None) -> QueryResult:
-    """One trusted, parameterised query from a tool, in its own read-only session."""
-    with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
-        return db.query(statement, params, cap=cap)
