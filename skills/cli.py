@@ -181,8 +181,11 @@ def check_fields(fields: dict, options: tuple[Field, ...]) -> dict:
     return fields
 
 
-def require_text(fields: dict, name: str, *, limit: int = MAX_TEXT) -> str:
-    """The field's text, stripped; BadInput saying whether it is missing, empty or too long."""
+def require_text(fields: dict, spec: Field, *, limit: int | None = None) -> str:
+    """The declared field's text, stripped; BadInput saying whether it is missing, empty or longer
+    than `limit` (default: the declared max_len)."""
+    name = spec.name
+    limit = limit or spec.max_len or MAX_TEXT
     value = fields.get(name)
     if isinstance(value, str) and not value.strip():
         raise _bad_input(f"field {name!r} is empty: give the {name} in words", field=name)

@@ -19,6 +19,9 @@ VERSION = "0.1.0"  # the API's, the MCP server's and the package's (pyproject.to
 MAX_TEXT = 5000  # characters in a task or query, as the guide's input validation says
 MAX_AGENT_ID = 100  # characters in an agent id (and in other short names: a category, a --since)
 MAX_BATCH = 50  # tasks in one batch request
+# A script looks an agent id up to this long (answering "no agent ...; known agents: ...") rather than
+# refusing it as too long: the answer that helps a person who mistyped. HTTP and MCP refuse over MAX_AGENT_ID.
+LOOKED_UP_ID = 200
 
 # kinds of field values
 TEXT, FLAG, OBJECT = "text", "flag", "object"

@@ -201,6 +201,7 @@ class NoEndpoint(ServerError):
     """No endpoint at this path (the same code as NotFound: a client sees one "not found")."""
 
     code = "not_found"
+    exit_status = 1
     http_status = 404
 
 

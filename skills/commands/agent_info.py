@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from skills.cli import require_text, run_script
 from skills.commands.list_agents import agent_summary
-from skills.contracts import AGENT_INFO
+from skills.contracts import AGENT_INFO, LOOKED_UP_ID
 from skills.execution.readiness import readiness
 from skills.registry.loader import find_agent, load_registry
 
@@ -29,7 +29,7 @@ def agent_details(agent: dict, settings) -> dict:
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
-    agent_id = require_text(fields, "agent", limit=200)
+    agent_id = require_text(fields, AGENT_INFO.field("agent"), limit=LOOKED_UP_ID)
     registry = load_registry(settings.registry_path, settings.state_dir)
     return agent_details(find_agent(registry, agent_id), settings), 0
 

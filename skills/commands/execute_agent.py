@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from skills.cli import require_text, run_script
-from skills.contracts import EXECUTE_AGENT
+from skills.contracts import EXECUTE_AGENT, LOOKED_UP_ID
 from skills.errors import BadInput
 from skills.execution.smart import smart_execute
 from skills.registry.loader import load_registry
@@ -56,12 +56,11 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
         from skills.routing.names.refresh import refresh_if_due
 
         registry = refresh_if_due(settings, registry)
-        task = require_text(fields, "task")
+        task = require_text(fields, EXECUTE_AGENT.field("task"))
         return smart_execute(registry, settings, task, context, direct, wants_llm_fallback(fields))
-    agent_id = require_text(fields, "agent", limit=200)
-    query = (
-        require_text(fields, "query") if fields.get("query") or not fields.get("task") else require_text(fields, "task")
-    )
+    agent_id = require_text(fields, EXECUTE_AGENT.field("agent"), limit=LOOKED_UP_ID)
+    asked = "query" if fields.get("query") or not fields.get("task") else "task"
+    query = require_text(fields, EXECUTE_AGENT.field(asked))
     return execute(registry, settings, agent_id, query, context=context, direct=direct), 0
 
 

@@ -28,7 +28,7 @@ def _require_present(fields: dict, name: str) -> None:
 def handle(fields: dict, settings) -> tuple[dict, int]:
     from skills.ledger.corrections import record  # the ledger (sqlite3, json) only for this script
 
-    task = require_text(fields, "task")
+    task = require_text(fields, ROUTE_FEEDBACK.field("task"))
     _require_present(fields, "routed_agent")
     _require_present(fields, "correct_agent")
     source = fields.get("source", "cli")

@@ -12,7 +12,7 @@ OPTIONS = ROUTE_TASK.fields
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
     started = time.perf_counter()
-    task = require_text(fields, "task")
+    task = require_text(fields, ROUTE_TASK.field("task"))
     registry = load_registry(settings.registry_path, settings.state_dir)
     if entity_names_due(settings, registry["index"]):
         from skills.routing.names.refresh import refresh_names  # and the readers: only when the names are due
