@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key, is_loopback
 from skills.errors import OrchestratorError
+from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key, is_loopback
 from skills.store.sqlite import SQLiteStore
 
 
