@@ -1,7 +1,8 @@
 """What every script shares: arguments, `--json -`, `--jsonl`, JSON output and exit codes.
 
-A script declares its options and a handler `handle(fields, settings) -> (payload, exit_status)`;
-`run_script` does the rest, so the contract is the same everywhere:
+A script's fields are declared once in skills/contracts.py; its command gives that contract and a
+handler `handle(fields, settings) -> (payload, exit_status)` to `run_script`, which does the rest,
+so the contract is the same everywhere:
 - `--name value` / `--flag` on the command line, or `--json -` to read the same fields as a
   JSON object from stdin (command-line values win), or `--jsonl` to read one object per line
   and write one result per line (what the HTTP server's warm workers use);
@@ -16,42 +17,65 @@ its eleven exception classes was a fifth of what a route_task process did beyond
 
 import sys
 
+from skills.contracts import FLAG, MAX_TEXT, OBJECT, TEXT, Contract, Field
 from skills.json_limits import field_problems
 from skills.jsonout import dumps
 
-MAX_TEXT = 5000  # characters in a task or query, as the guide's input validation says
-
-# kinds of option values
-TEXT, FLAG, OBJECT = "text", "flag", "object"
-
-
-class Option:
-    """A field a script takes: `--flag` on the command line (None: only in JSON input) and `field` in JSON."""
-
-    __slots__ = ("field", "flag", "help", "kind")
-
-    def __init__(self, flag: str | None, field: str, kind: str, help: str):
-        self.flag, self.field, self.kind, self.help = flag, field, kind, help
+_MODES = (
+    ("--json -", "read the fields as one JSON object from stdin (command-line values win)"),
+    ("--jsonl", "read one JSON object per line on stdin, write one result per line"),
+    ("--pretty", "indent the JSON output"),
+    ("--help", "show this help and exit (it runs nothing)"),
+)
 
 
-def usage_text(name: str, summary: str, options: list[Option]) -> str:
-    lines = [f"usage: {name} [options]", "", summary, "", "options:"]
-    for option in options:
-        if option.flag is None:
-            continue
-        value = "" if option.kind == FLAG else (" JSON" if option.kind == OBJECT else " TEXT")
-        lines.append(f"  {option.flag}{value:<6} {option.help}")
-    lines += [
-        "  --json -      read the fields as one JSON object from stdin",
-        "  --jsonl       read one JSON object per line on stdin, write one result per line",
-        "  --pretty      indent the JSON output",
-        "  --help        show this help",
+def _value_word(field: Field) -> str:
+    return "" if field.kind == FLAG else (" JSON" if field.kind == OBJECT else " TEXT")
+
+
+def usage_text(contract: Contract) -> str:
+    """`--help`: usage, what the script does, every option with its meaning, the JSON-only fields, exit statuses."""
+    rows = [
+        (f.flag + _value_word(f), f.help + (" (required)" if f.required else "")) for f in contract.fields if f.flag
     ]
-    json_only = [option for option in options if option.flag is None]
+    rows += _MODES
+    width = max(len(left) for left, _ in rows) + 2
+    lines = [f"usage: {contract.script} [options]", "", contract.summary, "", "options:"]
+    lines += [f"  {left:<{width}}{meaning}" for left, meaning in rows]
+    json_only = [f for f in contract.fields if f.flag is None]
     if json_only:
         lines += ["", "fields only in JSON input:"]
-        lines += [f'  "{option.field}"  {option.help}' for option in json_only]
+        lines += [f'  "{f.name}"  {f.help}' for f in json_only]
+    return "\n".join(lines) + "\n\n" + exit_statuses_text(contract.exits)
+
+
+def exit_statuses_text(exits: dict[int, str] | None = None, *, every: bool = True) -> str:
+    """The `exit status:` part of every script's --help: skills/errors.py's meanings, `exits` overriding
+    them (or, with `every` false, only success and `exits`: a server never answers "not found")."""
+    from skills.errors import EXIT_STATUSES  # only --help pays for the error classes
+
+    meanings = {**(EXIT_STATUSES if every else {0: EXIT_STATUSES[0]}), **(exits or {})}
+    lines = ["exit status:", *(f"  {status}  {meanings[status]}" for status in sorted(meanings))]
+    lines += ["", 'Errors are JSON on stdout: {"error": what to do, "code": a stable code, "field": what to fix}.']
     return "\n".join(lines)
+
+
+def run_command(name: str, work, *, pretty: bool = False, note_on_stderr: bool = True) -> int:
+    """Run `work() -> exit status` for a command that is not a one-answer script (a server, the
+    worker, the registry import): an OrchestratorError it raises becomes its JSON on stdout (and a
+    line on stderr for whoever reads a supervisor's log), ending with the error's exit status."""
+    from skills.errors import OrchestratorError
+
+    try:
+        return work()
+    except OrchestratorError as error:
+        try:
+            _emit(error.to_json(), pretty)
+        except BrokenPipeError:  # the reader went away; the exit status still says what happened
+            pass
+        if note_on_stderr:
+            print(f"{name}: {error.message}", file=sys.stderr, flush=True)
+        return error.exit_status
 
 
 def _bad_input(message: str, field: str) -> Exception:
@@ -99,7 +123,7 @@ def _load_json(text: str | bytes, where: str, field: str = "json"):
         raise _bad_input(f"{where} is not valid JSON: {error}", field=field) from None
 
 
-def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
+def parse_argv(argv: list[str], options: tuple[Field, ...]) -> tuple[dict, dict]:
     """(fields, modes) from the command line; modes holds json/jsonl/pretty/help."""
     by_flag = {option.flag: option for option in options if option.flag}
     fields: dict = {}
@@ -119,7 +143,7 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
         elif flag in by_flag:
             option = by_flag[flag]
             if option.kind == FLAG:
-                fields[option.field] = True
+                fields[option.name] = True
             else:
                 if has_value:
                     value = inline
@@ -127,8 +151,8 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
                     position += 1
                     value = argv[position]
                 else:
-                    raise _bad_input(f"{flag} needs a value", field=option.field)
-                fields[option.field] = _load_json(value, flag, option.field) if option.kind == OBJECT else value
+                    raise _bad_input(f"{flag} needs a value", field=option.name)
+                fields[option.name] = _load_json(value, flag, option.name) if option.kind == OBJECT else value
         else:
             known = ", ".join([o.flag for o in options if o.flag] + ["--json -", "--jsonl", "--pretty"])
             raise _bad_input(f"unknown argument {arg!r}; known: {known}", field=arg.lstrip("-") or arg)
@@ -136,17 +160,17 @@ def parse_argv(argv: list[str], options: list[Option]) -> tuple[dict, dict]:
     return fields, modes
 
 
-def check_fields(fields: dict, options: list[Option]) -> dict:
+def check_fields(fields: dict, options: tuple[Field, ...]) -> dict:
     """Type-check fields that came as JSON; unknown fields are refused, as unknown flags are.
 
     A script that accepts other shapes (execute_agent takes a piped route result) reshapes
     them in its `prepare` step first, so what reaches here is only the script's own fields.
     """
-    known = {option.field: option for option in options}
+    known = {option.name: option for option in options}
     for name, value in fields.items():
         option = known.get(name)
         if option is None:
-            names = ", ".join(repr(o.field) for o in options)
+            names = ", ".join(repr(o.name) for o in options)
             raise _bad_input(f"unknown field {name!r}; known fields: {names}", field=name)
         if option.kind == FLAG and not isinstance(value, bool):
             raise _bad_input(f"field {name!r} must be true or false", field=name)
@@ -157,8 +181,11 @@ def check_fields(fields: dict, options: list[Option]) -> dict:
     return fields
 
 
-def require_text(fields: dict, name: str, *, limit: int = MAX_TEXT) -> str:
-    """The field's text, stripped; BadInput saying whether it is missing, empty or too long."""
+def require_text(fields: dict, spec: Field, *, limit: int | None = None) -> str:
+    """The declared field's text, stripped; BadInput saying whether it is missing, empty or longer
+    than `limit` (default: the declared max_len)."""
+    name = spec.name
+    limit = limit or spec.max_len or MAX_TEXT
     value = fields.get(name)
     if isinstance(value, str) and not value.strip():
         raise _bad_input(f"field {name!r} is empty: give the {name} in words", field=name)
@@ -179,7 +206,7 @@ def _emit(payload, pretty: bool) -> None:
     sys.stdout.flush()
 
 
-def _handle_one(handle, fields: dict, options: list[Option], settings, prepare=None) -> tuple[object, int]:
+def _handle_one(handle, fields: dict, options: tuple[Field, ...], settings, prepare=None) -> tuple[object, int]:
     try:
         refused = field_problems(fields)
         if refused:
@@ -223,7 +250,7 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepare=None) -> int:
+def _run_jsonl(handle, options: tuple[Field, ...], settings, base_fields: dict, prepare=None) -> int:
     import gc  # built in: costs nothing to import
 
     gc.enable()  # a worker lives for many lines: bin/route_task turns the cycle collector off for one route
@@ -245,19 +272,18 @@ def _run_jsonl(handle, options: list[Option], settings, base_fields: dict, prepa
     return worst
 
 
-def run_script(
-    name: str, summary: str, options: list[Option], handle, argv: list[str] | None = None, prepare=None
-) -> int:
-    """Parse, dispatch, print; returns the exit status.
+def run_script(contract: Contract, handle, argv: list[str] | None = None, prepare=None) -> int:
+    """Parse `contract`'s fields, dispatch to `handle`, print; returns the exit status.
 
     `prepare(fields) -> fields` may reshape input first (execute_agent accepts a piped routing result).
     """
     argv = sys.argv[1:] if argv is None else argv
     pretty = "--pretty" in argv
+    options = contract.fields
     try:
         fields, modes = parse_argv(argv, options)
         if modes["help"]:
-            sys.stdout.write(usage_text(name, summary, options) + "\n")
+            sys.stdout.write(usage_text(contract) + "\n")
             return 0
         from skills.config import load_settings
 

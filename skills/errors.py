@@ -1,24 +1,37 @@
 """Every failure a user can act on, each with a stable code, exit status and HTTP status.
 
-Scripts print `error.to_json()` on stdout and exit with `error.exit_status`; the HTTP
-server answers with `error.http_status`. This module is on the routing hot path, so it
-imports nothing.
-
-Exit statuses: 0 success, 1 no match / not found / the agent could not answer,
-2 bad input or configuration, 3 an upstream service failed or timed out.
+One family: each class below is one code, mapped here once to the exit status a script ends
+with and the HTTP status the server (and an MCP tool error) answers with. Scripts print
+`error.to_json()` on stdout and exit with `error.exit_status`; the HTTP server answers with
+`error.http_status` (and `error.headers`, e.g. Retry-After); skills/gateway/replies.py maps a
+script's JSON `code` back to its class's HTTP status. `ServerError`'s classes are raised or
+answered by the server side only (the gateway, HTTP, MCP), never by a script.
+It imports nothing: scripts import it once something fails.
 """
+
+EXIT_STATUSES = {
+    0: "success",
+    1: "not found: no such agent or thing, no agent for the task, or the agent could not answer",
+    2: "bad input or configuration (the JSON error's field says what to fix)",
+    3: "an upstream service failed or timed out",
+}
 
 
 class OrchestratorError(Exception):
+    """A failure the server did not expect (a bug): 500, and the log says more."""
+
     code = "internal_error"
     exit_status = 2
     http_status = 500
 
-    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None):
+    def __init__(
+        self, message: str, *, field: str | None = None, details: dict | None = None, headers: dict | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
         self.details = details or {}
+        self.headers = headers or {}  # HTTP headers the reply carries (Retry-After, Allow)
 
     def to_json(self) -> dict:
         body = {"error": self.message, "code": self.code}
@@ -129,8 +142,137 @@ class ExecutionTimeout(OrchestratorError):
 
 
 class NoMatch(OrchestratorError):
-    """Routing found no agent for the task (used where a caller needs an agent)."""
+    """Smart execute found no agent for the task (its answer carries the suggestions)."""
 
     code = "no_match"
     exit_status = 1
     http_status = 404
+
+
+class AmbiguousTask(OrchestratorError):
+    """Smart execute found several agents fitting equally well: it does not guess (its answer has the options)."""
+
+    code = "ambiguous_task"
+    exit_status = 1
+    http_status = 409
+
+
+class StoreError(OrchestratorError):
+    """The store cannot be used right now (file system full or read-only, database unreachable).
+
+    Both backends raise it (never sqlite3.Error or psycopg2.Error), so callers catch one type; the
+    scripts answer it like any error (JSON, exit 3), the server with 503. The message says what was
+    wrong and holds no secret."""
+
+    code = "state_unavailable"
+    exit_status = 3
+    http_status = 503
+
+
+# --- raised or answered by the server side only ------------------------------------------------
+
+
+class ServerError(OrchestratorError):
+    """A refusal or failure of the server side (the gateway, HTTP, MCP): never printed by a script,
+    so none of these is among the statuses an agent run can end in (skills/server/openapi.py)."""
+
+
+class BadJson(ServerError):
+    """The request body is not JSON (or not UTF-8, or nests too deeply)."""
+
+    code = "bad_json"
+    http_status = 400
+
+
+class BadRequest(ServerError):
+    """The HTTP request itself is malformed (a Content-Length that is no number, a broken chunked body)."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class Unauthorized(ServerError):
+    """ORCHESTRATOR_API_KEY is set and the request lacks it or has another."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class OriginNotAllowed(ServerError):
+    """A browser request from an origin not in ALLOWED_ORIGINS (MCP over HTTP)."""
+
+    code = "origin_not_allowed"
+    http_status = 403
+
+
+class NoEndpoint(ServerError):
+    """No endpoint at this path (the same code as NotFound: a client sees one "not found")."""
+
+    code = "not_found"
+    exit_status = 1
+    http_status = 404
+
+
+class TaskNotFound(ServerError):
+    """No async task has this id."""
+
+    code = "task_not_found"
+    http_status = 404
+
+
+class MethodNotAllowed(ServerError):
+    code = "method_not_allowed"
+    http_status = 405
+
+
+class LengthRequired(ServerError):
+    code = "length_required"
+    http_status = 411
+
+
+class BodyTooLarge(ServerError):
+    code = "body_too_large"
+    http_status = 413
+
+
+class UnsupportedMediaType(ServerError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class RateLimited(ServerError):
+    """More requests a minute from one client than ORCHESTRATOR_RATE_LIMIT allows."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class Overloaded(ServerError):
+    """Too much in flight (requests, busy workers, queued tasks): retry after Retry-After seconds."""
+
+    code = "overloaded"
+    exit_status = 3
+    http_status = 503
+
+
+class ScriptFailure(ServerError):
+    """The script behind an endpoint crashed or printed something that is not JSON."""
+
+    code = "script_failed"
+    exit_status = 3
+    http_status = 502
+
+
+class Interrupted(ServerError):
+    """An async task whose agent writes was stopped by a shutdown: it ends here, never run twice."""
+
+    code = "interrupted"
+    exit_status = 3
+    http_status = 500
+
+
+def error_classes(cls: type[OrchestratorError] = OrchestratorError):
+    """Every class of the family below `cls` (what maps a code to its HTTP status)."""
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from error_classes(sub)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from skills.cli import TEXT, Option, require_text, run_script
+from skills.cli import require_text, run_script
 from skills.commands.list_agents import agent_summary
+from skills.contracts import AGENT_INFO, LOOKED_UP_ID
 from skills.execution.readiness import readiness
 from skills.registry.loader import find_agent, load_registry
 
-OPTIONS = [Option("--agent", "agent", TEXT, "the agent id, e.g. vps-monitor (required)")]
+OPTIONS = AGENT_INFO.fields
 
 
 def agent_details(agent: dict, settings) -> dict:
@@ -28,10 +29,10 @@ def agent_details(agent: dict, settings) -> dict:
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
-    agent_id = require_text(fields, "agent", limit=200)
+    agent_id = require_text(fields, AGENT_INFO.field("agent"), limit=LOOKED_UP_ID)
     registry = load_registry(settings.registry_path, settings.state_dir)
     return agent_details(find_agent(registry, agent_id), settings), 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script("agent_info", "Show one agent's details and configuration state.", OPTIONS, handle, argv)
+    return run_script(AGENT_INFO, handle, argv)

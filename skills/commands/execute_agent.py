@@ -1,33 +1,20 @@
 """execute_agent: run a query through an agent, or route a task and run it (smart execute).
 
-Smart execute lets the cheapest model settle a route that lexical routing is unsure of
-(skills/execution/fallback.py) unless told not to; without ANTHROPIC_API_KEY it never asks.
+Smart execute itself is skills/execution/smart.py; it lets the cheapest model settle a route that
+lexical routing is unsure of unless told not to; without ANTHROPIC_API_KEY it never asks.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 
-from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
+from skills.cli import require_text, run_script
+from skills.contracts import EXECUTE_AGENT, LOOKED_UP_ID
 from skills.errors import BadInput
+from skills.execution.smart import smart_execute
 from skills.registry.loader import load_registry
 
-OPTIONS = [
-    Option("--agent", "agent", TEXT, "the agent id (with --query)"),
-    Option("--query", "query", TEXT, "what to ask the agent"),
-    Option("--task", "task", TEXT, "without --agent: route the task first, then execute (smart execute)"),
-    Option("--context", "context", OBJECT, 'request context, e.g. {"requestId": "req-123"}'),
-    Option("--direct", "direct", FLAG, "use the offline fast path even when ANTHROPIC_API_KEY is set"),
-    Option("--no-llm-fallback", "no_llm_fallback", FLAG, "smart execute: never ask the model when routing is unsure"),
-    Option(
-        None,
-        "llm_fallback",
-        FLAG,
-        "smart execute: ask the model when routing is unsure (default true; false = --no-llm-fallback)",
-    ),
-]
-
+OPTIONS = EXECUTE_AGENT.fields
 
 ROUTE_STATUSES = ("routed", "high_confidence", "multiple_matches", "no_match")
 
@@ -52,62 +39,12 @@ def accept_route_result(fields: dict) -> dict:
     return kept
 
 
-def _unsure(route: dict) -> tuple[dict, int]:
-    """Smart execute does not guess: it hands back the choices."""
-    if route["status"] == "no_match":
-        payload = {
-            "success": False,
-            "status": "no_match",
-            "code": "no_match",
-            "error": route["message"],
-            "task": route["task"],
-            "suggestions": route.get("suggestions", []),
-        }
-    else:
-        payload = {
-            "success": False,
-            "status": "multiple_matches",
-            "code": "ambiguous_task",
-            "error": "Several agents fit this task equally well: choose one of the options and call execute with it.",
-            "task": route["task"],
-            "options": route.get("options", []),
-        }
-    if "llm_fallback" in route:
-        payload["llm_fallback"] = route["llm_fallback"]
-    return payload, 1
-
-
 def wants_llm_fallback(fields: dict) -> bool:
     """Smart execute asks the model when unsure unless told not to (--no-llm-fallback, "llm_fallback": false)."""
     value = fields.get("llm_fallback")
     if value is not None and not isinstance(value, bool | dict):  # a dict: the report of a piped route result
         raise BadInput("field 'llm_fallback' must be true or false", field="llm_fallback")
     return not fields.get("no_llm_fallback") and value is not False
-
-
-def smart_execute(
-    registry: dict, settings, task: str, context: dict | None, direct: bool, llm_fallback: bool = True
-) -> tuple[dict, int]:
-    from skills.execution.execute import execute
-    from skills.routing import route as route_task
-
-    started = time.perf_counter()
-    decision = route_task(registry, task, context=context)
-    if decision["agent"] is None and llm_fallback:
-        from skills.execution.fallback import settle
-
-        decision = settle(registry, decision, task, settings, context=context)
-    if decision["agent"] is None:
-        return _unsure(decision)
-    agent = decision["agent"]
-    result = execute(registry, settings, agent["agent_id"], task, context=context, direct=direct, route=decision)
-    result["confidence"] = agent["confidence"]
-    result["routing"] = {key: agent[key] for key in ("score", "confidence_level", "matched_keywords")}
-    result["routing"]["status"] = decision["status"]
-    if "llm_fallback" in decision:
-        result["routing"]["llm_fallback"] = decision["llm_fallback"]
-    result["execution_time_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return result, 0
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
@@ -119,12 +56,11 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
         from skills.routing.names.refresh import refresh_if_due
 
         registry = refresh_if_due(settings, registry)
-        task = require_text(fields, "task")
+        task = require_text(fields, EXECUTE_AGENT.field("task"))
         return smart_execute(registry, settings, task, context, direct, wants_llm_fallback(fields))
-    agent_id = require_text(fields, "agent", limit=200)
-    query = (
-        require_text(fields, "query") if fields.get("query") or not fields.get("task") else require_text(fields, "task")
-    )
+    agent_id = require_text(fields, EXECUTE_AGENT.field("agent"), limit=LOOKED_UP_ID)
+    asked = "query" if fields.get("query") or not fields.get("task") else "task"
+    query = require_text(fields, EXECUTE_AGENT.field(asked))
     return execute(registry, settings, agent_id, query, context=context, direct=direct), 0
 
 
@@ -144,11 +80,4 @@ def _preload_sdk_for_a_worker(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _preload_sdk_for_a_worker(sys.argv[1:] if argv is None else argv)
-    return run_script(
-        "execute_agent",
-        "Execute a query through an agent (or route a task first) and print the result as JSON.",
-        OPTIONS,
-        handle,
-        argv,
-        prepare=accept_route_result,
-    )
+    return run_script(EXECUTE_AGENT, handle, argv, prepare=accept_route_result)

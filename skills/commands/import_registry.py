@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from skills.errors import BadInput, OrchestratorError
+from skills.cli import exit_statuses_text, run_command
+from skills.errors import BadInput
 from skills.jsonout import dumps
 
 
@@ -26,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="import_registry",
         description="Convert the original orchestrator's registry.json (the guide's orchestrator/registry.json) "
         "into a registry/agents.yaml file, and report as JSON what was mapped, defaulted and dropped.",
+        epilog=exit_statuses_text(
+            {2: "bad arguments, an unreadable or invalid file, or the output exists (--force)"}, every=False
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", help="the registry.json to read")
     parser.add_argument("--output", help="where to write (default: the registry the orchestrator loads)")
@@ -34,22 +39,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    pretty = "--pretty" in argv
-    try:
-        args = _parser().parse_args(argv)
-        from skills.config import load_settings
-        from skills.registry.importer import import_registry
+def _run(argv: list[str], pretty: bool) -> int:
+    args = _parser().parse_args(argv)
+    from skills.config import load_settings
+    from skills.registry.importer import import_registry
 
-        settings = load_settings()
-        output = args.output or settings.registry_path
-        payload = import_registry(args.file, output, force=args.force, agents_dir=settings.agents_dir)
-        status = 0
-    except OrchestratorError as error:
-        payload, status = error.to_json(), error.exit_status
+    settings = load_settings()
+    output = args.output or settings.registry_path
+    payload = import_registry(args.file, output, force=args.force, agents_dir=settings.agents_dir)
     try:
         print(dumps(payload, pretty), flush=True)
     except BrokenPipeError:  # the reader went away (e.g. `| head`); the file is written all the same
         pass
-    return status
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    pretty = "--pretty" in argv
+    return run_command("import_registry", lambda: _run(argv, pretty), pretty=pretty, note_on_stderr=False)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from skills.cli import TEXT, Option, run_script
+from skills.cli import run_script
+from skills.contracts import LIST_AGENTS
 from skills.errors import BadInput
 from skills.execution.readiness import missing_requirements
 from skills.registry.loader import format_cost, load_registry
 
-OPTIONS = [Option("--category", "category", TEXT, "only agents of this category (e.g. database)")]
+OPTIONS = LIST_AGENTS.fields
 
 
 def agent_summary(agent: dict, settings) -> dict:
@@ -37,4 +38,4 @@ def handle(fields: dict, settings) -> tuple[list, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script("list_agents", "List the agents (as a JSON array).", OPTIONS, handle, argv)
+    return run_script(LIST_AGENTS, handle, argv)

@@ -14,7 +14,8 @@ import signal
 import socket
 import sys
 
-from skills.errors import BadInput, OrchestratorError
+from skills.cli import exit_statuses_text, run_command
+from skills.errors import BadInput
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8002
@@ -35,7 +36,12 @@ ALLOWED_ORIGINS. Settings come from the environment and .env (see .env.example).
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="orchestrator_mcp", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="orchestrator_mcp",
+        description=DESCRIPTION,
+        epilog=exit_statuses_text(
+            {0: "the client closed stdio, or SIGTERM or Ctrl-C", 2: "bad settings or arguments"}, every=False
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
     parser.add_argument(
@@ -133,10 +139,6 @@ def serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return serve(args)
-    except OrchestratorError as error:
-        print(json.dumps(error.to_json()), flush=True)
-        print(f"orchestrator_mcp: {error.message}", file=sys.stderr, flush=True)
-        return error.exit_status
+        return run_command("orchestrator_mcp", lambda: serve(args))
     except KeyboardInterrupt:
         return 0

@@ -15,14 +15,23 @@ import signal
 import sys
 import threading
 
-from skills.errors import BadInput, OrchestratorError
+from skills.cli import exit_statuses_text, run_command
+from skills.errors import BadInput
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="orchestrator_server", description="Serve the orchestrator API over HTTP.")
+    parser = argparse.ArgumentParser(
+        prog="orchestrator_server",
+        description="Serve the orchestrator API over HTTP; prints one JSON line once listening, then serves "
+        "until SIGTERM or Ctrl-C.",
+        epilog=exit_statuses_text(
+            {0: "stopped by SIGTERM or Ctrl-C", 2: "bad settings or arguments (a port in use)"}, every=False
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     parser.add_argument(
@@ -112,9 +121,4 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        return serve(args)
-    except OrchestratorError as error:
-        print(json.dumps(error.to_json()), flush=True)
-        print(f"orchestrator_server: {error.message}", file=sys.stderr, flush=True)
-        return error.exit_status
+    return run_command("orchestrator_server", lambda: serve(args))

@@ -16,15 +16,22 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import sys
 import threading
 
-from skills.errors import BadInput, OrchestratorError
+from skills.cli import exit_statuses_text, run_command
+from skills.errors import BadInput
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="orchestrator_worker", description="Claim and run the orchestrator's queued async tasks (no HTTP)."
+        prog="orchestrator_worker",
+        description="Claim and run the orchestrator's queued async tasks (no HTTP); prints one JSON line once "
+        "claiming and one when stopped.",
+        epilog=exit_statuses_text(
+            {0: "stopped by SIGTERM or Ctrl-C", 2: "bad settings or arguments", 3: "the task store cannot be reached"},
+            every=False,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--concurrency", help="tasks run at once (default ORCHESTRATOR_ASYNC_CONCURRENCY, 4)", metavar="N"
@@ -81,9 +88,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        return run(args)
-    except OrchestratorError as error:
-        print(json.dumps(error.to_json()), flush=True)
-        print(f"orchestrator_worker: {error.message}", file=sys.stderr, flush=True)
-        return error.exit_status
+    return run_command("orchestrator_worker", lambda: run(args))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from skills.cli import run_script
+from skills.contracts import REFRESH_ENTITIES
 from skills.registry.loader import load_registry, routing_input_path
 from skills.routing.names.sources import refresh, summary
 
@@ -34,10 +35,4 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script(
-        "refresh_entities",
-        "Read the entity names agents declare (registry `entities:`) from their data; prints counts per agent.",
-        [],
-        handle,
-        argv,
-    )
+    return run_script(REFRESH_ENTITIES, handle, argv)

@@ -7,17 +7,12 @@ routing then learns, is explained in skills/ledger/corrections.py.
 
 from __future__ import annotations
 
-from skills.cli import FLAG, TEXT, Option, require_text, run_script
+from skills.cli import require_text, run_script
+from skills.contracts import ROUTE_FEEDBACK
 from skills.errors import BadInput
 from skills.registry.loader import load_registry
 
-OPTIONS = [
-    Option("--task", "task", TEXT, "the task as it was asked (required)"),
-    Option("--routed-agent", "routed_agent", TEXT, "the agent routing chose, or none (required)"),
-    Option("--correct-agent", "correct_agent", TEXT, "the agent that should have taken it, or none (required)"),
-    Option("--confirm", "confirm", FLAG, "an operator's verdict: routing learns it at once"),
-    Option(None, "source", TEXT, "who gives the verdict: cli (the default) or http (what the HTTP API sends)"),
-]
+OPTIONS = ROUTE_FEEDBACK.fields
 SOURCES = ("cli", "http")
 
 
@@ -33,7 +28,7 @@ def _require_present(fields: dict, name: str) -> None:
 def handle(fields: dict, settings) -> tuple[dict, int]:
     from skills.ledger.corrections import record  # the ledger (sqlite3, json) only for this script
 
-    task = require_text(fields, "task")
+    task = require_text(fields, ROUTE_FEEDBACK.field("task"))
     _require_present(fields, "routed_agent")
     _require_present(fields, "correct_agent")
     source = fields.get("source", "cli")
@@ -47,6 +42,4 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script(
-        "route_feedback", "Record which agent should have taken a task (a routing verdict).", OPTIONS, handle, argv
-    )
+    return run_script(ROUTE_FEEDBACK, handle, argv)

@@ -2,22 +2,17 @@
 
 import time
 
-from skills.cli import FLAG, OBJECT, TEXT, Option, require_text, run_script
+from skills.cli import require_text, run_script
+from skills.contracts import ROUTE_TASK
 from skills.registry.loader import entity_names_due, load_registry
 from skills.routing import route
 
-OPTIONS = [
-    Option("--task", "task", TEXT, "the task in the user's words (required)"),
-    Option("--auto-select", "auto_select", FLAG, "always pick the best agent when any matches"),
-    Option("--context", "context", OBJECT, 'request context, e.g. {"page": "monitoring"}'),
-    Option("--explain", "explain", FLAG, "show what contributed to each candidate's score"),
-    Option("--llm-fallback", "llm_fallback", FLAG, "when unsure, let the cheapest model choose (ANTHROPIC_API_KEY)"),
-]
+OPTIONS = ROUTE_TASK.fields
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
     started = time.perf_counter()
-    task = require_text(fields, "task")
+    task = require_text(fields, ROUTE_TASK.field("task"))
     registry = load_registry(settings.registry_path, settings.state_dir)
     if entity_names_due(settings, registry["index"]):
         from skills.routing.names.refresh import refresh_names  # and the readers: only when the names are due
@@ -39,6 +34,4 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script(
-        "route_task", "Route a task to the best agent; prints the routing decision as JSON.", OPTIONS, handle, argv
-    )
+    return run_script(ROUTE_TASK, handle, argv)

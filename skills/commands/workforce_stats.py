@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from skills.cli import TEXT, Option, run_script
+from skills.cli import run_script
+from skills.contracts import WORKFORCE_STATS
 from skills.ledger.stats import parse_since, workforce_stats
 from skills.registry.loader import load_registry
 
-OPTIONS = [Option("--since", "since", TEXT, "only executions since 24h / 7d / 30m / 2w or an ISO date")]
+OPTIONS = WORKFORCE_STATS.fields
 
 
 def handle(fields: dict, settings) -> tuple[dict, int]:
@@ -16,4 +17,4 @@ def handle(fields: dict, settings) -> tuple[dict, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script("workforce_stats", "Workforce statistics with measured per-agent figures.", OPTIONS, handle, argv)
+    return run_script(WORKFORCE_STATS, handle, argv)

@@ -196,8 +196,8 @@ def judge(question: dict, truth, answer: dict) -> str:
 
 
 def _answer(registry: dict, settings, question: dict, route: bool) -> dict:
-    from skills.commands.execute_agent import smart_execute
     from skills.execution.execute import execute
+    from skills.execution.smart import smart_execute
 
     try:
         if route:

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from skills import errors
-from skills.gateway.replies import Reply
+from skills.gateway.replies import Reply, error_reply
 from skills.gateway.workers import Cancellation, Cancelled
 from skills.store.base import ClaimedTask, StoreError
 
@@ -294,7 +294,7 @@ class TaskClaimer:
         task_id = running.task.task_id
         try:
             if running.writes:
-                body = {"error": STOPPED_WRITING, "code": "interrupted"}
+                body = errors.Interrupted(STOPPED_WRITING).to_json()
                 self.store.finish_task(
                     task_id, self.owner, ok=False, http_status=500, result=body, error=STOPPED_WRITING
                 )
@@ -357,4 +357,4 @@ def start_claiming(service, slots: int) -> TaskClaimer:
 
 def _internal_error(exc: Exception) -> Reply:
     message = f"the orchestrator failed while running this task: {type(exc).__name__}"
-    return Reply(500, {"error": message, "code": "internal_error"})
+    return error_reply(errors.OrchestratorError(message))

@@ -1,6 +1,6 @@
 """The server's gatekeeping: API key, CORS, rate limit, and the cap on requests in flight.
 
-Each check either passes or raises ApiError with the status and JSON a client can act on.
+Each check either passes or raises an error of skills/errors.py with the status and JSON a client can act on.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import math
 import threading
 import time
 
+from skills.errors import Overloaded, RateLimited, Unauthorized
 from skills.gateway.logs import get_logger
-from skills.gateway.validation import ApiError
 from skills.store import StoreError
 
 CORS_MAX_AGE_S = 600
@@ -38,17 +38,13 @@ def check_api_key(expected: str | None, headers) -> None:
         return
     given = bearer_key(headers)
     if given is None:
-        raise ApiError(
-            401,
-            "unauthorized",
+        raise Unauthorized(
             "this server needs an API key: send the header 'Authorization: Bearer <ORCHESTRATOR_API_KEY>'",
             field="Authorization",
             headers={"WWW-Authenticate": 'Bearer realm="orchestrator"'},
         )
     if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-        raise ApiError(
-            401,
-            "unauthorized",
+        raise Unauthorized(
             "the API key is wrong: send the server's ORCHESTRATOR_API_KEY as 'Authorization: Bearer <key>'",
             field="Authorization",
             headers={"WWW-Authenticate": 'Bearer realm="orchestrator", error="invalid_token"'},
@@ -125,9 +121,7 @@ class RateLimiter:
         if wait_s <= 0:
             return
         wait = max(1, math.ceil(wait_s))
-        raise ApiError(
-            429,
-            "rate_limited",
+        raise RateLimited(
             f"more than {self.per_minute} requests a minute from this client: retry in {wait}s",
             headers={"Retry-After": str(wait)},
         )
@@ -150,9 +144,7 @@ class InFlight:
     def enter(self) -> None:
         with self._lock:
             if self.limit > 0 and self.count >= self.limit:
-                raise ApiError(
-                    503,
-                    "overloaded",
+                raise Overloaded(
                     f"{self.limit} requests are already in progress: retry in a moment",
                     headers={"Retry-After": "1"},
                 )

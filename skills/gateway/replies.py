@@ -10,16 +10,7 @@ from dataclasses import dataclass, field
 
 from skills import errors
 
-
-def _all_error_classes(cls=errors.OrchestratorError):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _all_error_classes(sub)
-
-
-CODE_STATUS = {cls.code: cls.http_status for cls in _all_error_classes()}
-# Codes the server adds, and smart execute's "several agents fit: choose one" (not an error class).
-CODE_STATUS.update({"script_failed": 502, "overloaded": 503, "interrupted": 500, "ambiguous_task": 409})
+CODE_STATUS = {cls.code: cls.http_status for cls in errors.error_classes()}
 
 
 @dataclass
@@ -27,6 +18,11 @@ class Reply:
     status: int
     body: object
     headers: dict = field(default_factory=dict)
+
+
+def error_reply(error: errors.OrchestratorError) -> Reply:
+    """The reply for an error of the family: its class's HTTP status, its JSON and its headers."""
+    return Reply(error.http_status, error.to_json(), dict(error.headers))
 
 
 def status_for(answer) -> int:

@@ -15,11 +15,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from skills import errors
+from skills import contracts, errors
 from skills.gateway import validation
 from skills.gateway.logs import excerpt, get_logger
 from skills.gateway.metrics import Metrics
-from skills.gateway.replies import Reply, status_for
+from skills.gateway.replies import Reply, error_reply, status_for
 from skills.gateway.state_health import state_dir_report
 from skills.gateway.workers import (
     Cancellation,
@@ -122,14 +122,14 @@ class Service:
         except ScriptTimeout as exc:
             self.log.error("%s timed out after %gs; its worker was killed", script, exc.limit_s)
             message = f"{script} did not answer within {exc.limit_s:g}s and was stopped; try again or simplify the task"
-            return Reply(504, {"error": message, "code": "timeout"})
+            return error_reply(errors.ExecutionTimeout(message))
         except ScriptFailed as exc:
             self.log.error("%s failed: %s %s", script, exc.message, exc.detail)
             message = f"{script} failed: {exc.message}; the server's log and stderr have the details"
-            return Reply(502, {"error": message, "code": "script_failed"})
+            return error_reply(errors.ScriptFailure(message))
         except PoolBusy:
             message = f"every {script} worker is busy; retry in a few seconds"
-            return Reply(503, {"error": message, "code": "overloaded"}, {"Retry-After": "2"})
+            return error_reply(errors.Overloaded(message, headers={"Retry-After": "2"}))
         return Reply(status_for(answer), answer)
 
     def _cached(self, name: str, script: str, payload: dict) -> Reply:
@@ -296,7 +296,7 @@ class Service:
         try:
             if self.store.count_unfinished() >= MAX_PENDING_TASKS:
                 message = f"{MAX_PENDING_TASKS} tasks are already waiting; poll them and retry later"
-                return Reply(503, {"error": message, "code": "overloaded"}, {"Retry-After": "10"})
+                return error_reply(errors.Overloaded(message, headers={"Retry-After": "10"}))
             task_id = self.store.create_task(kind, fields)
         except StoreError as error:  # refuse rather than accept a task we cannot keep
             return self._state_unavailable("cannot store the task", error)
@@ -308,7 +308,7 @@ class Service:
             f"the server {what} ({error}): its state directory or database is full, read-only, damaged or "
             "unreachable; GET /health says which. POST /orchestrator/smart-execute still answers directly"
         )
-        return Reply(503, {"error": message, "code": "state_unavailable"}, {"Retry-After": "30"})
+        return error_reply(StoreError(message, headers={"Retry-After": "30"}))
 
     def task(self, task_id: str) -> Reply:
         try:
@@ -317,7 +317,7 @@ class Service:
             return self._state_unavailable("cannot read its tasks", error)
         if found is None:
             message = f"no task {task_id[:64]!r}: task ids come from POST /orchestrator/execute-async"
-            return Reply(404, {"error": message, "code": "task_not_found", "field": "task_id"})
+            return error_reply(errors.TaskNotFound(message, field="task_id"))
         return Reply(200, found)
 
     def batch(self, items: list[dict]) -> Reply:
@@ -329,9 +329,9 @@ class Service:
         try:
             stripped = text.strip()
             body = validation.parse_json(stripped.encode("utf-8")) if stripped.startswith("{") else {"task": text}
-            reply = self.smart_execute(validation.check(body, validation.SMART_EXECUTE))
+            reply = self.smart_execute(validation.check(body, contracts.SMART_EXECUTE))
             return json.dumps(reply.body)
-        except validation.ApiError as exc:
+        except (errors.BadInput, errors.BadJson) as exc:
             return json.dumps(exc.to_json())
 
     def close(self, grace_s: float = 0.0) -> None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 
+from skills.errors import OrchestratorError, OriginNotAllowed
 from skills.gateway.guards import check_api_key
-from skills.gateway.validation import ApiError
 
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate"
@@ -36,9 +36,7 @@ def check_origin(origin: str | None, allowed: list[str]) -> None:
     if origin is None or "*" in allowed or origin.rstrip("/") in {o.rstrip("/") for o in allowed}:
         return
     hint = "add it to ALLOWED_ORIGINS" if allowed else "ALLOWED_ORIGINS is empty, so no web page may call this server"
-    raise ApiError(
-        403, "origin_not_allowed", f"requests from origin {origin[:200]!r} are refused: {hint}", field="Origin"
-    )
+    raise OriginNotAllowed(f"requests from origin {origin[:200]!r} are refused: {hint}", field="Origin")
 
 
 class Guard:
@@ -60,8 +58,8 @@ class Guard:
             if scope["method"] == "OPTIONS" and cors:
                 return await respond_json(send, 204, None, {**cors, **self._preflight_headers()})
             check_api_key(self.api_key, headers)
-        except ApiError as error:
-            return await respond_json(send, error.status, error.to_json(), error.headers)
+        except OrchestratorError as error:
+            return await respond_json(send, error.http_status, error.to_json(), error.headers)
         if not cors:
             return await self.app(scope, receive, send)
 

@@ -21,14 +21,14 @@ from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.shared.exceptions import McpError
 
+from skills.contracts import VERSION
+from skills.errors import OrchestratorError
 from skills.gateway.service import Service
-from skills.gateway.validation import ApiError
 from skills.gateway.workers import Cancellation
 from skills.mcp import resources
 from skills.mcp.tools import TOOLS, Outcome, ToolSpec, call_tool, check_arguments, refusal
 
 SERVER_NAME = "fibreflow-orchestrator"
-VERSION = "0.1.0"
 PROGRESS_INTERVAL_S = 1.0
 RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for an unknown resource
 INSTRUCTIONS = (
@@ -122,7 +122,7 @@ def build_server(service: Service, settings) -> Server:
             raise _error(types.INVALID_PARAMS, f"no tool {name[:100]!r}; tools: {', '.join(TOOLS)}")
         try:
             fields = check_arguments(spec, arguments)
-        except ApiError as error:
+        except OrchestratorError as error:
             return _result(refusal(error))
         work = functools.partial(call_tool, service, spec, fields)
         return _result(await _run_blocking(server.request_context, spec.name, work))

@@ -1,9 +1,9 @@
 """The MCP tools: one per script, with the script's name, options and JSON, and what a call does.
 
 A tool here is plain data (no MCP types: only server.py and transports.py import the SDK):
-- its input schema is derived from the script's own options (skills/commands/*.OPTIONS give the
-  descriptions; a validation.Schema gives the types, required fields and length limits, the same
-  checks the HTTP API makes, with the same messages);
+- its input schema is derived from the script's declared fields (skills/contracts.py: types,
+  meanings, required fields and length limits), checked as the HTTP API checks them, with the
+  same messages;
 - its output schema is the HTTP API's OpenAPI schema for the same answer (skills/server/openapi.py),
   so the JSON is described once;
 - `call_tool` runs it through skills/gateway/service.py, the warm `--jsonl` workers the HTTP API
@@ -16,19 +16,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from skills.cli import FLAG, MAX_TEXT, Option
-from skills.commands import agent_info, execute_agent, list_agents, route_task, workforce_stats
+from skills import contracts
+from skills.contracts import FLAG, OBJECT, TEXT, Request
+from skills.errors import BadInput, OrchestratorError
 from skills.gateway.service import Reply, Service
-from skills.gateway.validation import MAX_AGENT_ID, ApiError, Field, Schema, check
+from skills.gateway.validation import check
 from skills.gateway.workers import Cancellation
 from skills.jsonout import dumps
 from skills.server.openapi import SCHEMAS
 
-_JSON_TYPES = {str: "string", bool: "boolean", dict: "object"}
+_JSON_TYPES = {TEXT: "string", FLAG: "boolean", OBJECT: "object"}
 
 
-def _option(options: list[Option], field: str) -> Option:
-    return next(option for option in options if option.field == field)
+def input_schema(request: Request) -> dict:
+    """The JSON schema of a tool's arguments: the declared fields' kinds, meanings and limits."""
+    properties = {}
+    for spec in request.fields:
+        prop: dict = {"type": _JSON_TYPES[spec.kind], "description": spec.help}
+        if spec.kind == TEXT and spec.name in request.required:
+            prop["minLength"] = 1
+        if spec.max_len is not None:
+            prop["maxLength"] = spec.max_len
+        properties[spec.name] = prop
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(request.required),
+        "additionalProperties": False,
+    }
 
 
 @dataclass(frozen=True)
@@ -52,26 +67,13 @@ class ToolSpec:
     name: str
     title: str
     description: str
-    schema: Schema  # types, required fields, limits (skills/gateway/validation.py checks them)
-    options: tuple[Option, ...]  # where each field's description comes from
+    request: Request  # the script's declared fields this tool sends (skills/contracts.py)
     output: dict  # JSON schema of the answer (or of the error object that comes with isError)
     hints: Hints
     run: Callable[[Service, dict, Cancellation], Reply]
 
     def input_schema(self) -> dict:
-        described: dict[str, str] = {}
-        for option in self.options:  # the first option naming a field describes it
-            described.setdefault(option.field, option.help)
-        properties = {}
-        for spec in self.schema.fields:
-            prop: dict = {"type": _JSON_TYPES[spec.kind], "description": described[spec.name]}
-            if spec.kind is str and spec.required:
-                prop["minLength"] = 1
-            if spec.max_len is not None:
-                prop["maxLength"] = spec.max_len
-            properties[spec.name] = prop
-        required = [spec.name for spec in self.schema.fields if spec.required]
-        return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+        return input_schema(self.request)
 
 
 def _inline(schema):
@@ -104,8 +106,6 @@ def _object_of(name: str, items_schema: str) -> dict:
     }
 
 
-_AGENT_ID = Field("agent", str, True, MAX_AGENT_ID)
-
 TOOLS: dict[str, ToolSpec] = {
     spec.name: spec
     for spec in (
@@ -115,16 +115,7 @@ TOOLS: dict[str, ToolSpec] = {
             description="Which FibreFlow agent should handle a task, with its confidence and the alternatives. "
             "Runs nothing. status: routed / high_confidence (agent chosen), multiple_matches (see options), "
             "no_match (see suggestions).",
-            schema=Schema(
-                (
-                    Field("task", str, True, MAX_TEXT),
-                    Field("auto_select", bool),
-                    Field("context", dict),
-                    Field("explain", bool),
-                    Field("llm_fallback", bool),  # off unless asked for
-                )
-            ),
-            options=tuple(route_task.OPTIONS),
+            request=contracts.ROUTE,
             output=_answer_or_error(_inline(SCHEMAS["RouteResult"])),
             hints=READS,
             run=lambda service, fields, cancel: service.route(fields),
@@ -135,10 +126,7 @@ TOOLS: dict[str, ToolSpec] = {
             description="Run one FibreFlow agent on a query with its real tools (server metrics, the PostgreSQL "
             "database, Convex tasks, contractors, projects) and return its answer, the tool calls it made and "
             "what they cost. convex-database may add, update or complete tasks.",
-            schema=Schema(
-                (_AGENT_ID, Field("query", str, True, MAX_TEXT), Field("context", dict), Field("direct", bool))
-            ),
-            options=(_option(agent_info.OPTIONS, "agent"), *execute_agent.OPTIONS),
+            request=contracts.EXECUTE_TOOL,
             output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
             run=lambda service, fields, cancel: service.execute(fields, cancel),
@@ -149,19 +137,7 @@ TOOLS: dict[str, ToolSpec] = {
             description="Route a task in plain words to the right FibreFlow agent and run it. Never guesses: when "
             "several agents fit it answers with an error whose options list them (call execute_agent with one), "
             "and with no_match when none does.",
-            schema=Schema(
-                (
-                    Field("task", str, True, MAX_TEXT),
-                    Field("context", dict),
-                    Field("direct", bool),
-                    Field("llm_fallback", bool),  # on unless false, as in the script and the HTTP API
-                )
-            ),
-            options=(
-                _option(route_task.OPTIONS, "task"),
-                *execute_agent.OPTIONS,
-                Option("", "llm_fallback", FLAG, _option(route_task.OPTIONS, "llm_fallback").help + "; default true"),
-            ),
+            request=contracts.SMART_EXECUTE_TOOL,
             output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
             run=lambda service, fields, cancel: service.smart_execute(fields, cancel),
@@ -171,8 +147,7 @@ TOOLS: dict[str, ToolSpec] = {
             title="List the agents",
             description="The FibreFlow agents (optionally one category): id, name, category, description, status, "
             "triggers, model, cost per query, and whether each is configured on this server.",
-            schema=Schema((Field("category", str, False, MAX_AGENT_ID),)),
-            options=tuple(list_agents.OPTIONS),
+            request=contracts.LIST_AGENTS.request("list_agents"),
             output=_answer_or_error(_object_of("agents", "Agent")),
             hints=READS,
             run=lambda service, fields, cancel: service.list_agents(fields.get("category")),
@@ -182,8 +157,7 @@ TOOLS: dict[str, ToolSpec] = {
             title="One agent's details",
             description="Everything about one agent: triggers, examples, tools, what it requires and whether it is "
             "configured here (and if not, what to set).",
-            schema=Schema((_AGENT_ID,)),
-            options=tuple(agent_info.OPTIONS),
+            request=contracts.AGENT_INFO.request("agent_info"),
             output=_answer_or_error(_inline(SCHEMAS["AgentDetails"])),
             hints=READS,
             run=lambda service, fields, cancel: service.agent_info(fields["agent"]),
@@ -193,8 +167,7 @@ TOOLS: dict[str, ToolSpec] = {
             title="Workforce statistics",
             description="How many agents, which categories, and what the execution ledger measured per agent: "
             "calls, success rate, p50/p95 duration, tokens, cost, last used.",
-            schema=Schema((Field("since", str, False, MAX_AGENT_ID),)),
-            options=tuple(workforce_stats.OPTIONS),
+            request=contracts.WORKFORCE_STATS.request("workforce_stats"),
             output=_answer_or_error(_inline(SCHEMAS["Stats"])),
             hints=READS,
             run=lambda service, fields, cancel: service.stats(fields.get("since")),
@@ -212,22 +185,21 @@ class Outcome:
     structured: dict
 
 
-def refusal(error: ApiError) -> Outcome:
+def refusal(error: OrchestratorError) -> Outcome:
     body = error.to_json()
     return Outcome(True, dumps(body, False), body)
 
 
 def check_arguments(spec: ToolSpec, arguments: dict | None) -> dict:
-    """The validated fields; ApiError naming the field for unknown, mistyped, missing or too long ones."""
+    """The validated fields; BadInput naming the field for unknown, mistyped, missing or too long ones."""
     arguments = {} if arguments is None else arguments
-    known = {field.name for field in spec.schema.fields}
+    known = {field.name for field in spec.request.fields}
     for name in arguments:
         if name not in known:
             allowed = ", ".join(sorted(known))
-            raise ApiError(
-                422, "bad_input", f"{spec.name} takes no argument {name[:100]!r}; it takes: {allowed}", field=name[:100]
-            )
-    return check(arguments, spec.schema)
+            message = f"{spec.name} takes no argument {name[:100]!r}; it takes: {allowed}"
+            raise BadInput(message, field=name[:100])
+    return check(arguments, spec.request)
 
 
 def call_tool(service: Service, spec: ToolSpec, fields: dict, cancel: Cancellation) -> Outcome:

@@ -16,12 +16,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote
 
+from skills import contracts, errors
 from skills.gateway import validation
 from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key
 from skills.gateway.logs import get_logger
 from skills.gateway.metrics import Metrics
 from skills.gateway.service import Reply, Service
-from skills.gateway.validation import ApiError
 from skills.server.proxies import TrustedProxies
 from skills.store import open_store
 
@@ -176,14 +176,14 @@ class Handler(BaseHTTPRequestHandler):
             if method == "OPTIONS":
                 return self._preflight(template, methods)
             self._handle(method, template, methods, param, query)
-        except ApiError as error:
+        except errors.OrchestratorError as error:
             self._send_error(error)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client left; nobody to answer
         except Exception:
             self.log_error("unhandled error on %s %s", method, template or "unmatched")
             self.app.log.exception("Unhandled error answering %s %s", method, template or "unmatched")
-            self._send_error(ApiError(500, "internal_error", "the server failed on this request; see its log"))
+            self._send_error(errors.OrchestratorError("the server failed on this request; see its log"))
         finally:
             elapsed = time.perf_counter() - started
             self.app.metrics.observe_request(template or "unmatched", method, self._status, elapsed)
@@ -195,17 +195,12 @@ class Handler(BaseHTTPRequestHandler):
         client = app.proxies.client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"))
         app.limiter.check(app.limiter.client_key(self.headers, client))
         if template is None:
-            raise ApiError(404, "not_found", f"no endpoint at {self._safe_path()}: GET /openapi.json lists them")
+            raise errors.NoEndpoint(f"no endpoint at {self._safe_path()}: GET /openapi.json lists them")
         name = methods.get("GET" if method == "HEAD" else method)
         if name is None:
             allowed = ", ".join(sorted(methods) + ["OPTIONS"])
-            raise ApiError(
-                405,
-                "method_not_allowed",
-                f"{method} is not allowed on {template}; use {allowed}",
-                field="method",
-                headers={"Allow": allowed},
-            )
+            message = f"{method} is not allowed on {template}; use {allowed}"
+            raise errors.MethodNotAllowed(message, field="method", headers={"Allow": allowed})
         counted = template not in NOT_COUNTED
         if counted:
             app.in_flight.enter()
@@ -231,7 +226,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._read_chunked()
         if encoding:
             self.close_connection = True
-            raise ApiError(411, "length_required", "send the body with Content-Length (or chunked)")
+            raise errors.LengthRequired("send the body with Content-Length (or chunked)")
         raw_length = self.headers.get("Content-Length") or "0"
         try:
             length = int(raw_length)
@@ -239,10 +234,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise ValueError
         except ValueError:
             self.close_connection = True
-            raise ApiError(400, "bad_request", "Content-Length must be a whole number of bytes") from None
+            raise errors.BadRequest("Content-Length must be a whole number of bytes") from None
         if length > MAX_BODY:
             self.close_connection = True  # we will not read it, so the connection cannot be reused
-            raise ApiError(413, "body_too_large", f"the body is {length} bytes; the limit is {MAX_BODY}")
+            raise errors.BodyTooLarge(f"the body is {length} bytes; the limit is {MAX_BODY}")
         body = self.rfile.read(length) if length else b""
         self._body_read = True
         return body
@@ -257,14 +252,14 @@ class Handler(BaseHTTPRequestHandler):
                 size = int(line.split(b";")[0].strip(), 16)
             except ValueError:
                 self.close_connection = True
-                raise ApiError(400, "bad_request", "malformed chunked body: send Content-Length instead") from None
+                raise errors.BadRequest("malformed chunked body: send Content-Length instead") from None
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers: nothing we use
                 return bytes(body)
             if len(body) + size > MAX_BODY:
                 self.close_connection = True
-                raise ApiError(413, "body_too_large", f"the body is over the limit of {MAX_BODY} bytes")
+                raise errors.BodyTooLarge(f"the body is over the limit of {MAX_BODY} bytes")
             body += self.rfile.read(size)
             self.rfile.readline(8)  # the CRLF after each chunk
 
@@ -272,26 +267,22 @@ class Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            raise ApiError(
-                415,
-                "unsupported_media_type",
-                "send the body as JSON with the header 'Content-Type: application/json'",
-                field="Content-Type",
-            )
+            message = "send the body as JSON with the header 'Content-Type: application/json'"
+            raise errors.UnsupportedMediaType(message, field="Content-Type")
         if not raw.strip():
-            raise ApiError(400, "bad_json", "the request body is empty: send a JSON object", field="body")
+            raise errors.BadJson("the request body is empty: send a JSON object", field="body")
         return validation.parse_json(raw)
 
     # --- endpoints -----------------------------------------------------------------------
 
     def _ep_route(self, **_) -> Reply:
-        return self.app.service.route(validation.check(self._json_body(), validation.ROUTE))
+        return self.app.service.route(validation.check(self._json_body(), contracts.ROUTE))
 
     def _ep_execute(self, **_) -> Reply:
-        return self.app.service.execute(validation.check(self._json_body(), validation.EXECUTE))
+        return self.app.service.execute(validation.check(self._json_body(), contracts.EXECUTE))
 
     def _ep_smart_execute(self, **_) -> Reply:
-        return self.app.service.smart_execute(validation.check(self._json_body(), validation.SMART_EXECUTE))
+        return self.app.service.smart_execute(validation.check(self._json_body(), contracts.SMART_EXECUTE))
 
     def _ep_execute_async(self, **_) -> Reply:
         kind, fields = validation.check_async(self._json_body())
@@ -307,15 +298,19 @@ class Handler(BaseHTTPRequestHandler):
         return self.app.service.task(param)
 
     def _ep_agents(self, query: dict, **_) -> Reply:
-        return self.app.service.list_agents(validation.check_query_text("category", query.get("category", [])))
+        return self.app.service.list_agents(
+            validation.check_query_text(contracts.LIST_AGENTS.field("category"), query.get("category", []))
+        )
 
     def _ep_agent_info(self, param: str, **_) -> Reply:
-        if len(param) > validation.MAX_AGENT_ID:
-            raise ApiError(404, "agent_not_found", "no agent has an id that long: GET /orchestrator/agents lists them")
+        if len(param) > contracts.AGENT_INFO.field("agent").max_len:
+            raise errors.AgentNotFound("no agent has an id that long: GET /orchestrator/agents lists them")
         return self.app.service.agent_info(param)
 
     def _ep_stats(self, query: dict, **_) -> Reply:
-        return self.app.service.stats(validation.check_query_text("since", query.get("since", [])))
+        return self.app.service.stats(
+            validation.check_query_text(contracts.WORKFORCE_STATS.field("since"), query.get("since", []))
+        )
 
     def _ep_health(self, **_) -> Reply:
         return self.app.service.health()
@@ -360,17 +355,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _preflight(self, template: str | None, methods: dict) -> None:
         if template is None:
-            raise ApiError(404, "not_found", f"no endpoint at {self._safe_path()}: GET /openapi.json lists them")
+            raise errors.NoEndpoint(f"no endpoint at {self._safe_path()}: GET /openapi.json lists them")
         allowed = sorted(methods) + ["OPTIONS"]
         headers = self.app.cors.preflight(self.headers.get("Origin"), allowed)
         headers["Allow"] = ", ".join(allowed)
         self._cors = {}  # preflight() already chose the CORS headers
         self._send(204, None, headers)
 
-    def _send_error(self, error: ApiError) -> None:
-        if error.status >= 500:
-            self.app.log.warning("Answered %d %s | Path: %s", error.status, error.code, self._safe_path())
-        self._send(error.status, error.to_json(), error.headers)
+    def _send_error(self, error: errors.OrchestratorError) -> None:
+        if error.http_status >= 500:
+            self.app.log.warning("Answered %d %s | Path: %s", error.http_status, error.code, self._safe_path())
+        self._send(error.http_status, error.to_json(), error.headers)
 
     def _send(self, status: int, body, headers: dict | None = None, *, content_type: str = "application/json") -> None:
         if not self._body_read and not self.close_connection:  # any method may carry a body

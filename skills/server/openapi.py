@@ -1,9 +1,9 @@
 """The OpenAPI 3.1 description served at `GET /openapi.json`.
 
-Written out as data (there is no framework to derive it from): the shared schemas, then one
-entry per operation. Request shapes are what skills/gateway/validation.py accepts (unknown
-fields are ignored, a null optional field counts as absent); response shapes are the scripts'
-output (skills/commands/*) and skills/gateway/service.py's replies. Error statuses come from
+Request schemas and parameters are derived from the scripts' declared fields (skills/contracts.py,
+the same declarations skills/gateway/validation.py checks: unknown fields are ignored, a null
+optional field counts as absent). Response shapes are written out as data: the scripts' output
+(skills/commands/*) and skills/gateway/service.py's replies. Error statuses come from
 skills/errors.py, the same table the server maps script error codes with. Tests compare the
 paths and methods here with the server's routing table and run schemathesis against the live
 server, so a drift shows up.
@@ -11,18 +11,10 @@ server, so a drift shows up.
 
 from __future__ import annotations
 
-from skills import errors
-from skills.cli import MAX_TEXT
+from skills import contracts, errors
+from skills.contracts import FLAG, MAX_BATCH, OBJECT, VERSION, Field, Request
 
 JSON = "application/json"
-VERSION = "0.1.0"
-MAX_AGENT_ID = 100
-MAX_BATCH = 50
-# What workforce_stats understands (skills/stats.parse_since), as a pattern clients can check.
-SINCE_PATTERN = (
-    r"^\s*([0-9]{1,4}[mhdw]|(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
-    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?(Z|[+-][01][0-9]:[0-5][0-9])?)?)?\s*$"
-)
 
 # --- schemas ------------------------------------------------------------------------------
 
@@ -40,17 +32,50 @@ def _or_null(schema: dict) -> dict:
 NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
-def _text(max_length: int, example: str) -> dict:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NOT_BLANK, "examples": [example]}
+def _property(spec: Field, required: bool) -> dict:
+    """One declared field as JSON Schema: required text must hold a character that is not blank."""
+    if spec.kind == FLAG:
+        return {"type": ["boolean", "null"], "description": spec.help}
+    if spec.kind == OBJECT:
+        return {**_or_null({"type": "object"}), "description": spec.help}
+    text: dict = {"type": "string"}
+    if required and not spec.nullable:
+        text["minLength"] = 1
+    if spec.max_len is not None:
+        text["maxLength"] = spec.max_len
+    if required and not spec.nullable:
+        text["pattern"] = NOT_BLANK
+    if spec.example is not None:
+        text["examples"] = [spec.example]
+    if required and not spec.nullable:
+        return {**text, "description": spec.help}
+    return {**_or_null(text), "description": spec.help}
 
 
-_CONTEXT = _or_null(
-    {
-        "type": "object",
-        "description": 'Request context passed to routing and the agent, e.g. {"page": "monitoring"}.',
+def request_schema(request: Request, description: str | None = None) -> dict:
+    """A request body's schema, from the fields its endpoint sends the script."""
+    schema: dict = {"type": "object"}
+    if description:
+        schema["description"] = description
+    schema["required"] = list(request.required)
+    schema["properties"] = {spec.name: _property(spec, spec.name in request.required) for spec in request.fields}
+    return schema
+
+
+def _param(spec: Field, where: str, name: str | None = None) -> dict:
+    """A path or query parameter carrying one declared field."""
+    schema = {"type": "string"}
+    if spec.pattern:
+        schema["pattern"] = spec.pattern
+    return {
+        "name": name or spec.name,
+        "in": where,
+        "required": where == "path",
+        "description": spec.help,
+        "schema": schema,
     }
-)
-_FLAG = {"type": ["boolean", "null"]}
+
+
 _MS = {"type": "number", "minimum": 0, "description": "milliseconds"}
 
 SCHEMAS: dict[str, dict] = {
@@ -79,21 +104,7 @@ SCHEMAS: dict[str, dict] = {
             "matched_keywords": {"type": "array", "items": {"type": "string"}},
         },
     },
-    "RouteRequest": {
-        "type": "object",
-        "required": ["task"],
-        "properties": {
-            "task": _text(MAX_TEXT, "Check CPU usage on the server"),
-            "auto_select": {**_FLAG, "description": "always pick the best agent when any matches"},
-            "context": _CONTEXT,
-            "explain": {**_FLAG, "description": "show what contributed to each candidate's score"},
-            "llm_fallback": {
-                **_FLAG,
-                "description": "when routing is unsure, let the registry's cheapest model choose among the "
-                "candidates (needs ANTHROPIC_API_KEY on the server)",
-            },
-        },
-    },
+    "RouteRequest": request_schema(contracts.ROUTE),
     "LlmFallback": {
         "type": "object",
         "description": "Whether the model settled an unsure route. `used` false carries the `reason` and the "
@@ -130,28 +141,8 @@ SCHEMAS: dict[str, dict] = {
             "execution_time_ms": _MS,
         },
     },
-    "ExecuteRequest": {
-        "type": "object",
-        "required": ["agent", "query"],
-        "properties": {
-            "agent": _text(MAX_AGENT_ID, "neon-database"),
-            "query": _text(MAX_TEXT, "How many active contractors?"),
-            "context": _CONTEXT,
-        },
-    },
-    "SmartExecuteRequest": {
-        "type": "object",
-        "required": ["task"],
-        "properties": {
-            "task": _text(MAX_TEXT, "Show me server health metrics"),
-            "context": _CONTEXT,
-            "llm_fallback": {
-                **_FLAG,
-                "description": "false: never ask the model when routing is unsure (on by default when the "
-                "server has ANTHROPIC_API_KEY)",
-            },
-        },
-    },
+    "ExecuteRequest": request_schema(contracts.EXECUTE),
+    "SmartExecuteRequest": request_schema(contracts.SMART_EXECUTE),
     "ToolCall": {
         "type": "object",
         "required": ["name", "duration_ms", "ok"],
@@ -247,22 +238,9 @@ SCHEMAS: dict[str, dict] = {
             },
         },
     },
-    "FeedbackRequest": {
-        "type": "object",
-        "description": "A verdict on one routing. Unknown agents are 422; an agent id or null (no agent) each.",
-        "required": ["task", "routed_agent", "correct_agent"],
-        "properties": {
-            "task": _text(MAX_TEXT, "Is the gang doing the trenching swamped?"),
-            "routed_agent": {
-                **_or_null({"type": "string", "maxLength": MAX_AGENT_ID, "examples": ["vps-monitor"]}),
-                "description": "the agent routing chose; null when it chose none (no_match)",
-            },
-            "correct_agent": {
-                **_or_null({"type": "string", "maxLength": MAX_AGENT_ID, "examples": ["contractor-agent"]}),
-                "description": "the agent that should have taken the task; null when none should have",
-            },
-        },
-    },
+    "FeedbackRequest": request_schema(
+        contracts.FEEDBACK, "A verdict on one routing. Unknown agents are 422; an agent id or null (no agent) each."
+    ),
     "FeedbackResult": {
         "type": "object",
         "description": "The verdict as recorded, and whether routing now learns from it (see the README: "
@@ -293,7 +271,7 @@ SCHEMAS: dict[str, dict] = {
         "type": "array",
         "minItems": 1,
         "maxItems": MAX_BATCH,
-        "items": {"anyOf": [_text(MAX_TEXT, "Check CPU usage on the server"), _ref("SmartExecuteRequest")]},
+        "items": {"anyOf": [_property(contracts.SMART_EXECUTE.field("task"), True), _ref("SmartExecuteRequest")]},
     },
     "BatchResult": {
         "type": "array",
@@ -352,12 +330,9 @@ SCHEMAS: dict[str, dict] = {
 
 def _script_statuses() -> set[int]:
     """Every status a script's error code can map to (skills/errors.py's http_status)."""
-    found, stack = set(), [errors.OrchestratorError]
-    while stack:
-        cls = stack.pop()
-        found.add(cls.http_status)
-        stack.extend(cls.__subclasses__())
-    return found
+    return {errors.OrchestratorError.http_status} | {
+        cls.http_status for cls in errors.error_classes() if not issubclass(cls, errors.ServerError)
+    }
 
 
 _WHY = {
@@ -406,14 +381,14 @@ def _body(schema: str) -> dict:
     return {"required": True, "content": {JSON: {"schema": _ref(schema)}}}
 
 
-def _param(name: str, where: str, description: str, **schema) -> dict:
-    return {
-        "name": name,
-        "in": where,
-        "required": where == "path",
-        "description": description,
-        "schema": {"type": "string", **schema},
-    }
+# the async task id is the server's, not a script's field
+_TASK_ID = {
+    "name": "task_id",
+    "in": "path",
+    "required": True,
+    "description": "from POST /orchestrator/execute-async",
+    "schema": {"type": "string"},
+}
 
 
 def _paths() -> dict:
@@ -475,7 +450,7 @@ def _paths() -> dict:
                 "execution",
                 _json("The task.", _ref("AsyncTask")),
                 {404} | _GUARDED,
-                parameters=[_param("task_id", "path", "from POST /orchestrator/execute-async")],
+                parameters=[_TASK_ID],
             )
         },
         "/orchestrator/batch": {
@@ -508,7 +483,7 @@ def _paths() -> dict:
                 "agents",
                 _json("The agents.", {"type": "array", "items": _ref("Agent")}),
                 {422} | _GUARDED | _SCRIPTED,
-                parameters=[_param("category", "query", "e.g. infrastructure, database; an unknown one is 422")],
+                parameters=[_param(contracts.LIST_AGENTS.field("category"), "query")],
             )
         },
         "/orchestrator/agents/{agent_id}": {
@@ -518,7 +493,7 @@ def _paths() -> dict:
                 "agents",
                 _json("The agent.", _ref("AgentDetails")),
                 {404, 422} | _GUARDED | _SCRIPTED,
-                parameters=[_param("agent_id", "path", "e.g. vps-monitor")],
+                parameters=[_param(contracts.AGENT_INFO.field("agent"), "path", "agent_id")],
             )
         },
         "/orchestrator/stats": {
@@ -528,14 +503,7 @@ def _paths() -> dict:
                 "agents",
                 _json("The statistics.", _ref("Stats")),
                 {422} | _GUARDED | _SCRIPTED,
-                parameters=[
-                    _param(
-                        "since",
-                        "query",
-                        "only executions since 24h / 7d / 30m / 2w or an ISO date (2026-11-01, 2026-11-01T08:00Z)",
-                        pattern=SINCE_PATTERN,
-                    )
-                ],
+                parameters=[_param(contracts.WORKFORCE_STATS.field("since"), "query")],
             )
         },
         "/health": {

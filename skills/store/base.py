@@ -12,7 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from skills.errors import OrchestratorError
+from skills.errors import Interrupted, StoreError  # noqa: F401 - StoreError: the store's error, imported from here
 
 LEDGER_TABLES = ("executions", "routing_fallbacks", "feedback")
 TIME_COLUMNS = {"executions": "started_at", "routing_fallbacks": "started_at", "feedback": "recorded_at"}
@@ -28,18 +28,6 @@ REASON_WRITES = (
     "the server stopped while this task was running an agent that changes data (its lease expired); "
     "it was not re-run, so no change is made twice: check the data, then submit it anew if still needed"
 )
-
-
-class StoreError(OrchestratorError):
-    """The store cannot be used right now (file system full or read-only, database unreachable).
-
-    Both backends raise it (never sqlite3.Error or psycopg2.Error), so callers catch one type; the
-    scripts answer it like any error (JSON, exit 3), the server with 503. The message says what was
-    wrong and holds no secret."""
-
-    code = "state_unavailable"
-    exit_status = 3
-    http_status = 503
 
 
 def check_ledger_table(table: str) -> None:
@@ -94,7 +82,7 @@ ROUTED = "route_status IS NOT NULL AND route_status <> ''"  # smart execute chos
 
 def interrupted_result(reason: str) -> str:
     """The stored `result` JSON of a task that ended `interrupted`."""
-    return json.dumps({"error": reason, "code": "interrupted"})
+    return json.dumps(Interrupted(reason).to_json())
 
 
 def task_body(row: dict) -> dict:

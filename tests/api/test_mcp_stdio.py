@@ -47,12 +47,12 @@ async def test_every_script_is_a_tool_with_schemas_and_honest_annotations(script
         assert tool.title and tool.description
         assert tool.inputSchema["type"] == "object" and tool.outputSchema["type"] == "object"
     # input schemas follow the scripts' options
-    assert set(tools["route_task"].inputSchema["properties"]) == {option.field for option in route_task.OPTIONS}
+    assert set(tools["route_task"].inputSchema["properties"]) == {option.name for option in route_task.OPTIONS}
     assert tools["route_task"].inputSchema["required"] == ["task"]
     assert tools["route_task"].inputSchema["properties"]["task"]["maxLength"] == 5000
-    assert set(tools["list_agents"].inputSchema["properties"]) == {o.field for o in list_agents.OPTIONS}
+    assert set(tools["list_agents"].inputSchema["properties"]) == {o.name for o in list_agents.OPTIONS}
     assert tools["execute_agent"].inputSchema["required"] == ["agent", "query"]
-    assert "direct" in {o.field for o in execute_agent.OPTIONS} & set(tools["smart_execute"].inputSchema["properties"])
+    assert "direct" in {o.name for o in execute_agent.OPTIONS} & set(tools["smart_execute"].inputSchema["properties"])
     # reading tools say so; running an agent may write (Convex tasks) and reaches other systems
     for name in ("route_task", "list_agents", "agent_info", "workforce_stats"):
         assert tools[name].annotations.readOnlyHint is True

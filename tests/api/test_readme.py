@@ -180,7 +180,7 @@ def test_each_route_task_example_shows_what_the_program_prints(state_dir):
 
 def test_smart_execute_refusals_in_the_scripts_page_match_the_code():
     from skills import errors
-    from skills.commands import execute_agent
+    from skills.execution import smart
     from skills.gateway.replies import CODE_STATUS
 
     rows = re.findall(r"^\| `([a-z_]+)` \| (\d) \| (\d{3}) \|", read("docs/scripts.md"), re.MULTILINE)
@@ -192,7 +192,7 @@ def test_smart_execute_refusals_in_the_scripts_page_match_the_code():
             assert exits[code] == int(exit_status), code
     documented_exit = {code: int(exit_status) for code, exit_status, _ in rows}
     for status, code in (("no_match", "no_match"), ("multiple_matches", "ambiguous_task")):
-        body, exit_status = execute_agent._unsure({"status": status, "task": "t", "message": "m"})
+        body, exit_status = smart._unsure({"status": status, "task": "t", "message": "m"})
         assert (body["code"], exit_status) == (code, documented_exit[code])
 
 

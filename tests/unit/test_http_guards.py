@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from skills.errors import OrchestratorError
 from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key, is_loopback
-from skills.gateway.validation import ApiError
 from skills.store.sqlite import SQLiteStore
 
 
@@ -34,9 +34,9 @@ def test_the_bucket_refuses_past_the_limit_then_refills(monkeypatch, tmp_path):
     limiter = RateLimiter(60, lambda: store)  # one a second
     for _ in range(60):
         limiter.check("addr:1")
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(OrchestratorError) as refused:
         limiter.check("addr:1")
-    assert refused.value.status == 429 and refused.value.headers["Retry-After"] == "1"
+    assert refused.value.http_status == 429 and refused.value.headers["Retry-After"] == "1"
     limiter.check("addr:2")  # another client has its own bucket
     clock[0] += 1.0
     limiter.check("addr:1")
@@ -58,9 +58,9 @@ def test_api_key_check_accepts_only_the_exact_bearer_key():
     check_api_key(None, {})  # no key configured: open
     check_api_key("k3y", {"Authorization": "Bearer k3y"})
     for header in ({}, {"Authorization": "Bearer k3"}, {"Authorization": "Basic k3y"}, {"Authorization": "k3y"}):
-        with pytest.raises(ApiError) as refused:
+        with pytest.raises(OrchestratorError) as refused:
             check_api_key("k3y", header)
-        assert refused.value.status == 401 and refused.value.field == "Authorization"
+        assert refused.value.http_status == 401 and refused.value.field == "Authorization"
 
 
 def test_loopback_addresses():
@@ -71,8 +71,8 @@ def test_loopback_addresses():
 def test_in_flight_cap_refuses_then_frees():
     cap = InFlight(1)
     cap.enter()
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(OrchestratorError) as refused:
         cap.enter()
-    assert refused.value.status == 503
+    assert refused.value.http_status == 503
     cap.leave()
     cap.enter()
