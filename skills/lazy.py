@@ -13,6 +13,7 @@ from types import ModuleType
 
 _LAZY_MODULES = {
     "yaml": "yaml",  # the registry and servers files: only when the routing index must be rebuilt
+    "registry_yaml": "skills.registry.yaml_values",  # our libyaml reader: it is yaml's import
     "dotenv": "dotenv",  # only when a .env file exists
     "anthropic": "anthropic",  # only when Claude is called (execution, the model fallback)
     "psycopg2": "psycopg2",  # only when a PostgreSQL database is read
