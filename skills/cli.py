@@ -10,14 +10,19 @@ so the contract is the same everywhere:
 - errors as {"error", "code", ...} on stdout with exit 1 (not found / no match), 2 (bad input
   or configuration) or 3 (upstream failure or timeout). Never a traceback on stdout.
 
-argparse is not used: it costs ~7 ms of imports, half the routing budget. For the same reason
-skills/errors.py is imported only once something fails (`_bad_input`, `_failure_reply`): making
-its eleven exception classes was a fifth of what a route_task process did beyond `python -c pass`.
+argparse is not used: it costs ~7 ms of imports, and the options are simple enough to read here.
 """
 
+import json
+import logging
+import os
 import sys
+import threading
+import time
 
+from skills.config import load_settings
 from skills.contracts import FLAG, MAX_TEXT, OBJECT, TEXT, Contract, Field
+from skills.errors import EXIT_STATUSES, BadInput, OrchestratorError
 from skills.json_limits import field_problems
 from skills.jsonout import dumps
 
@@ -52,8 +57,6 @@ def usage_text(contract: Contract) -> str:
 def exit_statuses_text(exits: dict[int, str] | None = None, *, every: bool = True) -> str:
     """The `exit status:` part of every script's --help: skills/errors.py's meanings, `exits` overriding
     them (or, with `every` false, only success and `exits`: a server never answers "not found")."""
-    from skills.errors import EXIT_STATUSES  # only --help pays for the error classes
-
     meanings = {**(EXIT_STATUSES if every else {0: EXIT_STATUSES[0]}), **(exits or {})}
     lines = ["exit status:", *(f"  {status}  {meanings[status]}" for status in sorted(meanings))]
     lines += ["", 'Errors are JSON on stdout: {"error": what to do, "code": a stable code, "field": what to fix}.']
@@ -64,8 +67,6 @@ def run_command(name: str, work, *, pretty: bool = False, note_on_stderr: bool =
     """Run `work() -> exit status` for a command that is not a one-answer script (a server, the
     worker, the registry import): an OrchestratorError it raises becomes its JSON on stdout (and a
     line on stderr for whoever reads a supervisor's log), ending with the error's exit status."""
-    from skills.errors import OrchestratorError
-
     try:
         return work()
     except OrchestratorError as error:
@@ -79,17 +80,13 @@ def run_command(name: str, work, *, pretty: bool = False, note_on_stderr: bool =
 
 
 def _bad_input(message: str, field: str) -> Exception:
-    """A BadInput to raise, blaming `field` (see the module docstring for the late import)."""
-    from skills.errors import BadInput
-
+    """A BadInput to raise, blaming `field`."""
     return BadInput(message, field=field)
 
 
 def _failure_reply(error: Exception) -> tuple[dict, int]:
     """(JSON, exit status) for an OrchestratorError: a failure the user can act on. Anything
     else is a bug and is raised again, unchanged."""
-    from skills.errors import OrchestratorError
-
     if not isinstance(error, OrchestratorError):
         raise error
     return error.to_json(), error.exit_status
@@ -108,8 +105,6 @@ def _finite_float(text: str) -> float:
 
 def _load_json(text: str | bytes, where: str, field: str = "json"):
     """Parsed JSON, or BadInput blaming `field` (the option's field for --context, "json" for stdin)."""
-    import json  # only paid for by callers that send JSON
-
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -215,12 +210,9 @@ def _handle_one(handle, fields: dict, options: tuple[Field, ...], settings, prep
             fields = prepare(fields)
         return handle(check_fields(fields, options), settings)
     except Exception as error:  # a bug must cost one answer, never the --jsonl worker and its queue
-        from skills.errors import OrchestratorError
-
         if isinstance(error, OrchestratorError):
             return error.to_json(), error.exit_status
-        import logging  # no handler configured: the traceback goes to stderr, never stdout
-
+        # no handler configured: the traceback goes to stderr, never stdout
         logging.getLogger("skills.cli").exception("the script failed on one input")
         failure = OrchestratorError(f"the script failed on this input ({type(error).__name__}); see its stderr")
         return failure.to_json(), failure.exit_status
@@ -236,10 +228,6 @@ def _exit_with_parent() -> None:
     running would finish its async task after another claimer has taken it over (a second run,
     a second ledger row). Polling the parent id is simple and, unlike PR_SET_PDEATHSIG, does not
     fire when merely the thread that started the worker ends."""
-    import os
-    import threading
-    import time
-
     parent = os.getppid()
 
     def watch() -> None:
@@ -251,9 +239,6 @@ def _exit_with_parent() -> None:
 
 
 def _run_jsonl(handle, options: tuple[Field, ...], settings, base_fields: dict, prepare=None) -> int:
-    import gc  # built in: costs nothing to import
-
-    gc.enable()  # a worker lives for many lines: bin/route_task turns the cycle collector off for one route
     _exit_with_parent()
     worst = 0
     for line in sys.stdin.buffer:  # bytes: a line that is not UTF-8 is refused, not fatal
@@ -285,8 +270,6 @@ def run_script(contract: Contract, handle, argv: list[str] | None = None, prepar
         if modes["help"]:
             sys.stdout.write(usage_text(contract) + "\n")
             return 0
-        from skills.config import load_settings
-
         settings = load_settings()
         if modes["jsonl"]:
             return _run_jsonl(handle, options, settings, fields, prepare)
@@ -303,35 +286,3 @@ def run_script(contract: Contract, handle, argv: list[str] | None = None, prepar
     except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to tell it
         return status
     return status
-
-
-def _exit_work_pending() -> bool:
-    """Whether this process registered work for interpreter exit: threads to join, atexit
-    callbacks (logging's flush, weakref finalizers). Unsure (another Python): say yes."""
-    import atexit  # built in: costs nothing to import
-
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        return True
-    count = getattr(atexit, "_ncallbacks", None)
-    return count is None or count() > 0
-
-
-def exit_now(status: int):
-    """End a one-shot script with `status`, skipping the interpreter's teardown when nothing needs it.
-
-    Teardown frees every module and object one by one and runs the cycle collector: for
-    route_task that was over half of the work it did beyond `python -c pass` (9 of 17 million
-    instructions), spent on memory the operating system takes back at once. Output is flushed first; when something asked to
-    run at exit (see _exit_work_pending), the ordinary exit runs instead.
-    """
-    import os
-
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # the reader went away or closed the stream: nothing left to tell it
-        pass
-    if _exit_work_pending():
-        sys.exit(status)
-    os._exit(status)

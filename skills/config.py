@@ -1,68 +1,25 @@
 """All configuration, read in one place: the environment, then `.env` (python-dotenv).
 
-Values are passed down as a `Settings` object; nothing else reads os.environ. This module
-is on the routing hot path: it imports only `os`. A `.env` of plain `KEY=value` lines is read
-here; python-dotenv (about 40 ms of imports) only reads one that needs it (see _read_plain_dotenv).
+Values are passed down as a `Settings` object; nothing else reads os.environ. python-dotenv
+is imported only when a `.env` file exists (skills/lazy.py).
 
 Every setting is listed in `.env.example`.
 """
 
 import os
 
+from skills import lazy
+from skills.errors import BadInput
+
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP_NAME = "fibreflow-orchestrator"
 
 
 def _read_dotenv(path: str) -> dict:
+    """The values a `.env` file sets, as python-dotenv reads it; {} when there is no such file."""
     if not os.path.isfile(path):
         return {}
-    values = _read_plain_dotenv(path)
-    if values is None:  # quotes with escapes, ${VARIABLES}, comments after values, ...
-        from dotenv import dotenv_values  # lazy: ~40 ms of imports (typing, logging, re, tempfile)
-
-        values = dotenv_values(path)
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def _read_plain_dotenv(path: str) -> dict | None:
-    """A .env of plain `KEY=value` lines (and comments), as python-dotenv reads it; None for anything else.
-
-    That is what .env.example shows and what a route needs fast: python-dotenv's imports cost a
-    route_task process ~40 ms. Whatever a line could mean beyond this (quotes holding escapes or
-    other quotes, `$` interpolation, `#` after a value, tabs, non-ASCII, a key python-dotenv
-    spells more freely) is left to python-dotenv, which then reads the whole file.
-    """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError):
-        return None  # python-dotenv reports it as it always has
-    if not text.isascii():
-        return None
-    values = {}
-    for line in text.split("\n"):
-        line = line.removesuffix("\r")
-        if not line.isprintable():  # control characters, tabs, lone carriage returns
-            return None
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, equals, value = line.removeprefix("export ").partition("=")
-        value = _plain_value(value.strip())
-        key = key.strip()
-        if not equals or value is None or not key.replace("_", "a").isalnum() or key[0].isdigit():
-            return None
-        values[key] = value
-    return values
-
-
-def _plain_value(value: str) -> str | None:
-    """The value of `KEY=value`: bare or wholly in one pair of quotes, with nothing to decode."""
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-    if any(character in value for character in "'\"\\$#`"):
-        return None
-    return value
+    return {k: v for k, v in lazy.dotenv.dotenv_values(path).items() if v is not None}
 
 
 def _as_number(env: dict, name: str, default, kind, what: str):
@@ -72,8 +29,6 @@ def _as_number(env: dict, name: str, default, kind, what: str):
     try:
         return kind(raw)
     except ValueError:
-        from skills.errors import BadInput  # errors are rare: keep the import off the hot path
-
         raise BadInput(f"{name} must be {what}, got {raw!r}", field=name) from None
 
 
@@ -94,7 +49,6 @@ def _as_switch(env: dict, name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "1", "true", "yes", "on", "0", "false", "no", "off"):
         return default if raw == "" else raw in ("1", "true", "yes", "on")
-    from skills.errors import BadInput
 
     raise BadInput(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {env[name]!r}", field=name)
 

@@ -90,10 +90,6 @@ def _longest_alias(text: str, table: dict[str, str]) -> str | None:
     return None
 
 
-def find_province(text: str) -> str | None:
-    return _longest_alias(text, PROVINCES)
-
-
 def find_place(text: str) -> str | None:
     """The most specific place named in `text`: a city or township first, else a province.
 

@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from skills import lazy
 from skills.errors import AgentNotConfigured, NotFound
 
 LOCAL_FIELDS = {"local", "description"}
@@ -71,17 +72,15 @@ def closest_names(name: str, names: list[str], limit: int = 5) -> list[str]:
 
 
 def _read_yaml(path: str):
-    import yaml  # lazy: only the vps-monitor tools need it
-
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return lazy.yaml.safe_load(handle)
     except FileNotFoundError:
         raise AgentNotConfigured(
             f"servers file {path} not found: create it (see registry/servers.yaml) or set ORCHESTRATOR_SERVERS",
             field="ORCHESTRATOR_SERVERS",
         ) from None
-    except yaml.YAMLError as error:
+    except lazy.yaml.YAMLError as error:
         raise AgentNotConfigured(
             f"servers file {path} is not valid YAML: {error}", field="ORCHESTRATOR_SERVERS"
         ) from None

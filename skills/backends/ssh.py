@@ -29,6 +29,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from skills import lazy
 from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, ToolRefused, UpstreamUnavailable
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9@._-][A-Za-z0-9@._:-]{0,63}$")  # systemd unit name characters
@@ -189,15 +190,13 @@ class SSHTransport:
     def run(self, name: str, **params: str) -> str:
         command, argv = resolve(name, params)
         line = remote_command_line(command, argv)
-        import paramiko
-
         try:
             status, out, err = self._exec(line)
         except TimeoutError:
             raise ExecutionTimeout(
                 f"command {name!r} did not finish within {self.timeout_s:g} s on {self.where}"
             ) from None
-        except (paramiko.SSHException, OSError, EOFError) as error:
+        except (lazy.paramiko.SSHException, OSError, EOFError) as error:
             raise UpstreamUnavailable(f"lost the SSH connection to {self.where} running {name!r}: {error}") from None
         if command.file and status != 0:
             raise UpstreamUnavailable(f"cannot read {command.file} on {self.where}: {' '.join(err.split())[:200]}")
@@ -235,15 +234,13 @@ def open_transport(settings, server, deadline: float | None = None):
 
 def connect(server, known_hosts: str, trust_on_first_use: bool, timeout_s: float):
     """An authenticated paramiko SSHClient, or a clear OrchestratorError."""
-    import paramiko
-
     logging.getLogger("paramiko").addHandler(logging.NullHandler())  # its thread errors are ours to report
     if not os.path.isfile(server.key_file):
         raise AgentNotConfigured(
             f"server {server.name!r} field 'key_file': {server.key_file} does not exist; fix the path in the servers file",
             field=f"servers.{server.name}.key_file",
         )
-    client = paramiko.SSHClient()
+    client = lazy.paramiko.SSHClient()
     started = time.monotonic()
     try:
         if os.path.isfile(known_hosts):
@@ -269,9 +266,7 @@ def connect(server, known_hosts: str, trust_on_first_use: bool, timeout_s: float
 
 
 def _policy(server, known_hosts: str, trust_on_first_use: bool):
-    import paramiko
-
-    class RefuseUnknown(paramiko.MissingHostKeyPolicy):
+    class RefuseUnknown(lazy.paramiko.MissingHostKeyPolicy):
         def missing_host_key(self, client, hostname, key):
             raise ToolRefused(
                 f"host key of server {server.name!r} ({hostname}) is not in {known_hosts}: refusing to connect. "
@@ -280,7 +275,7 @@ def _policy(server, known_hosts: str, trust_on_first_use: bool):
                 field="ORCHESTRATOR_SSH_KNOWN_HOSTS",
             )
 
-    class TrustOnFirstUse(paramiko.AutoAddPolicy):
+    class TrustOnFirstUse(lazy.paramiko.AutoAddPolicy):
         def missing_host_key(self, client, hostname, key):
             super().missing_host_key(client, hostname, key)
             os.makedirs(os.path.dirname(os.path.abspath(known_hosts)), mode=0o700, exist_ok=True)
@@ -291,24 +286,22 @@ def _policy(server, known_hosts: str, trust_on_first_use: bool):
 
 def _raise_connect_error(error: BaseException, server, known_hosts: str, timeout_s: float, elapsed_s: float) -> None:
     """Translate paramiko/socket failures; returns only for errors it does not know (bugs)."""
-    import paramiko
-
     where = f"server {server.name!r} ({server.user}@{server.host}:{server.port})"
     if isinstance(error, ToolRefused | AgentNotConfigured):
         raise error
-    if isinstance(error, paramiko.BadHostKeyException):
+    if isinstance(error, lazy.paramiko.BadHostKeyException):
         raise ToolRefused(
             f"host key of {where} has CHANGED since it was saved in {known_hosts}: refusing to connect "
             "(possible man-in-the-middle). If the server was really reinstalled, remove the old entry with "
             f"ssh-keygen -R '[{server.host}]:{server.port}' -f {known_hosts}",
             field="ORCHESTRATOR_SSH_KNOWN_HOSTS",
         ) from None
-    if isinstance(error, paramiko.PasswordRequiredException):
+    if isinstance(error, lazy.paramiko.PasswordRequiredException):
         raise AgentNotConfigured(
             f"key_file of {where} is passphrase-protected; use a key without a passphrase for monitoring",
             field=f"servers.{server.name}.key_file",
         ) from None
-    if isinstance(error, paramiko.AuthenticationException):
+    if isinstance(error, lazy.paramiko.AuthenticationException):
         if "timeout" in str(error).lower():
             raise ExecutionTimeout(f"authentication to {where} took longer than {timeout_s:g} s") from None
         raise UpstreamUnavailable(
@@ -318,13 +311,15 @@ def _raise_connect_error(error: BaseException, server, known_hosts: str, timeout
         raise ExecutionTimeout(f"connecting to {where} timed out after {timeout_s:g} s") from None
     # A silent peer surfaces either as paramiko's banner error or, when its handshake wait and
     # the banner wait expire together, as "No existing session" once the time is used up.
-    if isinstance(error, paramiko.SSHException) and ("banner" in str(error).lower() or elapsed_s >= timeout_s * 0.9):
+    if isinstance(error, lazy.paramiko.SSHException) and (
+        "banner" in str(error).lower() or elapsed_s >= timeout_s * 0.9
+    ):
         raise ExecutionTimeout(f"{where} sent no SSH banner within {timeout_s:g} s: is it an SSH server?") from None
-    if isinstance(error, paramiko.ssh_exception.NoValidConnectionsError):
+    if isinstance(error, lazy.paramiko.ssh_exception.NoValidConnectionsError):
         raise UpstreamUnavailable(
             f"cannot reach {where}: connection refused or host unreachable; is sshd running?"
         ) from None
     if isinstance(error, socket.gaierror):
         raise UpstreamUnavailable(f"cannot resolve host of {where}: {error.strerror}") from None
-    if isinstance(error, paramiko.SSHException | OSError | EOFError):
+    if isinstance(error, lazy.paramiko.SSHException | OSError | EOFError):
         raise UpstreamUnavailable(f"SSH to {where} failed: {error}") from None

@@ -12,19 +12,35 @@ a few hundred thousand instructions shows where timings vary by milliseconds.
 
 from __future__ import annotations
 
+import argparse
+import gc
 import json
 import os
 import random
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from skills import lazy
 from skills.config import PROJECT_ROOT, load_settings
 from skills.errors import BadInput, OrchestratorError
-from skills.registry.loader import build_registry, load_registry
-from skills.routing import route
+from skills.execution.tools import load_agent_prompt, load_agent_tools
+from skills.jsonout import dumps
+from skills.registry.loader import (
+    _parse_yaml,
+    build_from_document,
+    build_registry,
+    load_registry,
+    read_routing_inputs,
+    validate,
+)
+from skills.routing import build_index, route
+from skills.routing import index_file_writer as store_writer
 
 SAMPLE_TASKS = [
     "Check CPU usage on the server",
@@ -130,8 +146,6 @@ def _process_summary(samples: list[float], cpu: list[float]) -> dict:
 
 
 def _children_cpu_s() -> float:
-    import resource
-
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -171,8 +185,7 @@ def time_worker_lines(env: dict, tasks: list[str], lines: int) -> dict:
 
 
 def write_registry_file(agents: list[dict], path: str) -> None:
-    import yaml
-
+    yaml = lazy.yaml
     with open(path, "w", encoding="utf-8") as handle:
         yaml.dump({"agents": agents}, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
 
@@ -206,12 +219,6 @@ def big_registry_figures(agents: list[dict], tasks: list[str], runs: int, cold_r
 
 def first_load_phases(path: str) -> dict:
     """Where a first load's time goes, in this process (CPU ms): the parts a route_task process pays."""
-    import gc
-
-    from skills.registry.loader import _parse_yaml, read_routing_inputs, validate
-    from skills.routing import build_index
-    from skills.routing import index_file_writer as store_writer
-
     gc.disable()  # as load_registry builds (skills/registry/loader.py: _no_cycle_collection)
     phases, started = {}, time.process_time()
 
@@ -240,11 +247,6 @@ def first_load_two_cores(path: str) -> dict:
     """A first load's build and write as route_task does them (a second core through
     skills/routing/forked.py), in CPU ms: this process's own, its critical path on an otherwise
     idle 2-core machine, and its children's."""
-    import gc
-    import resource
-
-    from skills.registry.loader import _parse_yaml, build_from_document
-    from skills.routing import index_file_writer as store_writer
 
     def cpu(who: int) -> float:
         usage = resource.getrusage(who)
@@ -270,6 +272,7 @@ def versus_interpreter(figures: dict, name: str) -> dict:
     base, measured = figures["python_c_pass"], figures[name]
     return {
         "over_python_c_pass_ms": round(measured["median_ms"] - base["median_ms"], 2),
+        "p95_over_python_c_pass_ms": round(measured["p95_ms"] - base["p95_ms"], 2),
         "cpu_over_python_c_pass_ms": round(measured["cpu_median_ms"] - base["cpu_median_ms"], 2),
         "ratio": round(measured["median_ms"] / base["median_ms"], 2) if base["median_ms"] else None,
     }
@@ -277,8 +280,6 @@ def versus_interpreter(figures: dict, name: str) -> dict:
 
 def valgrind_path() -> str:
     """Where valgrind is; BadInput (before any figure is measured) when it is not installed."""
-    import shutil
-
     found = shutil.which("valgrind")
     if found is None:
         raise BadInput("--instructions needs valgrind (apt-get install valgrind)", field="instructions")
@@ -288,8 +289,6 @@ def valgrind_path() -> str:
 def instruction_counts(cases: dict[str, list[str]], env: dict) -> dict[str, int]:
     """{case: instructions its process executed}, counted by valgrind's cachegrind (children not
     followed); BadInput when valgrind is missing or prints no count."""
-    import re
-
     valgrind = valgrind_path()
     counts = {}
     for name, argv in cases.items():
@@ -343,10 +342,6 @@ def process_figures(runs: int, instructions: bool = False) -> dict:
 
 def request_sizes(settings) -> dict:
     """What each agent sends per request with Claude: system prompt plus tool definitions."""
-    import json
-
-    from skills.execution.tools import load_agent_prompt, load_agent_tools
-
     sizes = {}
     registry = load_registry(settings.registry_path, settings.state_dir)
     for agent in registry["agents"]:
@@ -391,10 +386,6 @@ def run_benchmark(runs: int = 40, big_agents: int = 10000, cold_runs: int = 3, i
 
 def main(argv: list[str] | None = None) -> int:
     """bin/benchmark_routing: print the figures as indented JSON."""
-    import argparse
-
-    from skills.jsonout import dumps
-
     parser = argparse.ArgumentParser(
         prog="benchmark_routing",
         description="Print routing speed figures (median and p95) as JSON: in-process routes over the "
@@ -430,8 +421,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _positive(text: str) -> int:
-    import argparse
-
     try:
         value = int(text)
     except ValueError:

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from skills import lazy
 from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, OrchestratorError, UpstreamUnavailable
 from skills.execution.tools import Tool, ToolCall, ToolContext, ToolResult, run_tool
 from skills.redaction import mask_secret
@@ -117,9 +118,7 @@ def _client(settings, deadline: float):
 
 def anthropic_client(settings, *, timeout_s: float, max_retries: int, deadline: float):
     """The SDK client for every model call: our key and base URL, a timeout, and the wall-time guard."""
-    import anthropic  # lazy: slow to import, never on the routing path
-
-    return anthropic.Anthropic(
+    return lazy.anthropic.Anthropic(
         api_key=settings.anthropic_api_key,
         # explicit, so the SDK never consults ANTHROPIC_BASE_URL itself (config.py reads the environment)
         base_url=settings.anthropic_base_url or DEFAULT_BASE_URL,
@@ -143,19 +142,16 @@ def shared_http_client():
     also keeps connections to the API open between runs (no new TLS handshake each time).
     Timeouts and retries stay per client: the SDK sets them on each request.
     """
-    import anthropic
-
     pid = os.getpid()
     with _pools_lock:
         pool = _pools.get(pid)
         if pool is None or pool.is_closed:
-            pool = _pools[pid] = anthropic.DefaultHttpxClient()
+            pool = _pools[pid] = lazy.anthropic.DefaultHttpxClient()
         return pool
 
 
 def _deadline_guard(deadline: float):
     """SDK middleware, run once per HTTP attempt (retries included), that enforces the wall time."""
-    import anthropic
 
     def guard(request, call_next):
         remaining = deadline - time.monotonic()
@@ -163,7 +159,7 @@ def _deadline_guard(deadline: float):
             raise _timeout()
         try:
             response = call_next(request.copy(timeout=remaining))
-        except anthropic.APITimeoutError:
+        except lazy.anthropic.APITimeoutError:
             raise _timeout() from None  # not an SDK error, so the SDK does not retry it
         status = response.status_code
         if status in _RETRYABLE_STATUS or status >= 500:
@@ -195,8 +191,6 @@ def _timeout() -> ExecutionTimeout:
 
 
 def _create(client, settings, model, system_prompt, tools, messages, *, force_answer: bool):
-    import anthropic
-
     request: dict[str, Any] = {
         "model": model,
         "max_tokens": settings.max_tokens,
@@ -209,16 +203,16 @@ def _create(client, settings, model, system_prompt, tools, messages, *, force_an
             request["tool_choice"] = {"type": "none"}
     try:
         return client.messages.create(**request)
-    except anthropic.APIStatusError as error:
+    except lazy.anthropic.APIStatusError as error:
         raise _status_error(error, settings, model) from None
-    except anthropic.APITimeoutError:
+    except lazy.anthropic.APITimeoutError:
         raise _timeout() from None
-    except anthropic.APIConnectionError:
+    except lazy.anthropic.APIConnectionError:
         raise UpstreamUnavailable(
             f"could not reach the Anthropic API at {settings.anthropic_base_url or DEFAULT_BASE_URL} "
             f"(after {MAX_RETRIES + 1} attempts): check the network or ANTHROPIC_BASE_URL"
         ) from None
-    except (ValueError, anthropic.APIResponseValidationError):  # a 200 whose body is not the Messages JSON
+    except (ValueError, lazy.anthropic.APIResponseValidationError):  # a 200 whose body is not the Messages JSON
         raise UpstreamUnavailable(
             "the Anthropic API answered with a body that is not valid JSON for a message "
             "(a proxy in between, or a truncated answer); try again later"

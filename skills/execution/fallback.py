@@ -22,6 +22,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from skills import lazy
 from skills.registry.loader import find_agent
 
 TOOL_NAME = "choose_agent"
@@ -188,8 +189,6 @@ def prompt(task: str, agents: list[dict], context: dict | None) -> str:
 
 def ask_model(settings, model: str, task: str, agents: list[dict], context: dict | None = None) -> Call:
     """One forced `choose_agent` call; failures come back as a Call with a reason, never raised."""
-    import anthropic
-
     from skills.errors import ExecutionTimeout, OrchestratorError
     from skills.execution.claude_loop import anthropic_client
 
@@ -207,11 +206,11 @@ def ask_model(settings, model: str, task: str, agents: list[dict], context: dict
             tools=[choose_agent_tool(ids)],
             tool_choice={"type": "tool", "name": TOOL_NAME},
         )
-    except (anthropic.APITimeoutError, ExecutionTimeout):
+    except (lazy.anthropic.APITimeoutError, ExecutionTimeout):
         call.reason = f"timeout: the model did not answer within {limit:g}s"
-    except anthropic.APIStatusError as error:
+    except lazy.anthropic.APIStatusError as error:
         call.reason = f"api_error: the Anthropic API answered HTTP {error.status_code}"
-    except anthropic.APIConnectionError:
+    except lazy.anthropic.APIConnectionError:
         call.reason = "connection_error: could not reach the Anthropic API"
     except OrchestratorError as error:  # the wall-time guard refusing a long retry-after
         call.reason = f"api_error: {error.code}"

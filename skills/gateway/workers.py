@@ -215,8 +215,8 @@ class _WorkerGone(Exception):
 class WorkerPool:
     """Up to `size` workers for one script; `warm` of them are started up front and always kept.
 
-    `is_stale()` (for example "the registry file changed") retires idle workers, so a warm
-    worker never answers from an older registry than a fresh `bin/route_task` would. Workers
+    A warm worker never answers from an older registry than a fresh `bin/route_task` would:
+    each line it serves loads the registry again when its file changed. Workers
     started for a burst beyond the warm ones retire once idle for `idle_retire_s` (see
     `retire_idle`), so the memory a burst took comes back.
     """

@@ -10,10 +10,20 @@ time), the routing code's and the routing inputs' (see ROUTING_INPUTS):
 A changed file has a new key and is re-read at once; PyYAML is imported only then.
 """
 
+import fcntl
+import gc
 import marshal
 import os
 import sys
 import time
+
+from skills import lazy
+from skills.errors import AgentNotFound, RegistryInvalid
+from skills.registry.validation import invalid, unrelated_requests
+from skills.registry.validation import validate as check
+from skills.routing import build_index
+from skills.routing import index_file as store
+from skills.routing import index_file_writer as store_writer
 
 CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
 
@@ -21,10 +31,7 @@ CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
 def validate(document, path: str) -> list[dict]:
     """The agents of a parsed registry document, or RegistryInvalid naming the agent and field.
 
-    The checks live in skills/registry/validation.py, imported only when a registry file is read:
-    a route served from the index file never needs them."""
-    from skills.registry.validation import validate as check
-
+    The checks live in skills/registry/validation.py."""
     return check(document, path)
 
 
@@ -32,15 +39,10 @@ def validate(document, path: str) -> list[dict]:
 
 
 def _parse_yaml(path: str):
-    import yaml  # slow import: only when the cache is stale
-
-    from skills.registry.validation import invalid
-    from skills.registry.yaml_values import load_yaml
-
     try:
         with open(path, encoding="utf-8") as handle:
-            return load_yaml(handle.read())
-    except yaml.YAMLError as error:
+            return lazy.registry_yaml.load_yaml(handle.read())
+    except lazy.yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
@@ -143,16 +145,12 @@ def _cache_path(state_dir: str, path: str) -> str:
 def build_registry(agents: list[dict], path: str, inputs: dict | None = None, **parallel) -> dict:
     """The registry with its index; `inputs` are the routing inputs (see ROUTING_INPUTS);
     `parallel`: tables_done and in_background, see skills/routing/index.py's build_index."""
-    from skills.routing import build_index
-
     return {"path": path, "agents": agents, "index": build_index(agents, inputs or {}, **parallel)}
 
 
 def build_from_document(document, path: str, inputs: dict | None = None, **parallel) -> dict:
     """A parsed registry document validated and built: its agents, and its `unrelated:` list
     handed to calibration beside the routing inputs (`parallel`: see build_registry)."""
-    from skills.registry.validation import unrelated_requests
-
     agents = validate(document, path)
     inputs = {**(inputs or {}), "unrelated": unrelated_requests(document, path)}
     return build_registry(agents, path, inputs, **parallel)
@@ -163,15 +161,12 @@ class _no_cycle_collection:
     cycle collector walking them all, again and again, is a quarter of a 10,000-agent build."""
 
     def __enter__(self) -> None:
-        import gc  # only when building
-
-        self.gc = gc
         self.was_enabled = gc.isenabled()
         gc.disable()
 
     def __exit__(self, *exc) -> None:
         if self.was_enabled:
-            self.gc.enable()
+            gc.enable()
 
 
 # (path, state_dir) -> (key, registry): what this process last loaded, for warm workers
@@ -182,8 +177,6 @@ def _cache_key(path: str, state_dir: str | None) -> tuple:
     try:
         info = os.stat(path)
     except OSError:
-        from skills.errors import RegistryInvalid  # errors are rare: keep the import off the route path
-
         raise RegistryInvalid(
             f"registry file {path} not found: set ORCHESTRATOR_REGISTRY or restore registry/agents.yaml",
             details={"file": path},
@@ -215,8 +208,6 @@ def _built_in_child(build_and_write) -> bool:
         status = 1
         try:
             os.setsid()
-            import gc
-
             gc.disable()  # see _no_cycle_collection; this process ends with the build
             status = 0 if build_and_write() else 1
         finally:
@@ -228,11 +219,6 @@ def _built_in_child(build_and_write) -> bool:
 def _build_once(cache_path: str, key: tuple, rebuild) -> bool:
     """Write the index file unless another process, holding the build lock before us, just did:
     after an edit every warm worker asks at once, and one build at a time is all 2 cores need."""
-    import fcntl
-
-    from skills.routing import index_file as store
-    from skills.routing import index_file_writer as store_writer
-
     try:
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         lock = open(f"{cache_path}.lock", "a")  # noqa: SIM115 - held until the build is written
@@ -249,8 +235,6 @@ def _build_and_write(cache_path: str, key: tuple, rebuild) -> bool:
     """Build and write the index file using a second core: the trigger tables are built (and
     encoded) while the example model is fitted, the biggest table encoded while calibration runs
     (skills/routing/index_file_writer.py: ParallelWriter)."""
-    from skills.routing import index_file_writer as store_writer
-
     writer = store_writer.ParallelWriter()
     registry = rebuild(tables_done=writer.tables_done, in_background=writer.start)
     return store_writer.write(cache_path, registry, key, writer.encoded())
@@ -258,7 +242,6 @@ def _build_and_write(cache_path: str, key: tuple, rebuild) -> bool:
 
 def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
     """From the index file when it is current, else from the YAML (then written for the next process)."""
-    from skills.routing import index_file as store
 
     def rebuild(**parallel) -> dict:
         with _no_cycle_collection():
@@ -272,8 +255,6 @@ def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
         if registry is not None:
             return registry
     registry = rebuild()  # here too when the child could not: its error, or a read-only state dir
-    from skills.routing import index_file_writer as store_writer
-
     with _no_cycle_collection():
         written = cache_path is not None and store_writer.write(cache_path, registry, key)
     if written:
@@ -313,8 +294,6 @@ def find_agent(registry: dict, agent_id: str) -> dict:
         for agent in agents:
             if agent["id"] == agent_id:
                 return agent
-    from skills.errors import AgentNotFound  # errors are rare: keep the import off the route path
-
     known = ", ".join(a["id"] for a in agents)
     raise AgentNotFound(f"no agent {agent_id!r}; known agents: {known}", field="agent")
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import os
 
+from skills import lazy
+from skills.file_cache import read_when_changed
+
 
 def model_prices(settings) -> dict:
     """{model: {"input_per_mtok", "output_per_mtok"}} from registry/models.yaml (parsed once per change)."""
-    from skills.file_cache import read_when_changed
-
     return read_when_changed(os.path.join(settings.project_root, "registry", "models.yaml"), _read_prices)
 
 
 def _read_prices(path: str) -> dict:
-    import yaml  # lazy: only paid for when a model was actually called
-
     with open(path, encoding="utf-8") as handle:
-        return (yaml.safe_load(handle) or {}).get("models", {})
+        return (lazy.yaml.safe_load(handle) or {}).get("models", {})
 
 
 def price_of(prices: dict, model: str | None) -> dict | None:

@@ -24,14 +24,7 @@ This package is on the hot path of every `route_task`: keep imports to the stand
 """
 
 from skills.routing.decision import route
+from skills.routing.index import build_index
 from skills.routing.lexical import score_evidence
-
-
-def build_index(agents: list[dict], inputs: dict | None = None, tables_done=None, in_background=None) -> dict:
-    """skills/routing/index.py's build_index, imported only when an index is built (not per route)."""
-    from skills.routing.index import build_index as build
-
-    return build(agents, inputs, tables_done, in_background)
-
 
 __all__ = ["build_index", "route", "score_evidence"]

@@ -89,8 +89,6 @@ class _Candidates:
     in its order (similarity + beta x trigger strength + entity strength, with no entity evidence
     here), so the thresholds fit the route's own scores to the last bit."""
 
-    __slots__ = ("positions", "similarities", "strengths")
-
     def __init__(self, similarity: dict[int, float], lexical: dict[int, float]) -> None:
         self.positions = sorted(similarity.keys() | lexical.keys())
         self.similarities = [similarity.get(position, 0.0) for position in self.positions]

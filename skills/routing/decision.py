@@ -11,8 +11,12 @@ agent reaches its threshold. Context (e.g. page: monitoring) is only a nudge for
 already have evidence; inactive and maintenance agents are never chosen.
 """
 
+from dataclasses import dataclass
+
+from skills.routing.feedback import corrected_route
 from skills.routing.lexical import Evidence, agent_score, collect
 from skills.routing.model import matched_words, similarities
+from skills.routing.names.evidence import credit_entities
 from skills.text import stem
 
 CLOSE_RATIO = 0.8  # runner-up within this fraction of the best: too close to call
@@ -40,15 +44,15 @@ def confidence_level(margin: float, clear: bool) -> str:
     return "low"
 
 
+@dataclass
 class _Scored:
-    __slots__ = ("evidence", "position", "score", "similarity", "threshold")
+    """One agent with evidence: its position in the registry and its score against its threshold."""
 
-    def __init__(self, position: int, evidence: Evidence, similarity: float, threshold: float) -> None:
-        self.position = position
-        self.evidence = evidence
-        self.similarity = similarity
-        self.threshold = threshold
-        self.score = 0.0
+    position: int
+    evidence: Evidence
+    similarity: float
+    threshold: float
+    score: float = 0.0
 
     @property
     def margin(self) -> float:
@@ -62,9 +66,7 @@ def _score_agents(registry: dict, task: str, context: dict | None, explain: bool
     header = index["header"]
     beta = header["beta"]
     found = collect(task, index, explain)
-    if index.get("entity_count"):  # names from the agents' data: their code loads only when there are some
-        from skills.routing.names.evidence import credit_entities
-
+    if index.get("entity_count"):  # names from the agents' data
         credit_entities(found, index, task, explain)
     similarity = similarities(task, index["features"], header["max_idf"], index["near"])
     scored = []
@@ -128,8 +130,6 @@ def route(
 ) -> dict:
     """Decide where `task` goes. Returns the guide's route JSON (without timing)."""
     if registry["index"]["header"].get("corrections"):
-        from skills.routing.feedback import corrected_route  # only once some correction is confirmed
-
         learnt = corrected_route(registry, task, auto_select)  # a confirmed correction of this very task
         if learnt is not None:
             return learnt

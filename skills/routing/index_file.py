@@ -83,8 +83,6 @@ class _File:
 class LazyTable:
     """A str-keyed index table read bucket by bucket: `.get`, `[]` and `in`, nothing else."""
 
-    __slots__ = ("_buckets", "_cache", "_file", "_name", "_offsets_at")
-
     def __init__(self, file: _File, name: str, buckets: int, offsets_at: int):
         self._file, self._name, self._buckets, self._offsets_at = file, name, buckets, offsets_at
         self._cache: dict[int, dict] = {}

@@ -12,9 +12,10 @@ Evidence, strongest first:
 
 The index (term -> postings) is built once per registry version and cached with it, so a
 route touches only the postings of the task's own words: fast for 5 agents or 10,000.
-No imports beyond the text normaliser when routing: this is the hot path (`math` is
-loaded only to build an index).
 """
+
+import math
+from dataclasses import dataclass, field
 
 from skills.text import all_terms, phrase_terms, terms
 
@@ -30,8 +31,6 @@ TYPO_DISCOUNT = 0.7
 
 def _idf(df: int, n_agents: int) -> float:
     """1.0 for a term one agent has, shrinking as more agents share it."""
-    import math  # index building only
-
     if n_agents <= 1:
         return 1.0
     return math.log(1 + n_agents / df) / math.log(1 + n_agents)
@@ -155,7 +154,7 @@ def _near_terms(term: str, index: dict) -> list[str]:
 
 def trigger_strength(raw: float) -> float:
     """Lexical (trigger) evidence mapped into [0, 1): 0.8 -> 0.41, 2 -> 0.74, 3 -> 0.86."""
-    return 1 - 2.718281828459045 ** (-raw / 1.5)
+    return 1 - math.exp(-raw / 1.5)
 
 
 def agent_score(similarity: float, trigger_raw: float, beta: float, entity_raw: float = 0.0) -> float:
@@ -164,19 +163,17 @@ def agent_score(similarity: float, trigger_raw: float, beta: float, entity_raw: 
     return similarity + beta * trigger_strength(trigger_raw) + trigger_strength(entity_raw)
 
 
+@dataclass
 class Evidence:
     """What points at one agent: strong and weak weight, the keywords shown to users, and (with
     explain) each contribution."""
 
-    __slots__ = ("entity", "keywords", "parts", "score", "strong", "weak")
-
-    def __init__(self) -> None:
-        self.score = 0.0
-        self.strong = 0.0
-        self.weak = 0.0
-        self.entity = 0.0  # names from the agent's own data count apart (skills/routing/names/evidence.py)
-        self.keywords: list[str] = []
-        self.parts: list[tuple] = []
+    score: float = 0.0
+    strong: float = 0.0
+    weak: float = 0.0
+    entity: float = 0.0  # names from the agent's own data count apart (skills/routing/names/evidence.py)
+    keywords: list[str] = field(default_factory=list)
+    parts: list[tuple] = field(default_factory=list)
 
     def add(
         self, kind: str, weight: float, display: str | None, source: str, explain: bool, weak: bool = False

@@ -1,13 +1,8 @@
 """Every script's happy path and errors, through real subprocess calls."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-
-from tests.fixtures.scripts import ROOT
 
 
 def test_route_task_guide_example(script):
@@ -47,22 +42,6 @@ def test_route_task_jsonl_answers_line_by_line_and_survives_bad_lines(script):
     assert results[2]["status"] == "no_match"
     assert results[3]["field"] == "task"
     assert run.returncode == 2  # the worst line decides
-
-
-def test_a_jsonl_worker_collects_cycles_though_a_single_route_does_not(tmp_path):
-    """bin/route_task turns the cycle collector off for its one route; a --jsonl worker lives for
-    many lines, so it turns it back on."""
-    code = (
-        f"import gc, sys; sys.path.insert(0, {ROOT!r}); gc.disable();"
-        "from skills.commands.route_task import main; main(['--jsonl']);"
-        "print('collector on:', gc.isenabled())"
-    )
-    env = {**os.environ, "ORCHESTRATOR_STATE_DIR": str(tmp_path)}
-    line = '{"task": "disk space on the vps"}\n'
-    run = subprocess.run([sys.executable, "-c", code], input=line, capture_output=True, text=True, env=env, check=True)
-    lines = run.stdout.splitlines()
-    assert json.loads(lines[0])["agent"]["agent_id"] == "vps-monitor"
-    assert lines[-1] == "collector on: True"
 
 
 def test_route_task_pretty_output_is_indented_json(script):
@@ -144,27 +123,6 @@ def test_route_task_context_nudges_the_score_and_explain_says_why(script):
     assert {"cpu", "server"} <= terms and "context" not in terms
     assert "context" in {part["kind"] for part in nudged["explain"]["contributions"]}
     assert "explain" not in script("route_task", "--task", "Check CPU usage on the server").json["agent"]
-
-
-def _ended_with_exit_now(body: str) -> subprocess.CompletedProcess:
-    """A Python process that runs `body`, then ends with skills.cli.exit_now(3), its stdout block-buffered."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    code = f"import sys; sys.path.insert(0, {ROOT!r}); from skills.cli import exit_now\n{body}\nexit_now(3)"
-    return subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=30
-    )
-
-
-def test_exit_now_keeps_buffered_output_and_the_status():
-    ended = _ended_with_exit_now("print('x' * 100_000)")
-    assert ended.returncode == 3
-    assert ended.stdout == "x" * 100_000 + "\n"
-
-
-def test_exit_now_still_runs_what_was_registered_for_exit():
-    ended = _ended_with_exit_now("import atexit; atexit.register(print, 'flushed at exit')")
-    assert ended.returncode == 3
-    assert ended.stdout == "flushed at exit\n"
 
 
 def test_a_piped_route_task_prints_its_whole_answer(script):

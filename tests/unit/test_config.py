@@ -1,4 +1,4 @@
-"""Settings from the environment and `.env`: a plain .env is read without python-dotenv, with the same values."""
+"""Settings from the environment and `.env`, which means what python-dotenv says it means."""
 
 import os
 import subprocess
@@ -86,16 +86,21 @@ def test_any_env_file_means_what_python_dotenv_says(tmp_path_factory, lines):
     assert read_env_file(folder, text) == python_dotenv(folder, text)
 
 
-def test_a_plain_env_file_is_read_without_importing_python_dotenv(tmp_path):
-    (tmp_path / "plain.env").write_text("# from .env.example\nANTHROPIC_API_KEY=\nORCHESTRATOR_MAX_TURNS='3'\n")
+def test_no_env_file_means_no_python_dotenv_import(tmp_path):
     code = (
         f"import sys; sys.path.insert(0, {ROOT!r}); from skills.config import load_settings; s = load_settings();"
-        "print(s.max_turns, s.anthropic_api_key, s.api_key, 'dotenv' in sys.modules)"
+        "print(s.max_turns, s.api_key, 'dotenv' in sys.modules)"
     )
-    env = {**os.environ, "ORCHESTRATOR_ENV_FILE": str(tmp_path / "plain.env"), "ORCHESTRATOR_API_KEY": "from-env"}
-    env.pop("ANTHROPIC_API_KEY", None)
+    env = {**os.environ, "ORCHESTRATOR_ENV_FILE": str(tmp_path / "missing.env"), "ORCHESTRATOR_API_KEY": "from-env"}
+    env.pop("ORCHESTRATOR_MAX_TURNS", None)
     run = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
-    assert run.stdout.split() == ["3", "None", "from-env", "False"]
+    assert run.stdout.split() == ["8", "from-env", "False"]
+
+
+def test_a_plain_env_file_sets_its_values(tmp_path):
+    (tmp_path / "plain.env").write_text("# from .env.example\nANTHROPIC_API_KEY=\nORCHESTRATOR_MAX_TURNS='3'\n")
+    settings_ = load_settings({"ORCHESTRATOR_ENV_FILE": str(tmp_path / "plain.env"), "ORCHESTRATOR_API_KEY": "k"})
+    assert (settings_.max_turns, settings_.anthropic_api_key, settings_.api_key) == (3, None, "k")
 
 
 def test_the_environment_wins_over_the_env_file(tmp_path):
