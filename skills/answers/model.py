@@ -1,0 +1,117 @@
+"""The shapes the interpreter works on and gives back: a database's schema, its lexicon, a reading.
+
+`Schema` is what the database says about itself (read by `skills/answers/schema.py` through the
+read-only connection, cached beside the routing index); `Lexicon` is what a person wrote about it
+(registry/lexicon/*.yaml); `interpret(question, schema, lexicon)` gives a `Reading` (one SQL query
+that accounts for every content word) or a `Refusal` (why not, in words). Nothing here names a
+table or a column of any particular database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column. `values`: the complete list of what it can hold, when that is known and short
+    (a CHECK constraint's list, or every distinct value of a low-cardinality text column), else ()."""
+
+    name: str
+    type: str  # PostgreSQL's type name as format_type() gives it: "text", "integer", "numeric(12,2)", "date"
+    nullable: bool = True
+    comment: str = ""
+    values: tuple[str, ...] = ()
+    is_name: bool = False  # a key text column that names the row ("company_name", "title"): see Table.names
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """columns of this table -> ref_columns of ref_table."""
+
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    comment: str = ""
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name column -> the names it holds
+
+    def column(self, name: str) -> Column | None:
+        return next((column for column in self.columns if column.name == name), None)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The tables an agent may read, as the database describes them."""
+
+    tables: tuple[Table, ...]
+
+    def table(self, name: str) -> Table | None:
+        return next((table for table in self.tables if table.name == name), None)
+
+    def to_json(self) -> dict:
+        return {"tables": [asdict(table) for table in self.tables]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Schema:
+        tables = []
+        for raw in data["tables"]:
+            columns = tuple(Column(**{**c, "values": tuple(c.get("values", ()))}) for c in raw["columns"])
+            keys = tuple(
+                ForeignKey(tuple(k["columns"]), k["ref_table"], tuple(k["ref_columns"])) for k in raw["foreign_keys"]
+            )
+            names = {column: tuple(values) for column, values in raw.get("names", {}).items()}
+            tables.append(Table(raw["name"], columns, tuple(raw["primary_key"]), keys, raw.get("comment", ""), names))
+        return cls(tuple(tables))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Other words for what a database holds, written by a person (registry/lexicon/<name>.yaml):
+    tables: {purchase_orders: [PO, POs, purchase order]}; columns: {"projects.budget": [budget, costly]};
+    values: {"purchase_orders.status": {issued: [outstanding, awaiting delivery]}}."""
+
+    tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "table.column" -> words
+    values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # "table.column" -> value -> words
+
+    def words(self) -> set[str]:
+        """Every word and phrase it holds (routing evidence for the agent that owns it)."""
+        found = {w for words in self.tables.values() for w in words}
+        found |= {w for words in self.columns.values() for w in words}
+        found |= {w for by_value in self.values.values() for words in by_value.values() for w in words}
+        return found
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way the whole question was understood: a single SELECT and what it means in words.
+
+    `sql` holds %s placeholders for `params` (values never go into the text; identifiers come only
+    from the Schema); `shape` says how to say the result: "count", "list", "record", "value",
+    "aggregate", "yes_no" (answer "Yes"/"No" first, from whether/what the query returns)."""
+
+    sql: str
+    params: tuple = ()
+    interpretation: str = ""  # "purchase orders with status draft and amount over 100000, counted"
+    shape: str = "list"
+    table: str = ""  # the table the answer is about
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why no answer is given. code: "model_required" (`words` it did not understand), "ambiguous"
+    (`options`: the readings, each in words), "read_only" (a request to change data), "not_found"
+    (`words`: a name the data does not hold)."""
+
+    code: str
+    message: str
+    words: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
