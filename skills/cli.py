@@ -13,12 +13,8 @@ so the contract is the same everywhere:
 argparse is not used: it costs ~7 ms of imports, and the options are simple enough to read here.
 """
 
-import json
-import logging
 import os
 import sys
-import threading
-import time
 
 from skills.config import load_settings
 from skills.contracts import FLAG, MAX_TEXT, OBJECT, TEXT, Contract, Field
@@ -110,6 +106,8 @@ def _load_json(text: str | bytes, where: str, field: str = "json"):
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
             raise _bad_input(f"{where} is not UTF-8 text (byte {error.start})", field=field) from None
+    import json  # with `re` beneath it ~8 ms: a one-shot --task never reads JSON
+
     try:
         return json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
     except RecursionError:  # thousands of nested brackets: refuse the line, keep the process
@@ -212,6 +210,8 @@ def _handle_one(handle, fields: dict, options: tuple[Field, ...], settings, prep
     except Exception as error:  # a bug must cost one answer, never the --jsonl worker and its queue
         if isinstance(error, OrchestratorError):
             return error.to_json(), error.exit_status
+        import logging  # only a bug pays for it
+
         # no handler configured: the traceback goes to stderr, never stdout
         logging.getLogger("skills.cli").exception("the script failed on one input")
         failure = OrchestratorError(f"the script failed on this input ({type(error).__name__}); see its stderr")
@@ -228,6 +228,9 @@ def _exit_with_parent() -> None:
     running would finish its async task after another claimer has taken it over (a second run,
     a second ledger row). Polling the parent id is simple and, unlike PR_SET_PDEATHSIG, does not
     fire when merely the thread that started the worker ends."""
+    import threading  # only a --jsonl worker pays for it (~4 ms)
+    import time
+
     parent = os.getppid()
 
     def watch() -> None:

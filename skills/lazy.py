@@ -4,12 +4,12 @@ A route_task process is timed against `python -c pass`, and each of these costs 
 of imports that most runs never need. Write `from skills import lazy` at the top of a module and
 `lazy.yaml.safe_load(...)` where the module is used: the import happens at that first attribute
 access (a module `__getattr__`, as openai-agents-python's `agents/mcp/__init__.py` does with its
-`_LAZY_EXPORTS`). Everything else (`json`, `re`, `dataclasses`, our own modules) is imported
-normally at the top of the module that uses it.
+`_LAZY_EXPORTS`). Everything else is imported normally at the top of the module that uses it.
 """
 
-import importlib
-from types import ModuleType
+import sys
+
+ModuleType = type(sys)  # types.ModuleType without importing `types`
 
 _LAZY_MODULES = {
     "yaml": "yaml",  # the registry and servers files: only when the routing index must be rebuilt
@@ -21,6 +21,10 @@ _LAZY_MODULES = {
     "psycopg2_errors": "psycopg2.errors",
     "psycopg2_extras": "psycopg2.extras",
     "paramiko": "paramiko",  # only when a host is reached over SSH
+    # ours, but heavy for a route: building the routing index (fitting, calibration, `collections`) and
+    # writing its file happen only when the registry changed, never in a route_task with the index present
+    "routing_index": "skills.routing.index",
+    "index_writer": "skills.routing.index_file_writer",
 }
 
 
@@ -29,7 +33,8 @@ def __getattr__(name: str) -> ModuleType:
     target = _LAZY_MODULES.get(name)
     if target is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(target)
+    __import__(target)  # what importlib.import_module does, without importlib's own imports (warnings)
+    module = sys.modules[target]
     globals()[name] = module
     return module
 

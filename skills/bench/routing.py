@@ -39,8 +39,9 @@ from skills.registry.loader import (
     read_routing_inputs,
     validate,
 )
-from skills.routing import build_index, route
 from skills.routing import index_file_writer as store_writer
+from skills.routing import route
+from skills.routing.index import build_index
 
 SAMPLE_TASKS = [
     "Check CPU usage on the server",

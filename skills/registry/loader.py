@@ -21,9 +21,7 @@ from skills import lazy
 from skills.errors import AgentNotFound, RegistryInvalid
 from skills.registry.validation import invalid, unrelated_requests
 from skills.registry.validation import validate as check
-from skills.routing import build_index
 from skills.routing import index_file as store
-from skills.routing import index_file_writer as store_writer
 
 CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
 
@@ -145,7 +143,7 @@ def _cache_path(state_dir: str, path: str) -> str:
 def build_registry(agents: list[dict], path: str, inputs: dict | None = None, **parallel) -> dict:
     """The registry with its index; `inputs` are the routing inputs (see ROUTING_INPUTS);
     `parallel`: tables_done and in_background, see skills/routing/index.py's build_index."""
-    return {"path": path, "agents": agents, "index": build_index(agents, inputs or {}, **parallel)}
+    return {"path": path, "agents": agents, "index": lazy.routing_index.build_index(agents, inputs or {}, **parallel)}
 
 
 def build_from_document(document, path: str, inputs: dict | None = None, **parallel) -> dict:
@@ -223,7 +221,7 @@ def _build_once(cache_path: str, key: tuple, rebuild) -> bool:
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         lock = open(f"{cache_path}.lock", "a")  # noqa: SIM115 - held until the build is written
     except OSError:
-        return store_writer.write(cache_path, rebuild(), key)  # cannot lock here: cannot write either
+        return lazy.index_writer.write(cache_path, rebuild(), key)  # cannot lock here: cannot write either
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if store.open_registry(cache_path, key, rebuild) is not None:
@@ -235,9 +233,9 @@ def _build_and_write(cache_path: str, key: tuple, rebuild) -> bool:
     """Build and write the index file using a second core: the trigger tables are built (and
     encoded) while the example model is fitted, the biggest table encoded while calibration runs
     (skills/routing/index_file_writer.py: ParallelWriter)."""
-    writer = store_writer.ParallelWriter()
+    writer = lazy.index_writer.ParallelWriter()
     registry = rebuild(tables_done=writer.tables_done, in_background=writer.start)
-    return store_writer.write(cache_path, registry, key, writer.encoded())
+    return lazy.index_writer.write(cache_path, registry, key, writer.encoded())
 
 
 def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
@@ -256,7 +254,7 @@ def _load_uncached(path: str, state_dir: str | None, key: tuple) -> dict:
             return registry
     registry = rebuild()  # here too when the child could not: its error, or a read-only state dir
     with _no_cycle_collection():
-        written = cache_path is not None and store_writer.write(cache_path, registry, key)
+        written = cache_path is not None and lazy.index_writer.write(cache_path, registry, key)
     if written:
         # serve this process from the file too: a long-lived worker then holds only the
         # pieces it has used, not the whole index (hundreds of MB at 10,000 agents)

@@ -20,11 +20,12 @@ needs a few postings, not the whole index), used by skills/registry/loader.py's 
 `index_file_writer.py` writes that file when the index is built (never loaded by a route).
 
 Everything a route needs is fitted when the registry's index is built and cached with it.
-This package is on the hot path of every `route_task`: keep imports to the standard library.
+This package is on the hot path of every `route_task`: keep imports to the standard library, and
+out of a route the modules that only building needs (index, fitting, calibration, the writer: the
+registry loader reaches them through skills/lazy.py).
 """
 
 from skills.routing.decision import route
-from skills.routing.index import build_index
 from skills.routing.lexical import score_evidence
 
-__all__ = ["build_index", "route", "score_evidence"]
+__all__ = ["route", "score_evidence"]  # building the index: skills.routing.index.build_index

@@ -11,8 +11,6 @@ agent reaches its threshold. Context (e.g. page: monitoring) is only a nudge for
 already have evidence; inactive and maintenance agents are never chosen.
 """
 
-from dataclasses import dataclass
-
 from skills.routing.feedback import corrected_route
 from skills.routing.lexical import Evidence, agent_score, collect
 from skills.routing.model import matched_words, similarities
@@ -44,15 +42,16 @@ def confidence_level(margin: float, clear: bool) -> str:
     return "low"
 
 
-@dataclass
 class _Scored:
-    """One agent with evidence: its position in the registry and its score against its threshold."""
+    """One agent with evidence: its position in the registry and its score against its threshold.
+    (Plain, not a dataclass, for the reason Evidence gives.)"""
 
-    position: int
-    evidence: Evidence
-    similarity: float
-    threshold: float
-    score: float = 0.0
+    def __init__(self, position: int, evidence: Evidence, similarity: float, threshold: float) -> None:
+        self.position = position
+        self.evidence = evidence
+        self.similarity = similarity
+        self.threshold = threshold
+        self.score = 0.0
 
     @property
     def margin(self) -> float:

@@ -15,7 +15,6 @@ route touches only the postings of the task's own words: fast for 5 agents or 10
 """
 
 import math
-from dataclasses import dataclass, field
 
 from skills.text import all_terms, phrase_terms, terms
 
@@ -163,17 +162,23 @@ def agent_score(similarity: float, trigger_raw: float, beta: float, entity_raw: 
     return similarity + beta * trigger_strength(trigger_raw) + trigger_strength(entity_raw)
 
 
-@dataclass
 class Evidence:
     """What points at one agent: strong and weak weight, the keywords shown to users, and (with
-    explain) each contribution."""
+    explain) each contribution.
 
-    score: float = 0.0
-    strong: float = 0.0
-    weak: float = 0.0
-    entity: float = 0.0  # names from the agent's own data count apart (skills/routing/names/evidence.py)
-    keywords: list[str] = field(default_factory=list)
-    parts: list[tuple] = field(default_factory=list)
+    A plain class, not a dataclass: `dataclasses` brings `inspect` and `re` with it, ~15 ms of imports
+    against a route_task process's 5 ms budget over `python -c pass` (docs/speed.md)."""
+
+    def __init__(self) -> None:
+        self.score = 0.0
+        self.strong = 0.0
+        self.weak = 0.0
+        self.entity = 0.0  # names from the agent's own data count apart (skills/routing/names/evidence.py)
+        self.keywords: list[str] = []
+        self.parts: list[tuple] = []
+
+    def __repr__(self) -> str:
+        return f"Evidence(score={self.score}, strong={self.strong}, weak={self.weak}, entity={self.entity})"
 
     def add(
         self, kind: str, weight: float, display: str | None, source: str, explain: bool, weak: bool = False
