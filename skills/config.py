@@ -113,6 +113,8 @@ class Settings:
         # HTTP server
         self.api_key = env.get("ORCHESTRATOR_API_KEY") or None
         self.allowed_origins = [o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+        # names the Host header may carry besides loopback and IP addresses ('*': any), against DNS rebinding
+        self.allowed_hosts = [h.strip() for h in env.get("ORCHESTRATOR_ALLOWED_HOSTS", "").split(",") if h.strip()]
         self.rate_limit_per_minute = _as_int(env, "ORCHESTRATOR_RATE_LIMIT", 100)
         # proxies (addresses or networks) whose X-Forwarded-For names the client (skills/server/proxies.py)
         self.trusted_proxies = [p.strip() for p in env.get("ORCHESTRATOR_TRUSTED_PROXIES", "").split(",") if p.strip()]
@@ -121,6 +123,8 @@ class Settings:
         self.server_workers = _as_int(env, "ORCHESTRATOR_WORKERS", 2)  # per script; 0 = a process per request
         self.request_timeout_s = _as_float(env, "ORCHESTRATOR_REQUEST_TIMEOUT", 10.0)  # + agent_timeout_s to execute
         self.max_in_flight = _as_int(env, "ORCHESTRATOR_MAX_IN_FLIGHT", 32)  # more concurrent requests get 503
+        # open connections (a thread each, idle keep-alive and WebSockets too); more get 503 at once; 0: no cap
+        self.max_connections = _as_int(env, "ORCHESTRATOR_MAX_CONNECTIONS", 256)
         self.shutdown_grace_s = _as_float(env, "ORCHESTRATOR_SHUTDOWN_GRACE", 10.0)  # running async tasks may finish
         self.worker_idle_s = _as_float(env, "ORCHESTRATOR_WORKER_IDLE", 60.0)  # burst workers retire after this idle
 

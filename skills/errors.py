@@ -199,10 +199,17 @@ class Unauthorized(ServerError):
 
 
 class OriginNotAllowed(ServerError):
-    """A browser request from an origin not in ALLOWED_ORIGINS (MCP over HTTP)."""
+    """A browser request from an origin that is neither in ALLOWED_ORIGINS nor the server's own."""
 
     code = "origin_not_allowed"
     http_status = 403
+
+
+class HostNotAllowed(ServerError):
+    """A Host header naming neither loopback, an IP address, nor ORCHESTRATOR_ALLOWED_HOSTS: DNS rebinding."""
+
+    code = "host_not_allowed"
+    http_status = 421
 
 
 class NoEndpoint(ServerError):

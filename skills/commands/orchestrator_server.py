@@ -67,7 +67,8 @@ def check_exposure(host: str, api_key: str | None, allow_remote: bool) -> str:
 def serve(args: argparse.Namespace) -> int:
     from skills.config import load_settings
     from skills.gateway.logs import setup_logging
-    from skills.server.app import App, OrchestratorHTTPServer
+    from skills.server.app import App
+    from skills.server.listener import OrchestratorHTTPServer
 
     settings = load_settings()
     if settings.claim_tasks:

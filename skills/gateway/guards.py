@@ -1,17 +1,20 @@
-"""The server's gatekeeping: API key, CORS, rate limit, and the cap on requests in flight.
+"""The server's gatekeeping: Host and Origin, API key, CORS, rate limit, and the cap on requests in flight.
 
 Each check either passes or raises an error of skills/errors.py with the status and JSON a client can act on.
+The HTTP API (skills/server/app.py, its WebSocket too) and MCP over HTTP (skills/mcp/http.py) use the same ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import threading
 import time
+from urllib.parse import urlsplit
 
-from skills.errors import Overloaded, RateLimited, Unauthorized
+from skills.errors import HostNotAllowed, OriginNotAllowed, Overloaded, RateLimited, Unauthorized
 from skills.gateway.logs import get_logger
 from skills.store import StoreError
 
@@ -20,16 +23,90 @@ CORS_ALLOW_HEADERS = "Authorization, Content-Type"
 CORS_EXPOSE_HEADERS = "Retry-After"
 LOOPBACK_HOSTS = {"localhost", "::1", "ip6-localhost"}
 WARN_EVERY_S = 60.0  # a store outage is logged once a minute, not once per request
+MAX_SHOWN = 200  # characters of a refused Host or Origin echoed in the error
 
 
 def is_loopback(host: str) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
+def host_name(host: str) -> str:
+    """The name in a Host header, lower-cased, without port or trailing dot ("[::1]:8001" is "::1")."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class Sites:
+    """Which Host and Origin a request may carry: the defence against DNS rebinding.
+
+    A page on evil.example whose name is re-pointed at 127.0.0.1 talks to a loopback server as its
+    own origin: CORS never applies, and its Origin matches its Host. What gives it away is the name,
+    so Host must be loopback (localhost, *.localhost), an IP address (a rebinding needs a name), or
+    one of ORCHESTRATOR_ALLOWED_HOSTS ('*' turns the check off). A request without Host (HTTP/1.0,
+    never a browser) passes. Then an Origin, when sent, must be in ALLOWED_ORIGINS ('*': any) or be
+    the server's own (its host:port is the request's Host, which has just been checked).
+    """
+
+    def __init__(self, allowed_hosts: list[str], allowed_origins: list[str]):
+        self.any_host = "*" in allowed_hosts
+        self.hosts = {host_name(h) for h in allowed_hosts if h != "*"}
+        self.any_origin = "*" in allowed_origins
+        self.origins = {o.rstrip("/") for o in allowed_origins if o != "*"}
+
+    def host_allowed(self, host: str) -> bool:
+        name = host_name(host)
+        if self.any_host or name in LOOPBACK_HOSTS or name.endswith(".localhost") or name in self.hosts:
+            return True
+        return _is_address(name)
+
+    def origin_allowed(self, origin: str | None, host: str | None) -> bool:
+        if origin is None or self.any_origin or origin.rstrip("/") in self.origins:
+            return True
+        try:
+            netloc = urlsplit(origin).netloc.lower()
+        except ValueError:  # "http://[::1" and the like
+            return False
+        return bool(netloc) and netloc == (host or "").strip().lower()
+
+    def check(self, host: str | None, origin: str | None) -> None:
+        """Raise HostNotAllowed (421) or OriginNotAllowed (403) unless both pass."""
+        if host and not self.host_allowed(host):
+            raise HostNotAllowed(
+                f"requests for host {host[:MAX_SHOWN]!r} are refused: if this server is reached by that name, "
+                "add it to ORCHESTRATOR_ALLOWED_HOSTS (a name the server does not know is how DNS rebinding "
+                "reaches a loopback server)",
+                field="Host",
+            )
+        if not self.origin_allowed(origin, host):
+            hint = (
+                "add it to ALLOWED_ORIGINS"
+                if self.origins or self.any_origin
+                else "ALLOWED_ORIGINS is empty, so only the server's own page may call it from a browser"
+            )
+            raise OriginNotAllowed(f"requests from origin {origin[:MAX_SHOWN]!r} are refused: {hint}", field="Origin")
+
+
 def bearer_key(headers) -> str | None:
     value = headers.get("Authorization") or ""
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def key_matches(expected: str, given: str | None) -> bool:
+    """Whether a bearer token is the configured key, compared in constant time."""
+    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
 def check_api_key(expected: str | None, headers) -> None:
@@ -43,7 +120,7 @@ def check_api_key(expected: str | None, headers) -> None:
             field="Authorization",
             headers={"WWW-Authenticate": 'Bearer realm="orchestrator"'},
         )
-    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+    if not key_matches(expected, given):
         raise Unauthorized(
             "the API key is wrong: send the server's ORCHESTRATOR_API_KEY as 'Authorization: Bearer <key>'",
             field="Authorization",
@@ -103,11 +180,16 @@ class RateLimiter:
         self._last_warning = 0.0
 
     @staticmethod
-    def client_key(headers, address: str) -> str:
-        """The API key's hash when one is sent (never the key itself), else the client address."""
-        key = bearer_key(headers)
-        if key:
-            return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    def client_key(expected_key: str | None, headers, address: str) -> str:
+        """The bucket a request takes its token from, chosen before the key is checked (so wrong keys are throttled).
+
+        Only the configured key counts: any other bearer, made up or wrong, falls in its address's bucket,
+        as no key does, so it cannot buy a fresh bucket per request. With the key a client still has a
+        bucket per address (the key is shared by every user of a web UI: one bucket would let one
+        client spend everyone's), named by the key's hash, never the key itself.
+        """
+        if expected_key and key_matches(expected_key, bearer_key(headers)):
+            return "key:" + hashlib.sha256(expected_key.encode("utf-8")).hexdigest()[:16] + "@" + address
         return "addr:" + address
 
     def check(self, client: str) -> None:
@@ -134,20 +216,18 @@ class RateLimiter:
 
 
 class InFlight:
-    """At most `limit` requests doing work at once; the next gets 503 instead of a long queue."""
+    """At most `limit` requests doing work at once (or connections open); the next gets 503, not a long queue."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, what: str = "requests are already in progress"):
         self.limit = limit
+        self.what = what
         self.count = 0
         self._lock = threading.Lock()
 
     def enter(self) -> None:
         with self._lock:
             if self.limit > 0 and self.count >= self.limit:
-                raise Overloaded(
-                    f"{self.limit} requests are already in progress: retry in a moment",
-                    headers={"Retry-After": "1"},
-                )
+                raise Overloaded(f"{self.limit} {self.what}: retry in a moment", headers={"Retry-After": "1"})
             self.count += 1
 
     def leave(self) -> None:

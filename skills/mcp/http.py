@@ -1,9 +1,11 @@
-"""The gate in front of the streamable HTTP transport: Origin, API key and CORS, as ASGI middleware.
+"""The gate in front of the streamable HTTP transport: Host, Origin, API key and CORS, as ASGI middleware.
 
 The MCP specification asks servers to validate `Origin` (a web page on another site, reaching a
-loopback server through DNS rebinding, must be refused): a request that carries an Origin must
-name one in ALLOWED_ORIGINS ('*' allows any), else 403. Requests without Origin (desktop clients,
-Claude Code, scripts) pass. With ORCHESTRATOR_API_KEY set, every request needs
+loopback server through DNS rebinding, must be refused). The check is the HTTP API's own
+(skills/gateway/guards.py `Sites`): Host must be loopback, an IP address or one of
+ORCHESTRATOR_ALLOWED_HOSTS (else 421), and a request that carries an Origin must name one in
+ALLOWED_ORIGINS ('*' allows any) or the server's own, else 403. Requests without Origin (desktop
+clients, Claude Code, scripts) pass. With ORCHESTRATOR_API_KEY set, every request needs
 `Authorization: Bearer <key>` (401 otherwise), checked by the HTTP API's own guard. Browsers at an
 allowed origin get CORS headers, and their preflight is answered here (it carries no key).
 Refusals are the orchestrator's JSON errors: {"error", "code", "field"}.
@@ -13,8 +15,8 @@ from __future__ import annotations
 
 import json
 
-from skills.errors import OrchestratorError, OriginNotAllowed
-from skills.gateway.guards import check_api_key
+from skills.errors import OrchestratorError
+from skills.gateway.guards import Sites, check_api_key
 
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate"
@@ -32,20 +34,14 @@ class _Headers:
         return self._values.get(name.lower(), default)
 
 
-def check_origin(origin: str | None, allowed: list[str]) -> None:
-    if origin is None or "*" in allowed or origin.rstrip("/") in {o.rstrip("/") for o in allowed}:
-        return
-    hint = "add it to ALLOWED_ORIGINS" if allowed else "ALLOWED_ORIGINS is empty, so no web page may call this server"
-    raise OriginNotAllowed(f"requests from origin {origin[:200]!r} are refused: {hint}", field="Origin")
-
-
 class Guard:
-    """Wraps the SDK's Starlette app; every HTTP request passes Origin, then the API key."""
+    """Wraps the SDK's Starlette app; every HTTP request passes Host and Origin, then the API key."""
 
-    def __init__(self, app, api_key: str | None, allowed_origins: list[str]):
+    def __init__(self, app, api_key: str | None, allowed_origins: list[str], allowed_hosts: list[str] = ()):
         self.app = app
         self.api_key = api_key
         self.allowed_origins = allowed_origins
+        self.sites = Sites(list(allowed_hosts), allowed_origins)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -53,7 +49,7 @@ class Guard:
         headers = _Headers(scope.get("headers", []))
         origin = headers.get("origin")
         try:
-            check_origin(origin, self.allowed_origins)
+            self.sites.check(headers.get("host"), origin)
             cors = self._cors_headers(origin)
             if scope["method"] == "OPTIONS" and cors:
                 return await respond_json(send, 204, None, {**cors, **self._preflight_headers()})

@@ -168,8 +168,8 @@ def serve_http(server: Server, sock: socket.socket, settings) -> None:
     import uvicorn
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-    # No transport security settings: Guard checks Origin against ALLOWED_ORIGINS (the SDK's own
-    # check would know only the origins listed in code).
+    # No transport security settings: Guard checks Host and Origin as the HTTP API does (the SDK's own
+    # check would know only the hosts and origins listed in code).
     manager = StreamableHTTPSessionManager(app=server, max_request_body_size=MAX_BODY)
 
     async def endpoint(scope, receive, send) -> None:
@@ -178,7 +178,7 @@ def serve_http(server: Server, sock: socket.socket, settings) -> None:
         body = {"error": f"no endpoint at {scope['path'][:100]}: the MCP endpoint is {MCP_PATH}", "code": "not_found"}
         await respond_json(send, 404, body)
 
-    guarded = Guard(endpoint, settings.api_key, settings.allowed_origins)
+    guarded = Guard(endpoint, settings.api_key, settings.allowed_origins, settings.allowed_hosts)
     config = uvicorn.Config(guarded, lifespan="off", log_level="warning", access_log=False)
 
     async def run() -> None:

@@ -3,6 +3,11 @@
 Built on the standard library's ThreadingHTTPServer; every answer is JSON (the page, the
 metrics and the WebSocket upgrade aside), every refusal {"error", "code", "field"}. What an
 endpoint actually does lives in skills/gateway/service.py, which runs the bin/ scripts.
+
+Each request passes, in order: Host and Origin (DNS rebinding), the rate limit (before the key,
+so wrong keys are throttled too), the API key, then the endpoint. Bytes and threads are bounded:
+a body by MAX_BODY (413, answered so that a client still writing can read it), open connections
+by ORCHESTRATOR_MAX_CONNECTIONS (skills/server/listener.py: 503 before a thread is spent).
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ import base64
 import hashlib
 import json
 import os
+import re
 import socket
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote
 
 from skills import contracts, errors
 from skills.gateway import validation
-from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key
+from skills.gateway.guards import Cors, InFlight, RateLimiter, Sites, check_api_key
 from skills.gateway.logs import get_logger
 from skills.gateway.metrics import Metrics
 from skills.gateway.service import Reply, Service
@@ -28,6 +34,9 @@ from skills.store import open_store
 MAX_BODY = 256 * 1024  # bytes; 50 tasks of 5,000 characters fit with room to spare
 SOCKET_TIMEOUT_S = 30.0  # a client that sends nothing for this long loses its connection
 WEBSOCKET_IDLE_S = 600.0
+LINGER_BYTES = 16 * 1024 * 1024  # after refusing a body unread, read and drop at most this much of it
+LINGER_S = 5.0  # ... for at most this long, so a client still writing can finish and read the answer
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")  # RFC 9112 chunk-size: hex digits only (no sign, no 0x, no _)
 
 
 def _inline_hashes(page: bytes, tag: bytes) -> list[str]:
@@ -110,6 +119,7 @@ class App:
         self.metrics = service.metrics if service else Metrics()
         self.service = service or Service(settings, self.metrics)
         self.cors = Cors(settings.allowed_origins)
+        self.sites = Sites(settings.allowed_hosts, settings.allowed_origins)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, lambda: open_store(settings))
         self.in_flight = InFlight(settings.max_in_flight)
         self.log = get_logger()
@@ -170,8 +180,11 @@ class Handler(BaseHTTPRequestHandler):
         template, methods, param = resolve(path)
         self._status = 500
         self._body_read = False
+        # whether the whole body has been read: when not, closing must linger (_lingering_close)
+        self._body_whole = not self.headers.get("Transfer-Encoding") and self.headers.get("Content-Length", "0") == "0"
         self._cors = {}
         try:
+            self.app.sites.check(self.headers.get("Host"), self.headers.get("Origin"))  # first: even a preflight
             self._cors = self.app.cors.headers(self.headers.get("Origin"))
             if method == "OPTIONS":
                 return self._preflight(template, methods)
@@ -190,10 +203,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str, template: str | None, methods: dict, param: str | None, query: str) -> None:
         app = self.app
+        client = app.proxies.client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"))
+        app.limiter.check(app.limiter.client_key(app.settings.api_key, self.headers, client))  # wrong keys count too
         if template not in PUBLIC:
             check_api_key(app.settings.api_key, self.headers)  # before 404: strangers learn nothing
-        client = app.proxies.client_address(self.client_address[0], self.headers.get_all("X-Forwarded-For"))
-        app.limiter.check(app.limiter.client_key(self.headers, client))
         if template is None:
             raise errors.NoEndpoint(f"no endpoint at {self._safe_path()}: GET /openapi.json lists them")
         name = methods.get("GET" if method == "HEAD" else method)
@@ -239,29 +252,40 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # we will not read it, so the connection cannot be reused
             raise errors.BodyTooLarge(f"the body is {length} bytes; the limit is {MAX_BODY}")
         body = self.rfile.read(length) if length else b""
-        self._body_read = True
+        self._body_read = self._body_whole = True
         return body
 
     def _read_chunked(self) -> bytes:
-        """A chunked body (RFC 9112 section 7.1), refused with 413 once it passes MAX_BODY."""
+        """A chunked body (RFC 9112 section 7.1), refused with 413 once it passes MAX_BODY.
+
+        A chunk size is hex digits and nothing else: Python's int(b"-1", 16) is -1, and
+        rfile.read(-1) would read until the client closes, however much it sends.
+        """
         self._body_read = True
         body = bytearray()
         while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                raise errors.BadRequest("malformed chunked body: send Content-Length instead") from None
+            token = self.rfile.readline(1024).split(b";")[0].strip()  # ";..." are chunk extensions: unused
+            if not CHUNK_SIZE.fullmatch(token):
+                self._bad_chunk(f"chunk size {token[:20].decode('latin-1')!r} is not 1 to 8 hex digits")
+            size = int(token, 16)
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers: nothing we use
+                self._body_whole = True
                 return bytes(body)
             if len(body) + size > MAX_BODY:
                 self.close_connection = True
                 raise errors.BodyTooLarge(f"the body is over the limit of {MAX_BODY} bytes")
-            body += self.rfile.read(size)
-            self.rfile.readline(8)  # the CRLF after each chunk
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                self._bad_chunk(f"the body ended inside a chunk of {size} bytes")
+            body += chunk
+            if self.rfile.readline(8) not in (b"\r\n", b"\n"):
+                self._bad_chunk(f"a chunk of {size} bytes is not followed by CRLF: its size is wrong")
+
+    def _bad_chunk(self, why: str) -> None:
+        self.close_connection = True  # the framing is lost: the rest cannot be read as requests
+        raise errors.BadRequest(f"malformed chunked body: {why} (or send Content-Length)", field="body")
 
     def _json_body(self):
         raw = self._read_body()
@@ -345,7 +369,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             # the handshake's status (101, or the refusal's) is what /metrics should count
             self._status = websocket.serve(
-                self, self.app.service.on_websocket_text, allowed_origins=self.app.settings.allowed_origins
+                self,
+                self.app.service.on_websocket_text,
+                allowed_origins=self.app.settings.allowed_origins,
+                allowed_hosts=self.app.settings.allowed_hosts,
             )
         except Exception:  # serve() has closed the socket with 1011; an HTTP reply now would be noise
             self.app.log.exception("WebSocket connection failed")
@@ -394,6 +421,30 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and status not in (204, 304):
             self.wfile.write(data)
+        if self.close_connection and not getattr(self, "_body_whole", True):
+            self._lingering_close()
+
+    def _lingering_close(self) -> None:
+        """After answering without reading the whole body, read (and drop) the rest for a while before closing.
+
+        A client that writes the whole body before reading (Python's http.client, curl without
+        Expect) would otherwise get a broken pipe instead of our 413: closing a socket with unread
+        bytes makes the kernel send RST, which also throws away the answer in flight. Bounded in
+        bytes and time, so it costs the sender's connection, not our memory.
+        """
+        self._body_whole = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)  # the answer is complete: the client may read it now
+            deadline, discarded = time.monotonic() + LINGER_S, 0
+            while discarded < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                discarded += len(chunk)
+        except OSError:
+            pass  # the client left or stalled: nothing more to give it
 
     def _drain_body(self) -> None:
         """Read an unread request body so the kept-alive connection stays in step (or close it)."""
@@ -402,15 +453,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if self.headers.get("Transfer-Encoding") or not 0 <= length <= MAX_BODY:  # not worth decoding to discard
-            self.close_connection = True
+            self.close_connection = True  # _send lingers, so the answer still reaches a client that is writing
         elif length:
             self.rfile.read(length)
+            self._body_whole = True
         self._body_read = True
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own refusals (bad request line, header too long) as JSON too."""
         self.close_connection = True
-        self._cors, self._body_read = {}, True
+        self._cors, self._body_read, self._body_whole = {}, True, True
         self._send(code, {"error": message or self.responses.get(code, ("error",))[0], "code": f"http_{code}"})
 
     def log_message(self, format, *args):
@@ -418,19 +470,3 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_error(self, format, *args):
         get_logger().warning("HTTP: %s", (format % args)[:300])
-
-
-class OrchestratorHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], app: App):
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.app = app
-        super().__init__(address, Handler)
-
-    def server_close(self):
-        super().server_close()
-        self.app.service.close(grace_s=self.app.settings.shutdown_grace_s)

@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
 from skills.errors import OrchestratorError
+from skills.gateway.guards import Sites
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # fixed by RFC 6455 section 1.3
 DEFAULT_MAX_MESSAGE = 64 * 1024
@@ -201,23 +201,19 @@ def _header_tokens(value: str | None) -> set[str]:
     return {token.strip().lower() for token in (value or "").split(",") if token.strip()}
 
 
-def origin_allowed(origin: str | None, host: str | None, allowed_origins: list[str] | tuple[str, ...]) -> bool:
-    """Browsers send Origin on every WebSocket and CORS does not protect WebSockets, so we
-    check it ourselves: otherwise any page the user visits could drive a loopback server.
-    No Origin (a non-browser client), the page's own origin, or a listed origin pass."""
-    if origin is None:
-        return True
-    if origin in allowed_origins:
-        return True
-    netloc = urlsplit(origin).netloc.lower()
-    return bool(netloc) and netloc == (host or "").strip().lower()
-
-
-def check_handshake(method: str, headers, allowed_origins: list[str] | tuple[str, ...] = ()) -> str:
+def check_handshake(
+    method: str,
+    headers,
+    allowed_origins: list[str] | tuple[str, ...] = (),
+    allowed_hosts: list[str] | tuple[str, ...] = (),
+) -> str:
     """Validate a client's opening handshake; return the Sec-WebSocket-Accept value.
 
     `headers` is anything with `.get(name)` answering case-insensitively (http.client's
-    HTTPMessage, as on BaseHTTPRequestHandler). Raises HandshakeError.
+    HTTPMessage, as on BaseHTTPRequestHandler). Raises HandshakeError. Browsers send Origin on
+    every WebSocket and CORS does not protect WebSockets, so Host and Origin are checked here
+    too, by the server's one rule (skills/gateway/guards.py `Sites`): otherwise any page the user
+    visits, or one rebinding its name to this server, could drive it.
     """
     if method != "GET":
         raise HandshakeError(405, "a WebSocket opens with GET", "method", {"Allow": "GET"})
@@ -243,7 +239,12 @@ def check_handshake(method: str, headers, allowed_origins: list[str] | tuple[str
         valid_key = False
     if not valid_key:
         raise HandshakeError(400, "Sec-WebSocket-Key must be 16 random bytes in base64", "Sec-WebSocket-Key")
-    if not origin_allowed(headers.get("Origin"), headers.get("Host"), allowed_origins):
+    sites, host = Sites(list(allowed_hosts), list(allowed_origins)), headers.get("Host")
+    if host and not sites.host_allowed(host):
+        raise HandshakeError(
+            421, "this Host may not open a WebSocket here: add it to ORCHESTRATOR_ALLOWED_HOSTS", "Host"
+        )
+    if not sites.origin_allowed(headers.get("Origin"), host):
         raise HandshakeError(403, "this Origin may not open a WebSocket here: add it to ALLOWED_ORIGINS", "Origin")
     return accept_key(key)
 
@@ -373,17 +374,18 @@ def serve(
     on_text: Callable[[str], str],
     *,
     allowed_origins: list[str] | tuple[str, ...] = (),
+    allowed_hosts: list[str] | tuple[str, ...] = (),
     max_message: int = DEFAULT_MAX_MESSAGE,
 ) -> int:
     """Run one WebSocket connection on `handler` (a BaseHTTPRequestHandler) until it closes.
 
-    A bad handshake is answered with 400/403/405/426 and a JSON error. `on_text` errors that
+    A bad handshake is answered with 400/403/405/421/426 and a JSON error. `on_text` errors that
     are OrchestratorErrors go back to the client as their JSON; anything else closes the
     connection with 1011 and is re-raised so the server logs it. Returns the HTTP status of
     the handshake answer (101, or the refusal's), for the server's metrics.
     """
     try:
-        accept = check_handshake(handler.command, handler.headers, allowed_origins)
+        accept = check_handshake(handler.command, handler.headers, allowed_origins, allowed_hosts)
     except HandshakeError as error:
         _refuse(handler, error)
         return error.status

@@ -85,6 +85,19 @@ def test_a_foreign_origin_is_refused_even_with_the_key(server):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
+def test_a_rebound_host_is_refused_by_the_same_check_as_the_http_api(server):
+    port = server.url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+    rebound = {
+        "Authorization": f"Bearer {API_KEY}",
+        "Host": "rebind.evil.example",
+        "Origin": "http://rebind.evil.example",
+    }
+    response = post(server, rebound)
+    assert response.status_code == 421
+    assert response.json()["code"] == "host_not_allowed" and response.json()["field"] == "Host"
+    assert post(server, {"Authorization": f"Bearer {API_KEY}", "Host": f"localhost:{port}"}).status_code == 200
+
+
 def test_an_allowed_origin_gets_cors_and_its_preflight_needs_no_key(server):
     preflight = requests.options(
         server.url,
