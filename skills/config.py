@@ -93,6 +93,14 @@ class Settings:
         # Shared state for several replicas and workers (skills/store): the ledger, async tasks and rate
         # limits live in this PostgreSQL database when set; unset, in SQLite in the state directory
         self.orchestrator_database_url = env.get("ORCHESTRATOR_DATABASE_URL") or None
+        # executions (and routing-fallback calls) older than this many days are pruned in the background
+        # by the server and the worker (skills/ledger/retention.py); statistics cover this window; 0 keeps all
+        self.ledger_days = _as_int(env, "ORCHESTRATOR_LEDGER_DAYS", 90)
+        if self.ledger_days < 0:
+            raise BadInput(
+                f"ORCHESTRATOR_LEDGER_DAYS must be 0 (keep every execution) or a number of days, got {self.ledger_days}",
+                field="ORCHESTRATOR_LEDGER_DAYS",
+            )
 
         # Routing: names read from the agents' data (skills/routing/names/sources.py) are refreshed when older
         # than this many seconds; 0 leaves it to bin/refresh_entities

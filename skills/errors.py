@@ -135,6 +135,16 @@ class UpstreamUnavailable(OrchestratorError):
     http_status = 502
 
 
+class UpstreamInvalid(OrchestratorError):
+    """A service we depend on answered, but not as its API promises (an odd shape, a redirect elsewhere).
+
+    Apart from UpstreamUnavailable because retrying will not help: the service (or CONVEX_URL) is wrong."""
+
+    code = "upstream_invalid"
+    exit_status = 3
+    http_status = 502
+
+
 class ExecutionTimeout(OrchestratorError):
     code = "timeout"
     exit_status = 3

@@ -26,6 +26,18 @@ _DATE_WORDS = r"today|tomorrow|" + "|".join(_WEEKDAYS) + r"|\d{4}-\d{2}-\d{2}"
 _NOUN = r"(?:task|to-?do|todo item|item|action item|reminder|ticket)"
 _NAME = r"([A-Z][\w'-]+(?: [A-Z][\w'-]+)?)"
 
+# What the functions in convex/ answer, as far as these tools read it: anything else is upstream_invalid.
+TASK = {"number": convex.NUMBER, "title": str, "assignee": convex.OPTIONAL_TEXT, "status": str}
+TASK_LIST = {"tasks": [TASK], "total": convex.NUMBER}
+COMPLETED = {"task": TASK}
+STATS = {
+    "total": convex.NUMBER,
+    "byStatus": {str: convex.NUMBER},
+    "byAssignee": {str: convex.NUMBER},
+    "overdue": convex.NUMBER,
+    "dueToday": convex.NUMBER,
+}
+
 
 # --- shared helpers ------------------------------------------------------------------------
 
@@ -72,7 +84,9 @@ def _resolve_task(ctx: ToolContext, task_id: str) -> str:
     ref = re.sub(rf"^(?:the|my|our)\s+|\s+{_NOUN}$", "", ref, flags=re.IGNORECASE).strip()
     if not ref:
         raise BadInput("task_id is empty: give the task's number, e.g. 17", field="task_id")
-    found = convex.query(ctx.settings, "tasks:list", {"status": "all", "search": ref}, deadline=ctx.deadline)
+    found = convex.query(
+        ctx.settings, "tasks:list", {"status": "all", "search": ref}, deadline=ctx.deadline, expect=TASK_LIST
+    )
     matches = found["tasks"]
     open_matches = [t for t in matches if t["status"] != "done"] or matches
     if len(open_matches) == 1:
@@ -154,7 +168,11 @@ def list_tasks(
         due: Only tasks that are overdue, due today, or due within the next 7 days.
     """
     found = convex.query(
-        ctx.settings, "tasks:list", {"status": status, "assignee": assignee, "due": due}, deadline=ctx.deadline
+        ctx.settings,
+        "tasks:list",
+        {"status": status, "assignee": assignee, "due": due},
+        deadline=ctx.deadline,
+        expect=TASK_LIST,
     )
     tasks, total = found["tasks"], found["total"]
     label = " ".join(
@@ -225,6 +243,7 @@ def add_task(ctx: ToolContext, title: str, assignee: str | None = None, due: str
         "tasks:add",
         {"title": title, "assignee": assignee, "due": _normalise_due(due)},
         deadline=ctx.deadline,
+        expect=TASK,
     )
     return ToolResult(f"Added task {_describe(task)}.", {"task": task})
 
@@ -283,7 +302,11 @@ def update_task(
     if all(value is None for value in changes.values()):
         raise BadInput("nothing to change: give a title, assignee, status or due date", field="task_id")
     task = convex.mutation(
-        ctx.settings, "tasks:update", {"task": _resolve_task(ctx, task_id), **changes}, deadline=ctx.deadline
+        ctx.settings,
+        "tasks:update",
+        {"task": _resolve_task(ctx, task_id), **changes},
+        deadline=ctx.deadline,
+        expect=TASK,
     )
     changed = ", ".join(f"{name} {value}" for name, value in changes.items() if value is not None)
     return ToolResult(f"Updated task #{task['number']} ({changed}): {_describe(task)}.", {"task": task})
@@ -316,7 +339,7 @@ def complete_task(ctx: ToolContext, task_id: str) -> ToolResult:
         task_id: The task's number (e.g. 17), its Convex id, or words from its title.
     """
     result = convex.mutation(
-        ctx.settings, "tasks:complete", {"task": _resolve_task(ctx, task_id)}, deadline=ctx.deadline
+        ctx.settings, "tasks:complete", {"task": _resolve_task(ctx, task_id)}, deadline=ctx.deadline, expect=COMPLETED
     )
     task = result["task"]
     if result.get("alreadyDone"):
@@ -334,7 +357,7 @@ def parse_nothing(query: str) -> dict:
 @tool(parse=parse_nothing)
 def task_stats(ctx: ToolContext) -> ToolResult:
     """Count the team's tasks: by status, overdue, due today, and open tasks per person."""
-    stats = convex.query(ctx.settings, "tasks:stats", {}, deadline=ctx.deadline)
+    stats = convex.query(ctx.settings, "tasks:stats", {}, deadline=ctx.deadline, expect=STATS)
     by_status = stats["byStatus"]
     people = sorted(stats["byAssignee"].items(), key=lambda item: (-item[1], item[0]))
     per_person = ", ".join(f"{name} {count}" for name, count in people)
@@ -362,7 +385,7 @@ def _when(ms: float | None) -> str:
 @tool(parse=parse_nothing)
 def sync_status(ctx: ToolContext) -> ToolResult:
     """Report the last Convex sync run: when it ran, whether it succeeded, and how many records it synced."""
-    sync = convex.query(ctx.settings, "sync:status", {}, deadline=ctx.deadline)
+    sync = convex.query(ctx.settings, "sync:status", {}, deadline=ctx.deadline, expect=dict)
     state = sync.get("status", "never")
     source = sync.get("source") or "the source"
     if state == "never":

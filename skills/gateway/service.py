@@ -30,6 +30,7 @@ from skills.gateway.workers import (
     ScriptTimeout,
     WorkerPool,
 )
+from skills.ledger.retention import LedgerPruner
 from skills.store import Store, open_store
 from skills.store.base import StoreError
 
@@ -59,6 +60,8 @@ class Service:
         self._closing = threading.Event()
         self._health_reasons: list[str] = []
         threading.Thread(target=self._retire_idle_workers, name="worker-retirer", daemon=True).start()
+        # executions past ORCHESTRATOR_LEDGER_DAYS go at start and hourly, off every request's path
+        self.pruner = LedgerPruner(settings, self.log).start()
 
     # --- scripts -------------------------------------------------------------------------
 
@@ -338,6 +341,7 @@ class Service:
         """Stop: the claimer (if any) stops claiming and gives running async tasks `grace_s` to finish,
         then hands the rest back to the queue (skills/gateway/claimer.py); then the workers stop."""
         self._closing.set()
+        self.pruner.stop()
         if self.claimer is not None:
             self.claimer.stop(grace_s)
         self.batch_pool.shutdown(wait=False, cancel_futures=True)

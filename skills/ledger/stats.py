@@ -2,6 +2,8 @@
 
 Agent selection accuracy (the guide's "Agent selection accuracy") is the share of routed
 executions in the window that no verdict contradicts; skills/ledger/corrections.py defines it.
+The window is the later of the asked `since` and what the ledger keeps (ORCHESTRATOR_LEDGER_DAYS,
+skills/ledger/retention.py); `window` says which, `since` stays what was asked.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from skills.errors import BadInput
 from skills.execution.readiness import missing_requirements
 from skills.ledger.corrections import feedback_summary, selection_accuracy, verdicts
 from skills.ledger.records import agent_totals, fallback_totals, feedback, routed_executions
+from skills.ledger.retention import window
 from skills.registry.loader import format_cost
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -76,7 +79,9 @@ def operational_status(agents: list[dict], settings) -> str:
     return "partially operational" if ready else "not operational"
 
 
-def workforce_stats(registry: dict, settings, since: float | None = None) -> dict:
+def workforce_stats(registry: dict, settings, since: float | None = None, now: float | None = None) -> dict:
+    """The figures of the registry and of the ledger's executions in the window (see the module docstring)."""
+    asked, (since, covered) = since, window(settings, since, now)
     agents = registry["agents"]
     status_of = {agent["id"]: agent["status"] for agent in agents}
     categories: dict[str, int] = {}
@@ -110,7 +115,8 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
             "feedback": feedback_summary(recent, counted),
         },
         "routing_fallback": fallback,
-        "since": _iso(since),
+        "since": _iso(asked),
+        "window": covered,
         "agents": {
             agent_id: {
                 "status": status_of.get(agent_id, "removed"),

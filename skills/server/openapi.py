@@ -220,6 +220,16 @@ SCHEMAS: dict[str, dict] = {
             "average_cost": {"type": "string", "examples": ["$0.001"]},
             "summary": {"type": "object", "properties": {"operational_status": {"type": "string"}}},
             "since": _or_null({"type": "string"}),
+            "window": {
+                "type": "object",
+                "description": "what the ledger figures cover: the days the ledger keeps (ORCHESTRATOR_LEDGER_DAYS; "
+                "null: every execution) and the start counted from, the later of `since` and that limit",
+                "required": ["days", "since"],
+                "properties": {
+                    "days": _or_null({"type": "integer", "minimum": 1}),
+                    "since": _or_null({"type": "string", "format": "date-time"}),
+                },
+            },
             "agents": {"type": "object", "description": "measured figures per agent, from the ledger"},
             "routing_fallback": {
                 "type": "object",

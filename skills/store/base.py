@@ -16,6 +16,10 @@ from skills.errors import Interrupted, StoreError  # noqa: F401 - StoreError: th
 
 LEDGER_TABLES = ("executions", "routing_fallbacks", "feedback")
 TIME_COLUMNS = {"executions": "started_at", "routing_fallbacks": "started_at", "feedback": "recorded_at"}
+# What retention prunes (ORCHESTRATOR_LEDGER_DAYS): the per-run rows. Feedback stays: a person's
+# verdicts are few, and those from any time judge the executions in a statistics window.
+PRUNED_TABLES = ("executions", "routing_fallbacks")
+PRUNE_BATCH = 5000  # rows per DELETE, so a first prune of a big old ledger never holds a long lock
 MAX_ATTEMPTS = 2  # a task is run at most this often: the first claim plus one takeover after a lost lease
 FINISHED = ("completed", "failed")  # a task's other states are queued and running (the API shows "processing")
 TASKS_CHANNEL = "orchestrator_tasks"  # PostgreSQL NOTIFY channel: a task was queued
@@ -143,6 +147,28 @@ class Store(ABC):
     ) -> list[dict]:
         """A ledger table's rows (since an epoch time, by its time column), oldest first unless asked."""
         return self._select(*rows_query(table, since, limit, newest_first, self.mark))
+
+    @abstractmethod
+    def _delete(self, sql: str, args: list) -> int:
+        """Run one DELETE in its own transaction; how many rows it removed."""
+
+    def prune_ledger(self, before: float) -> dict[str, int]:
+        """Delete the executions and routing-fallback rows that started before `before` (epoch seconds),
+        a batch at a time; table -> how many went. Feedback is kept (see PRUNED_TABLES)."""
+        pruned = {}
+        for table in PRUNED_TABLES:
+            column = TIME_COLUMNS[table]
+            sql = (
+                f"DELETE FROM {table} WHERE id IN "
+                f"(SELECT id FROM {table} WHERE {column} < {self.mark} LIMIT {PRUNE_BATCH})"
+            )
+            pruned[table] = 0
+            while True:
+                removed = self._delete(sql, [before])
+                pruned[table] += removed
+                if removed < PRUNE_BATCH:
+                    break
+        return pruned
 
     # Statistics are counted by the database: a ledger of a million executions must not come back
     # as a million dicts (seconds and a gigabyte) every time the page asks for the figures.

@@ -131,6 +131,9 @@ class PostgresStore(Store):
     def _select(self, sql: str, args: list) -> list[dict]:
         return self._read(sql, args)
 
+    def _delete(self, sql: str, args: list) -> int:
+        return self._transaction(lambda cursor: cursor.execute(sql, args) or cursor.rowcount)
+
     # --- async tasks ---------------------------------------------------------------------------
     def create_task(self, kind: str, request: dict, *, writes: bool = False) -> str:
         task_id = uuid.uuid4().hex  # chosen here, so a retry after a lost COMMIT cannot queue it twice

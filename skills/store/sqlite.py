@@ -112,6 +112,9 @@ class SQLiteStore(Store):
     def _select(self, sql: str, args: list) -> list[dict]:
         return self._run(lambda conn: [dict(row) for row in conn.execute(sql, args)], write=False)
 
+    def _delete(self, sql: str, args: list) -> int:
+        return self._run(lambda conn: conn.execute(sql, args).rowcount, write=True)
+
     # --- async tasks ---------------------------------------------------------------------------
     def create_task(self, kind: str, request: dict, *, writes: bool = False) -> str:
         task_id = uuid.uuid4().hex

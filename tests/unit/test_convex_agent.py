@@ -13,7 +13,7 @@ import yaml
 
 from skills.backends import convex
 from skills.config import Settings
-from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, UpstreamUnavailable
+from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, UpstreamInvalid, UpstreamUnavailable
 from skills.execution.claude_loop import data_of, run_tool_loop
 from skills.execution.tools import ToolContext, load_agent_prompt, load_agent_tools
 from tests.fixtures.fake_anthropic import reply_text, reply_tool_use
@@ -244,6 +244,150 @@ def test_expired_deadline_stops_before_calling(fake_convex):
     with pytest.raises(ExecutionTimeout):
         convex.query(Settings(fake_convex.env()), "tasks:stats", deadline=time.monotonic() - 1)
     assert fake_convex.requests == []
+
+
+# --- outbound calls: the deploy key goes to CONVEX_URL and nowhere else -------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_host_is_refused_and_the_key_never_goes_there(
+    tools, ctx, fake_convex, redirect_target, status
+):
+    target = redirect_target.url.removeprefix("http://")
+    fake_convex.answer_next(status, {}, headers={"Location": redirect_target.url + "/api/query"})
+
+    with pytest.raises(UpstreamInvalid) as caught:
+        call(tools, ctx, "task_stats")
+
+    assert redirect_target.seen == []  # not followed at all, so no Authorization header went there
+    assert f"HTTP {status}, a redirect to {target}" in caught.value.message
+    assert "not followed" in caught.value.message and caught.value.field == "CONVEX_URL"
+    assert fake_convex.deploy_key not in json.dumps(caught.value.to_json())
+    assert (caught.value.code, caught.value.exit_status, caught.value.http_status) == ("upstream_invalid", 3, 502)
+
+
+def test_a_relative_redirect_on_the_same_deployment_is_not_followed_either(ctx, fake_convex):
+    fake_convex.answer_next(307, {}, headers={"Location": "/api/query?again=1"})
+
+    with pytest.raises(UpstreamInvalid, match="a redirect to 127.0.0.1:"):
+        convex.query(ctx.settings, "tasks:stats")
+    assert len(fake_convex.requests) == 1
+
+
+def test_a_redirect_is_a_clear_json_error_from_the_script(fake_convex, redirect_target, script):
+    fake_convex.answer_next(302, {}, headers={"Location": redirect_target.url + "/steal"})
+
+    run = script("execute_agent", "--agent", AGENT, "--query", "task statistics", env=fake_convex.env(), timeout=120)
+
+    assert run.returncode == 3, run.stdout
+    assert run.json["code"] == "upstream_invalid"
+    assert redirect_target.url.removeprefix("http://") in run.json["error"]
+    assert redirect_target.seen == []
+    assert fake_convex.deploy_key not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://happy-otter-123.convex.cloud",
+        "http://10.0.0.5:3210",
+        "http://localhost.evil.example:3210",
+        "http://127.0.0.1.nip.io:3210",
+        "ftp://127.0.0.1:21",
+        "happy-otter-123.convex.cloud",
+    ],
+)
+def test_plain_http_is_refused_unless_the_host_is_loopback(url):
+    with pytest.raises(AgentNotConfigured) as caught:  # refused before any connection or name look-up
+        convex.query(Settings({"CONVEX_URL": url, "CONVEX_DEPLOY_KEY": "prod:x|secret"}), "tasks:stats")
+
+    assert caught.value.message.startswith("CONVEX_URL must start with https://")
+    assert caught.value.field == "CONVEX_URL"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_plain_http_to_a_loopback_host_is_allowed(fake_convex, host):
+    port = fake_convex.url.rsplit(":", 1)[1]
+    settings = Settings({**fake_convex.env(), "CONVEX_URL": f"http://{host}:{port}"})
+
+    assert convex.query(settings, "tasks:stats")["total"] == 7
+
+
+ODD_REPLIES = {
+    "an html page": (200, b"<html><body>Welcome to nginx!</body></html>"),
+    "an empty body": (200, b""),
+    "json without the envelope": (200, {"total": 7}),
+    "a list": (200, [1, 2, 3]),
+    "success without a value": (200, {"status": "success"}),
+    "stats of another shape": (200, {"status": "success", "value": [7, 5, 1]}),
+    "a count as text": (200, {"status": "success", "value": {"total": "7", "byStatus": {}, "byAssignee": {}}}),
+    "a missing field": (200, {"status": "success", "value": {"total": 7, "byStatus": {}, "byAssignee": {}}}),
+    "a person's count as text": (
+        200,
+        {
+            "status": "success",
+            "value": {"total": 7, "byStatus": {}, "byAssignee": {"Thabo": "two"}, "overdue": 0, "dueToday": 0},
+        },
+    ),
+    "a count as true": (
+        200,
+        {
+            "status": "success",
+            "value": {"total": True, "byStatus": {}, "byAssignee": {}, "overdue": 0, "dueToday": 0},
+        },
+    ),
+    "an error message that is no text": (560, {"status": "error", "errorMessage": 42, "errorData": {"code": 7}}),
+}
+
+
+@pytest.mark.parametrize("reply", ODD_REPLIES.values(), ids=ODD_REPLIES.keys())
+def test_a_reply_of_an_unexpected_shape_is_upstream_invalid(tools, ctx, fake_convex, reply):
+    status, body = reply
+    fake_convex.answer_next(status, body)
+
+    with pytest.raises((UpstreamInvalid, UpstreamUnavailable)) as caught:
+        call(tools, ctx, "task_stats")
+
+    if status == 200:
+        assert caught.value.code == "upstream_invalid", caught.value.message
+        assert "tasks:stats" in caught.value.message
+    else:  # a function error, however odd its fields, is still the function failing
+        assert caught.value.code == "upstream_unavailable"
+
+
+@pytest.mark.parametrize(
+    "tool_name, arguments, value, where",
+    [
+        ("list_tasks", {}, {"tasks": "none", "total": 0}, "the value.tasks as str, not a list"),
+        (
+            "list_tasks",
+            {},
+            {"tasks": [{"number": 12, "title": "x", "status": "todo"}], "total": 1},
+            "tasks[0].assignee",
+        ),
+        ("add_task", {"title": "Order cable"}, {"ok": True}, "without the value.number"),
+        ("complete_task", {"task_id": "17"}, {"task": None}, "the value.task as null, not an object"),
+        ("sync_status", {}, "ok", "the value as str, not an object"),
+    ],
+)
+def test_each_tool_checks_the_shape_it_reads(tools, ctx, fake_convex, tool_name, arguments, value, where):
+    fake_convex.answer_next(200, {"status": "success", "value": value})
+
+    with pytest.raises(UpstreamInvalid) as caught:
+        call(tools, ctx, tool_name, **arguments)
+
+    assert where in caught.value.message
+    assert "agents/convex-database/convex" in caught.value.message
+
+
+def test_an_odd_reply_is_exit_3_upstream_invalid_from_the_script(fake_convex, script):
+    fake_convex.answer_next(200, b"<html>captive portal</html>")
+
+    run = script("execute_agent", "--agent", AGENT, "--query", "task statistics", env=fake_convex.env(), timeout=120)
+
+    assert run.returncode == 3, run.stdout
+    assert run.json["code"] == "upstream_invalid"
+    assert "captive portal" in run.json["error"]
 
 
 @pytest.mark.parametrize(

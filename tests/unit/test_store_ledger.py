@@ -22,14 +22,21 @@ SECRET = "sk-ant-api03-" + "x" * 40
 LEASES = [name for name, _ in SQLITE_MIGRATIONS].index("http_tasks_lease")
 
 
+# these tests book rows at fixed times in 1970 (started_at=1000.0): a ledger that keeps every
+# execution counts them all; retention's own window is tested in tests/unit/test_store_retention.py
+KEEP_ALL = {"ORCHESTRATOR_LEDGER_DAYS": "0"}
+
+
 @pytest.fixture
 def sqlite_settings(tmp_path) -> Settings:
-    return Settings({"ORCHESTRATOR_STATE_DIR": str(tmp_path / "state")})
+    return Settings({"ORCHESTRATOR_STATE_DIR": str(tmp_path / "state"), **KEEP_ALL})
 
 
 @pytest.fixture
 def postgres_settings(state_db_url, tmp_path) -> Settings:
-    return Settings({"ORCHESTRATOR_DATABASE_URL": state_db_url, "ORCHESTRATOR_STATE_DIR": str(tmp_path / "pg")})
+    return Settings(
+        {"ORCHESTRATOR_DATABASE_URL": state_db_url, "ORCHESTRATOR_STATE_DIR": str(tmp_path / "pg"), **KEEP_ALL}
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -13,8 +13,8 @@ import yaml
 from skills.backends import ssh as remote
 from skills.backends.hosts import get_server, load_servers
 from skills.config import Settings
-from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, ToolRefused, UpstreamUnavailable
-from skills.execution.tools import ToolContext, load_agent_tools, run_tool
+from skills.errors import AgentNotConfigured, BadInput, ExecutionTimeout, NotFound, ToolRefused, UpstreamUnavailable
+from skills.execution.tools import ToolContext, load_agent_tools, load_question_check, run_tool
 from tests.fixtures.silent import client_hung_up, silent_listener
 from tests.fixtures.sshd import SERVER_NAME, free_port, make_key
 
@@ -571,3 +571,141 @@ def test_a_yes_no_disk_question_is_answered_yes_or_no_first(script):
     assert abs(root["used_percent"] - 100 * usage.used / (usage.used + usage.free)) < 2
     full = any(fs["used_percent"] >= 90 for fs in run.json["data"]["filesystems"])
     assert run.json["response"].startswith("Yes. " if full else "No. ")
+
+
+# ---- a host-like name with no "server" beside it, wherever it stands, is refused by name ----
+
+CHECK_QUESTION = load_question_check(os.path.join(ROOT, "agents"), "vps-monitor")
+UNKNOWN_HOSTS = [
+    ("How much free memory does db-prod-2 have?", "db-prod-2"),
+    ("disk on mail-relay", "mail-relay"),
+    ("is web03 up?", "web03"),
+    ("Is web03 reachable", "web03"),
+    ("is mail-relay down?", "mail-relay"),
+    ("is db-prod-2 still up", "db-prod-2"),
+    ("db-prod-2 disk usage", "db-prod-2"),
+    ("web03: load average?", "web03"),
+    ("What's web03's uptime?", "web03"),
+    ("check memory on web03 and tell me", "web03"),
+    ("How much disk does app-server-3 have left?", "app-server-3"),
+    ("uptime for edge-proxy please", "edge-proxy"),
+    ("Is nginx running on web-1?", "web-1"),
+    ("cpu load of k8s-node-a over the last hour", "k8s-node-a"),
+    ("show the top processes on db1 by memory", "db1"),
+    ("how much swap does backup01 use", "backup01"),
+    ("ping web03", "web03"),
+    ("How much free memory does staging have?", "staging"),
+    ("disk space on mail.example.com", "mail.example.com"),
+    ("any errors about web03 in the logs", "web03"),
+]
+THIS_MACHINE = [
+    "check CPU usage on the server",
+    "show memory usage",
+    "disk space on vps",
+    "load on the production server",
+    "kernel version of the production machine",
+    "is our live server up",
+    "How much memory is free on the server?",
+    "How much memory does the VPS have?",
+    "how much memory does nginx use?",
+    "How much RAM does postgres use",
+    "How much disk space does the server have?",
+    "how many cores does this machine have",
+    "how much memory does it have",
+    "is the box still up?",
+    "is the web server up?",
+    "is nginx up?",
+    "is php-fpm up?",
+    "is apache2 up",
+    "is fail2ban active?",
+    "is docker running?",
+    "is systemd-resolved running",
+    "status of cloud-init",
+    "top 5 processes by memory",
+    "top-10 memory hogs",
+    "memory usage of the top 10 processes",
+    "load average over the last 15 minutes",
+    "last 24h cpu load",
+    "cpu usage for the last 24h",
+    "cpu usage over 5m",
+    "CPU usage at 2pm",
+    "load on 4 cores",
+    "traffic on eth0",
+    "IPv6 traffic on eth0",
+    "network traffic on wg0",
+    "bytes received on ens3",
+    "disk usage on /var",
+    "disk usage on sda1",
+    "free space on nvme0n1p2",
+    "usage of ext4 volumes",
+    "disk usage of read-only mounts",
+    "real-time cpu usage",
+    "any memory-related errors",
+    "x86_64 cpu info",
+    "how much free memory do we have",
+    "what's the server's uptime",
+    "the box's load average",
+    "check the load",
+    "are all services up?",
+    "is everything ok?",
+    "cpu utilisation on the vps over the past 1h",
+]
+
+
+@pytest.mark.parametrize("query, name", UNKNOWN_HOSTS)
+def test_a_host_like_name_anywhere_in_the_question_is_refused_by_name(ssh, query, name):
+    with pytest.raises(NotFound) as caught:
+        CHECK_QUESTION(ToolContext(ssh, "vps-monitor"), query)
+
+    assert caught.value.details["name"] == name and f"no server named {name!r}" in caught.value.message
+    assert set(caught.value.details["closest"]) == {"localhost", SERVER_NAME}  # the servers it does know
+    assert (caught.value.code, caught.value.exit_status, caught.value.http_status) == ("not_found", 1, 404)
+
+
+@pytest.mark.parametrize("query", THIS_MACHINE)
+def test_ordinary_words_in_a_question_about_this_machine_name_no_server(local, query):
+    CHECK_QUESTION(ToolContext(local, "vps-monitor"), query)  # no NotFound
+
+    assert TOOLS["uptime"].parse(query, ["localhost"]) == {}
+
+
+@pytest.mark.parametrize("query", ["is loopback up?", "How much free memory does loopback have?", "loopback's uptime"])
+def test_a_configured_server_named_the_same_ways_is_asked_not_refused(ssh, query):
+    CHECK_QUESTION(ToolContext(ssh, "vps-monitor"), query)
+
+    assert TOOLS["uptime"].parse(query, list(load_servers(ssh))) == {"server": SERVER_NAME}
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ("How much free memory does db-prod-2 have?", "db-prod-2"),
+        ("disk on mail-relay", "mail-relay"),
+        ("is web03 up?", "web03"),
+    ],
+)
+def test_execute_agent_refuses_a_bare_unknown_host_without_this_machines_figures(script, query, name):
+    run = script("execute_agent", "--agent", "vps-monitor", "--query", query)
+
+    assert run.returncode == 1, run.stdout
+    assert run.json["code"] == "not_found" and run.json["details"]["name"] == name
+    assert "localhost" in run.json["error"]  # names the servers it knows
+    assert "tool_calls" not in run.json or run.json["tool_calls"] == []
+    assert "used of" not in run.stdout and "load average" not in run.stdout and "MemAvailable" not in run.stdout
+
+
+@pytest.mark.parametrize(
+    "query, tool",
+    [
+        ("check CPU usage on the server", "cpu_usage"),
+        ("show memory usage", "memory_usage"),
+        ("disk space on vps", "disk_usage"),
+        ("load on the production server", "load_average"),
+    ],
+)
+def test_execute_agent_still_answers_ordinary_questions_for_this_machine(script, query, tool):
+    run = script("execute_agent", "--agent", "vps-monitor", "--query", query)
+
+    assert run.returncode == 0, run.stdout
+    assert [call["name"] for call in run.json["tool_calls"]] == [tool]
+    assert run.json["data"]["server"] == "localhost"
