@@ -5,7 +5,8 @@ smart execute takes the offline path) and measures, over one loopback connection
 - the time from sending `POST /orchestrator/smart-execute` with `Accept: text/event-stream` to the
   first event's bytes arriving (target: 50 ms), and to its `done` event;
 - `GET /orchestrator/executions?limit=1000` with 1,000 executions in the ledger (target: 50 ms),
-  the rows written beforehand through the ledger's own `record`.
+  the rows written beforehand through the ledger's own `record`, on SQLite and (`--backends
+  sqlite,postgres`) on a throw-away PostgreSQL cluster as bin/benchmark_stats starts one.
 Figures are printed, not asserted: timing on a shared machine is for reading, not for tests.
 """
 
@@ -40,13 +41,20 @@ def first_event(port: int, task: str) -> tuple[float, float, str]:
     return first_ms, done_ms, line.decode("utf-8").strip().removeprefix("event: ")
 
 
-def fill_ledger(state_dir: str, rows: int) -> None:
-    """`rows` executions in the state directory's ledger, written as execute would write them."""
+def _store_env(state_dir: str, database_url: str | None) -> dict:
+    return {
+        "ORCHESTRATOR_STATE_DIR": state_dir,
+        **({"ORCHESTRATOR_DATABASE_URL": database_url} if database_url else {}),
+    }
+
+
+def fill_ledger(state_dir: str, rows: int, database_url: str | None = None) -> None:
+    """`rows` executions in the ledger (SQLite in `state_dir`, or `database_url`), written as execute writes them."""
     from skills.config import Settings
     from skills.ledger.records import ExecutionRecord, record
     from skills.store import close_stores
 
-    settings = Settings({"ORCHESTRATOR_STATE_DIR": state_dir})
+    settings = Settings(_store_env(state_dir, database_url))
     call = {"name": "cpu_usage", "arguments": {}, "duration_ms": 3.1, "ok": True}
     for number in range(rows):
         entry = ExecutionRecord(
@@ -60,7 +68,7 @@ def fill_ledger(state_dir: str, rows: int) -> None:
             data={"busy_percent": 12.0, "cores": [10.0, 14.0]},
         )
         record(settings, entry)
-    close_stores()
+    close_stores(database_url)
 
 
 def history(port: int, limit: int) -> tuple[float, int, int]:
@@ -79,42 +87,72 @@ def _figures(values: list[float]) -> dict:
     return {"p50_ms": round(percentile(ordered, 0.5), 1), "p95_ms": round(percentile(ordered, 0.95), 1)}
 
 
-def run(task: str, requests: int, rows: int) -> dict:
+def _serve(state_dir: str, database_url: str | None) -> Server:
+    env = {"ANTHROPIC_API_KEY": "", "ORCHESTRATOR_WORKERS": os.environ.get("ORCHESTRATOR_WORKERS", "2")}
+    return Server(False, state_dir, extra_env={**env, **_store_env(state_dir, database_url)})
+
+
+def measure_stream(task: str, requests: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="orchestrator-bench-live-") as state_dir:
-        fill_ledger(state_dir, rows)
-        env = {
-            "ANTHROPIC_API_KEY": "",
-            "ORCHESTRATOR_WORKERS": os.environ.get("ORCHESTRATOR_WORKERS", "2"),
-        }
-        server = Server(False, state_dir, extra_env=env)
+        server = _serve(state_dir, None)
         try:
             for _ in range(3):
                 first_event(server.port, task)  # warm: workers started, registry and tools loaded
-                history(server.port, rows)
             streamed = [first_event(server.port, task) for _ in range(requests)]
-            listed = [history(server.port, rows) for _ in range(requests)]
         finally:
             server.stop()
     first = _figures([ms for ms, _, _ in streamed])
     return {
-        "task": task,
-        "streamed_smart_execute": {
-            "requests": requests,
-            "first_event": streamed[0][2],
-            "first_event_ms": first,
-            "done_ms": _figures([ms for _, ms, _ in streamed]),
-            "target_ms": FIRST_EVENT_TARGET_MS,
-            "met": first["p95_ms"] <= FIRST_EVENT_TARGET_MS,
-        },
-        "executions_list": {
-            "requests": requests,
-            "rows": listed[0][1],
-            "bytes": listed[0][2],
-            "latency_ms": (figures := _figures([ms for ms, _, _ in listed])),
-            "target_ms": HISTORY_TARGET_MS,
-            "met": figures["p95_ms"] <= HISTORY_TARGET_MS,
-        },
+        "requests": requests,
+        "first_event": streamed[0][2],
+        "first_event_ms": first,
+        "done_ms": _figures([ms for _, ms, _ in streamed]),
+        "target_ms": FIRST_EVENT_TARGET_MS,
+        "met": first["p95_ms"] <= FIRST_EVENT_TARGET_MS,
     }
+
+
+def measure_history(backend: str, requests: int, rows: int) -> dict:
+    from skills.bench.scale import ThrowAwayDatabases
+
+    with tempfile.TemporaryDirectory(prefix="orchestrator-bench-history-") as work_dir:
+        state_dir = os.path.join(work_dir, "state")
+        os.makedirs(state_dir)
+        with ThrowAwayDatabases(backend, work_dir) as databases:
+            database_url = databases.fresh()
+            fill_ledger(state_dir, rows, database_url)
+            server = _serve(state_dir, database_url)
+            try:
+                for _ in range(3):
+                    history(server.port, rows)
+                listed = [history(server.port, rows) for _ in range(requests)]
+            finally:
+                server.stop()
+    figures = _figures([ms for ms, _, _ in listed])
+    return {
+        "backend": backend,
+        "requests": requests,
+        "rows": listed[0][1],
+        "bytes": listed[0][2],
+        "latency_ms": figures,
+        "target_ms": HISTORY_TARGET_MS,
+        "met": figures["p95_ms"] <= HISTORY_TARGET_MS,
+    }
+
+
+def run(task: str, requests: int, rows: int, backends: list[str]) -> dict:
+    load_before = round(os.getloadavg()[0], 2)
+    report = {
+        "task": task,
+        "streamed_smart_execute": measure_stream(task, requests),
+        "executions_list": [measure_history(backend, requests, rows) for backend in backends],
+    }
+    report["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_1m_before": load_before,
+        "load_1m_after": round(os.getloadavg()[0], 2),
+    }
+    return report
 
 
 def _verdict(figures: dict, target: float, met: bool) -> str:
@@ -124,15 +162,19 @@ def _verdict(figures: dict, target: float, met: bool) -> str:
 
 
 def table(report: dict) -> str:
-    stream, listed = report["streamed_smart_execute"], report["executions_list"]
+    stream, machine = report["streamed_smart_execute"], report["machine"]
     first = _verdict(stream["first_event_ms"], stream["target_ms"], stream["met"])
     lines = [
+        f"load {machine['load_1m_before']} -> {machine['load_1m_after']} on {machine['cpus']} CPUs",
         f"streamed smart execute, offline ({stream['requests']} requests, first event {stream['first_event']!r}):",
         f"  first event  {first}",
         f"  done         p50 {stream['done_ms']['p50_ms']} ms  p95 {stream['done_ms']['p95_ms']} ms",
-        f"GET /orchestrator/executions?limit={listed['rows']} ({listed['rows']} rows, {listed['bytes']} bytes):",
-        f"  latency      {_verdict(listed['latency_ms'], listed['target_ms'], listed['met'])}",
     ]
+    for listed in report["executions_list"]:
+        lines += [
+            f"GET /orchestrator/executions?limit={listed['rows']} on {listed['backend']} ({listed['bytes']} bytes):",
+            f"  latency      {_verdict(listed['latency_ms'], listed['target_ms'], listed['met'])}",
+        ]
     return "\n".join(lines)
 
 
@@ -143,11 +185,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", default=DEFAULT_TASK)
     parser.add_argument("--requests", type=int, default=50, help="requests of each kind (default 50)")
     parser.add_argument("--rows", type=int, default=1000, help="executions in the ledger and the list's limit (1-1000)")
+    parser.add_argument("--backends", default="sqlite", help="where the ledger is: sqlite, postgres or both")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args(argv)
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
     if args.requests < 1 or not 1 <= args.rows <= 1000:
         print(json.dumps({"error": "--requests >= 1 and --rows from 1 to 1000", "code": "bad_input", "field": "rows"}))
         return 2
-    report = run(args.task, args.requests, args.rows)
+    if not backends or set(backends) - {"sqlite", "postgres"}:
+        print(
+            json.dumps(
+                {
+                    "error": "--backends takes sqlite, postgres or sqlite,postgres",
+                    "code": "bad_input",
+                    "field": "backends",
+                }
+            )
+        )
+        return 2
+    report = run(args.task, args.requests, args.rows, backends)
     print(json.dumps(report, indent=2) if args.json else table(report))
     return 0
