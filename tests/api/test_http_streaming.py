@@ -247,3 +247,14 @@ def test_a_websocket_without_events_gets_one_message_per_task(server):
 def test_a_websocket_with_a_bad_events_value_is_refused_with_422(server):
     response = requests.get(ws_url(server, "?events=maybe").replace("ws://", "http://", 1), timeout=10)
     assert response.status_code == 422 and response.json()["field"] == "events"
+
+
+def test_a_client_cannot_ask_the_worker_for_event_lines_through_the_body(server):
+    """`_events` is the server's word to its worker, not a request field: from a client it is dropped."""
+    for _ in range(3):  # enough to reach every warm worker: none is left out of step
+        response = requests.post(
+            server.url + "/orchestrator/smart-execute", json={"task": TASK, "_events": True}, timeout=30
+        )
+        assert response.status_code == 200 and response.json()["agent"] == "vps-monitor"
+    with open(server.log_path) as log:
+        assert "Replaced a execute_agent worker" not in log.read()
