@@ -258,3 +258,43 @@ def test_a_client_cannot_ask_the_worker_for_event_lines_through_the_body(server)
         assert response.status_code == 200 and response.json()["agent"] == "vps-monitor"
     with open(server.log_path) as log:
         assert "Replaced a execute_agent worker" not in log.read()
+
+
+FAKE_EXECUTE = """
+def answer(request):
+    task = request.get("task", "")
+    if request.get("_events"):
+        emit({"_event": "tool_started", "data": {"name": "cpu_usage", "arguments": {}}})
+    if "crash" in task:
+        os._exit(3)
+    if "hang" in task:
+        hang()
+    return {"success": True, "agent": "vps-monitor", "response": "fine"}
+"""
+
+
+@pytest.fixture
+def failing_server(tmp_path):
+    from tests.fixtures.http_server import fake_bin_dir
+
+    bin_dir = fake_bin_dir(str(tmp_path / "bin"), execute_agent=FAKE_EXECUTE)
+    (tmp_path / "state").mkdir()
+    running = start_server(
+        str(tmp_path / "state"),
+        ORCHESTRATOR_BIN_DIR=bin_dir,
+        ORCHESTRATOR_REQUEST_TIMEOUT="1",
+        ORCHESTRATOR_AGENT_TIMEOUT="1",
+    )
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize(("task", "status", "code"), [("please crash", 502, "script_failed"), ("hang", 504, "timeout")])
+def test_a_run_that_fails_midway_ends_its_stream_with_an_error_event(failing_server, task, status, code):
+    conn, response = stream(failing_server, "/orchestrator/smart-execute", {"task": task})
+    events = read_events(response)
+    conn.close()
+    assert [name for name, _ in events] == ["tool_started", "error"]  # what arrived before the failure stays
+    assert events[-1][1]["http_status"] == status and events[-1][1]["result"]["code"] == code
+    after = requests.post(failing_server.url + "/orchestrator/smart-execute", json={"task": "cpu"}, timeout=30)
+    assert after.status_code == 200 and after.json()["response"] == "fine"
