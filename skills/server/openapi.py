@@ -220,7 +220,12 @@ SCHEMAS: dict[str, dict] = {
             "average_cost": {"type": "string", "examples": ["$0.001"]},
             "summary": {"type": "object", "properties": {"operational_status": {"type": "string"}}},
             "since": _or_null({"type": "string"}),
-            "agents": {"type": "object", "description": "measured figures per agent, from the ledger"},
+            "agents": {
+                "type": "object",
+                "description": "measured figures per agent, from the ledger: calls, successes, success_rate, "
+                "routed_executions, selection_accuracy (of its routed executions, the share no verdict "
+                "contradicts), p50_ms, p95_ms, tokens, cost_usd, last_used",
+            },
             "routing_fallback": {
                 "type": "object",
                 "description": "model calls that settled unsure routes: calls, used, tokens, cost_usd "
