@@ -94,7 +94,9 @@ def workforce_stats(registry: dict, settings, since: float | None = None) -> dic
     counted = verdicts(verdict_rows, settings.feedback_confirmations)
     routed, judged = routed_executions(settings, since)
     accuracy = selection_accuracy(routed, judged, counted)
-    by_agent = accuracy_by_agent({agent: figures.get("routed", 0) for agent, figures in totals.items()}, judged, counted)
+    by_agent = accuracy_by_agent(
+        {agent: figures.get("routed", 0) for agent, figures in totals.items()}, judged, counted
+    )
     recent = [row for row in verdict_rows if since is None or row["recorded_at"] >= since]
     return {
         "total_agents": len(agents),
