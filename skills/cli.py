@@ -25,6 +25,7 @@ from skills.contracts import FLAG, MAX_TEXT, OBJECT, TEXT, Contract, Field
 from skills.errors import EXIT_STATUSES, BadInput, OrchestratorError
 from skills.json_limits import field_problems
 from skills.jsonout import dumps
+from skills.progress import EVENTS_FIELD, event_line, sending_to
 
 _MODES = (
     ("--json -", "read the fields as one JSON object from stdin (command-line values win)"),
@@ -201,7 +202,18 @@ def _emit(payload, pretty: bool) -> None:
     sys.stdout.flush()
 
 
+def _emit_event(event: str, data: dict) -> None:
+    """One progress event as its own line on stdout, before the result line (skills/progress.py)."""
+    _emit(event_line(event, data), False)
+
+
 def _handle_one(handle, fields: dict, options: tuple[Field, ...], settings, prepare=None) -> tuple[object, int]:
+    if fields.get(EVENTS_FIELD) is True:  # the server streams this request: print its steps as they happen
+        fields = {name: value for name, value in fields.items() if name != EVENTS_FIELD}
+        with sending_to(_emit_event):
+            return _handle_one(handle, fields, options, settings, prepare)
+    if fields.get(EVENTS_FIELD) is False:
+        fields = {name: value for name, value in fields.items() if name != EVENTS_FIELD}
     try:
         refused = field_problems(fields)
         if refused:

@@ -16,6 +16,7 @@ _LAZY_MODULES = {
     "registry_yaml": "skills.registry.yaml_values",  # our libyaml reader: it is yaml's import
     "dotenv": "dotenv",  # only when a .env file exists
     "anthropic": "anthropic",  # only when Claude is called (execution, the model fallback)
+    "sdk_http": "httpx2",  # the HTTP library anthropic 2.x runs on: its errors, when a streamed answer breaks off
     "psycopg2": "psycopg2",  # only when a PostgreSQL database is read
     "psycopg2_sql": "psycopg2.sql",
     "psycopg2_errors": "psycopg2.errors",

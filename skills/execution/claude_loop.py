@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills import lazy
+from skills import lazy, progress
 from skills.errors import AgentNotConfigured, ExecutionTimeout, ModelRequired, OrchestratorError, UpstreamUnavailable
 from skills.execution.tools import Tool, ToolCall, ToolContext, ToolResult, run_tool
 from skills.redaction import mask_secret
@@ -202,6 +202,8 @@ def _create(client, settings, model, system_prompt, tools, messages, *, force_an
         if force_answer:
             request["tool_choice"] = {"type": "none"}
     try:
+        if progress.listening():
+            return _streamed(client, request)
         return client.messages.create(**request)
     except lazy.anthropic.APIStatusError as error:
         raise _status_error(error, settings, model) from None
@@ -216,6 +218,24 @@ def _create(client, settings, model, system_prompt, tools, messages, *, force_an
         raise UpstreamUnavailable(
             "the Anthropic API answered with a body that is not valid JSON for a message "
             "(a proxy in between, or a truncated answer); try again later"
+        ) from None
+
+
+def _streamed(client, request: dict):
+    """The same call through the SDK's streaming API, each piece of text told as it arrives.
+
+    Used only when someone watches the run (a streamed HTTP request, a WebSocket, MCP progress):
+    the final message is the one `create` would have returned, so the loop cannot tell the
+    difference. A connection that breaks mid-answer is an unreachable API, like one that never opened.
+    """
+    try:
+        with client.messages.stream(**request) as stream:
+            for piece in stream.text_stream:
+                progress.emit("text", {"text": piece})
+            return stream.get_final_message()
+    except lazy.sdk_http.HTTPError:
+        raise UpstreamUnavailable(
+            "the Anthropic API's streamed answer broke off midway (a proxy in between, or the network); try again"
         ) from None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from skills import progress
 from skills.errors import AmbiguousTask, NoMatch
 
 
@@ -41,6 +42,25 @@ def _unsure(route: dict) -> tuple[dict, int]:
     return payload, status
 
 
+def _who(candidate: dict) -> dict:
+    return {
+        "agent": candidate["agent_id"],
+        "agent_name": candidate.get("agent_name"),
+        "confidence": candidate.get("confidence"),
+    }
+
+
+def routed_event(decision: dict) -> dict:
+    """The `routed` progress event: the chosen agent, how sure routing is, and who came close."""
+    agent = decision["agent"]
+    return {
+        **_who(agent),
+        "confidence_level": agent.get("confidence_level"),
+        "status": decision["status"],
+        "alternatives": [_who(other) for other in decision.get("alternatives") or []],
+    }
+
+
 def smart_execute(
     registry: dict, settings, task: str, context: dict | None, direct: bool, llm_fallback: bool = True
 ) -> tuple[dict, int]:
@@ -57,6 +77,7 @@ def smart_execute(
     if decision["agent"] is None:
         return _unsure(decision)
     agent = decision["agent"]
+    progress.emit("routed", routed_event(decision))
     result = execute(registry, settings, agent["agent_id"], task, context=context, direct=direct, route=decision)
     result["confidence"] = agent["confidence"]
     result["routing"] = {key: agent[key] for key in ("score", "confidence_level", "matched_keywords")}

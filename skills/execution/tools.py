@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from skills import progress
 from skills.errors import BadInput, OrchestratorError, RegistryInvalid
 
 
@@ -224,11 +225,16 @@ def run_tool(
 
     Unexpected exceptions (bugs) are not swallowed: they propagate.
     """
+    progress.emit("tool_started", {"name": tool.name, "arguments": arguments})
     started = time.perf_counter()
     try:
         result = tool.call(ctx, arguments)
     except OrchestratorError as error:
         elapsed = (time.perf_counter() - started) * 1000
-        return None, ToolCall(tool.name, arguments, elapsed, False, error.message, error.code), error
+        call = ToolCall(tool.name, arguments, elapsed, False, error.message, error.code)
+        progress.emit("tool_finished", call.to_json())
+        return None, call, error
     elapsed = (time.perf_counter() - started) * 1000
-    return result, ToolCall(tool.name, arguments, elapsed, True), None
+    call = ToolCall(tool.name, arguments, elapsed, True)
+    progress.emit("tool_finished", call.to_json())
+    return result, call, None

@@ -24,6 +24,7 @@ from skills.gateway.state_health import state_dir_report
 from skills.gateway.workers import (
     Cancellation,
     OneShotRunner,
+    OnEvent,
     PoolBusy,
     Runner,
     ScriptFailed,
@@ -111,14 +112,22 @@ class Service:
         self.metrics.inc("orchestrator_worker_restarts_total", script=script, reason=reason)
         self.log.warning("Replaced a %s worker | Reason: %s", script, reason)
 
-    def run(self, script: str, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> Reply:
+    def run(
+        self,
+        script: str,
+        payload: dict,
+        limit_s: float,
+        cancel: Cancellation | None = None,
+        on_event: OnEvent | None = None,
+    ) -> Reply:
         """One script call as a reply: its answer, or 502/503/504 saying what went wrong.
 
         `cancel` lets another thread stop the call (the MCP server does when a client cancels);
-        the call then raises Cancelled.
+        the call then raises Cancelled. `on_event` gets the run's progress events as they happen
+        (a streamed request); it must not raise.
         """
         try:
-            answer = self.runners[script].call(payload, limit_s, cancel)
+            answer = self.runners[script].call(payload, limit_s, cancel, on_event)
         except ScriptTimeout as exc:
             self.log.error("%s timed out after %gs; its worker was killed", script, exc.limit_s)
             message = f"{script} did not answer within {exc.limit_s:g}s and was stopped; try again or simplify the task"
@@ -166,15 +175,17 @@ class Service:
         if isinstance(report, dict) and "model" in report:
             self.metrics.inc("orchestrator_llm_fallback_total", outcome="used" if report.get("used") else "failed")
 
-    def execute(self, fields: dict, cancel: Cancellation | None = None) -> Reply:
-        return self._execute(fields, fields["agent"], cancel)
+    def execute(self, fields: dict, cancel: Cancellation | None = None, on_event: OnEvent | None = None) -> Reply:
+        return self._execute(fields, fields["agent"], cancel, on_event)
 
-    def smart_execute(self, fields: dict, cancel: Cancellation | None = None) -> Reply:
-        return self._execute(fields, None, cancel)
+    def smart_execute(self, fields: dict, cancel: Cancellation | None = None, on_event: OnEvent | None = None) -> Reply:
+        return self._execute(fields, None, cancel, on_event)
 
-    def _execute(self, fields: dict, agent: str | None, cancel: Cancellation | None = None) -> Reply:
+    def _execute(
+        self, fields: dict, agent: str | None, cancel: Cancellation | None = None, on_event: OnEvent | None = None
+    ) -> Reply:
         started = time.perf_counter()
-        reply = self.run("execute_agent", fields, self.exec_limit_s, cancel)
+        reply = self.run("execute_agent", fields, self.exec_limit_s, cancel, on_event)
         elapsed_ms = (time.perf_counter() - started) * 1000
         body = reply.body if isinstance(reply.body, dict) else {}
         agent = body.get("agent") if isinstance(body.get("agent"), str) else agent
@@ -324,12 +335,13 @@ class Service:
         futures = [self.batch_pool.submit(self.smart_execute, item) for item in items]
         return Reply(200, [future.result().body for future in futures])
 
-    def on_websocket_text(self, text: str) -> str:
-        """A WebSocket message: a task (plain text or {"task": ...}) in, its smart-execute JSON out."""
+    def on_websocket_text(self, text: str, on_event: OnEvent | None = None) -> str:
+        """A WebSocket message: a task (plain text or {"task": ...}) in, its smart-execute JSON out
+        (and, with `on_event`, its progress events as they happen before that)."""
         try:
             stripped = text.strip()
             body = validation.parse_json(stripped.encode("utf-8")) if stripped.startswith("{") else {"task": text}
-            reply = self.smart_execute(validation.check(body, contracts.SMART_EXECUTE))
+            reply = self.smart_execute(validation.check(body, contracts.SMART_EXECUTE), on_event=on_event)
             return json.dumps(reply.body)
         except (errors.BadInput, errors.BadJson) as exc:
             return json.dumps(exc.to_json())

@@ -140,3 +140,18 @@ def check_query_text(spec: Field, values: list[str]) -> str | None:
     if len(value) > max_len:
         raise BadInput(f"'{name}' is longer than {max_len} characters", field=name)
     return value or None
+
+
+_FLAG_WORDS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def check_query_flag(name: str, values: list[str]) -> bool | None:
+    """One optional true/false query-string parameter (?events=true, ?success=false); None when absent."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise BadInput(f"give '{name}' once", field=name)
+    value = _FLAG_WORDS.get(values[0].strip().lower())
+    if value is None:
+        raise BadInput(f"'{name}' must be true or false", field=name)
+    return value

@@ -24,7 +24,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from skills.progress import EVENT_KEY, EVENTS_FIELD
+
 _READ_CHUNK = 65536
+_EVENT_PREFIX = b'{"' + EVENT_KEY.encode("ascii") + b'":'
+
+OnEvent = Callable[[str, dict], None]  # (event name, its data): a step of a streamed request
 
 
 class ScriptFailed(Exception):
@@ -96,11 +101,15 @@ class Runner(Protocol):
 
     script: str
 
-    def call(self, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> dict | list:
+    def call(
+        self, payload: dict, limit_s: float, cancel: Cancellation | None = None, on_event: OnEvent | None = None
+    ) -> dict | list:
         """Run the script on `payload` and return its JSON answer.
 
-        Raises ScriptFailed, ScriptTimeout (past `limit_s`), Cancelled (after `cancel.cancel()`) or
-        PoolBusy (no worker free in time); the Service maps each to one reply.
+        With `on_event`, the script is asked for its progress events (skills/progress.py) and each
+        is handed to `on_event` as it arrives, before the answer. Raises ScriptFailed,
+        ScriptTimeout (past `limit_s`), Cancelled (after `cancel.cancel()`) or PoolBusy (no worker
+        free in time); the Service maps each to one reply.
         """
         ...
 
@@ -127,6 +136,22 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
+
+
+def _asking_for_events(payload: dict, on_event: OnEvent | None) -> dict:
+    return {**payload, EVENTS_FIELD: True} if on_event is not None else payload
+
+
+def _event_of(raw: bytes) -> tuple[str, dict] | None:
+    """(name, data) when `raw` is an event line rather than the answer; None for the answer."""
+    if not raw.startswith(_EVENT_PREFIX):
+        return None
+    try:
+        line = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return None  # then it is not an event; the answer's parse says what is wrong with it
+    data = line.get("data")
+    return str(line[EVENT_KEY]), data if isinstance(data, dict) else {}
 
 
 def _parse_answer(script: str, raw: bytes) -> dict | list:
@@ -159,19 +184,29 @@ class Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def call(self, payload: dict, deadline: float, limit_s: float) -> dict | list:
-        """Send one request line and wait for one answer line until `deadline` (monotonic)."""
-        line = json.dumps(payload, separators=(",", ":")).encode("utf-8") + b"\n"
+    def call(self, payload: dict, deadline: float, limit_s: float, on_event: OnEvent | None = None) -> dict | list:
+        """Send one request line and wait for one answer line until `deadline` (monotonic).
+
+        With `on_event` the request asks for events: the lines before the answer are events,
+        each handed to `on_event` as soon as it is read.
+        """
+        line = json.dumps(_asking_for_events(payload, on_event), separators=(",", ":")).encode("utf-8") + b"\n"
         try:
             self.proc.stdin.write(line)
             self.proc.stdin.flush()
         except (BrokenPipeError, ValueError, OSError):
             raise _WorkerGone(self.script) from None
-        raw = self._read_line(deadline, limit_s)
+        raw = self._read_line(deadline, limit_s, last=on_event is None)
+        while on_event is not None and (event := _event_of(raw)) is not None:
+            on_event(*event)
+            raw = self._read_line(deadline, limit_s, last=False)
+        if self.buffer.strip():
+            # More than one line for one request: the conversation is out of step.
+            raise ScriptFailed(self.script, "printed more than one line for one request")
         self.served += 1
         return _parse_answer(self.script, raw)
 
-    def _read_line(self, deadline: float, limit_s: float) -> bytes:
+    def _read_line(self, deadline: float, limit_s: float, *, last: bool = True) -> bytes:
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
@@ -186,7 +221,7 @@ class Worker:
                 raise ScriptFailed(self.script, f"exited (status {status}) without answering; see the server's stderr")
             self.buffer += chunk
         raw, _, self.buffer = self.buffer.partition(b"\n")
-        if self.buffer.strip():
+        if last and self.buffer.strip():
             # More than one line for one request: the conversation is out of step.
             raise ScriptFailed(self.script, "printed more than one line for one request")
         return raw
@@ -314,7 +349,9 @@ class WorkerPool:
                 continue
             return worker, gen
 
-    def call(self, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> dict | list:
+    def call(
+        self, payload: dict, limit_s: float, cancel: Cancellation | None = None, on_event: OnEvent | None = None
+    ) -> dict | list:
         """One request through a warm worker; ScriptFailed / ScriptTimeout / PoolBusy / Cancelled on failure."""
         deadline = time.monotonic() + limit_s
         cancel = cancel or Cancellation()
@@ -322,7 +359,7 @@ class WorkerPool:
             worker, gen = self._acquire(deadline)
             cancel.attach(worker.proc)
             try:
-                answer = worker.call(payload, deadline, limit_s)
+                answer = worker.call(payload, deadline, limit_s, on_event)
             except _WorkerGone:
                 self._discard(worker, kill=True, reason="cancelled" if cancel.cancelled else "died")
                 if cancel.cancelled:
@@ -386,7 +423,10 @@ class OneShotRunner:
         self._running: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
 
-    def call(self, payload: dict, limit_s: float, cancel: Cancellation | None = None) -> dict | list:
+    def call(
+        self, payload: dict, limit_s: float, cancel: Cancellation | None = None, on_event: OnEvent | None = None
+    ) -> dict | list:
+        """Events, when asked for, come all at once at the end: this runner reads the output whole."""
         proc = subprocess.Popen(
             self.argv,
             stdin=subprocess.PIPE,
@@ -400,7 +440,9 @@ class OneShotRunner:
         cancel = cancel or Cancellation()
         cancel.attach(proc)
         try:
-            out, _ = proc.communicate(json.dumps(payload).encode("utf-8"), timeout=limit_s)
+            out, _ = proc.communicate(
+                json.dumps(_asking_for_events(payload, on_event)).encode("utf-8"), timeout=limit_s
+            )
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise ScriptTimeout(self.script, limit_s) from None
@@ -411,6 +453,9 @@ class OneShotRunner:
         if cancel.cancelled:
             raise Cancelled(self.script)
         out = out.strip()
+        while on_event is not None and (event := _event_of(out.partition(b"\n")[0])) is not None:
+            on_event(*event)
+            out = out.partition(b"\n")[2].strip()
         if not out:
             raise ScriptFailed(
                 self.script, f"exited (status {proc.returncode}) without answering; see the server's stderr"

@@ -2,8 +2,8 @@
 
 Protocol only, as skills/server/app.py is for HTTP: what each tool or resource does lives in
 tools.py and resources.py as plain values; here they become MCP types. The blocking work (a
-script worker call) runs in a thread; a call that takes over a second sends progress
-notifications every second, and a call the client cancels has its worker process group killed
+script worker call) runs in a thread; a call with a progress token gets a notification for each step
+of its run (skills/progress.py) and every second in between, and a call the client cancels has its worker process group killed
 (Cancellation in skills/gateway/workers.py), so no agent run outlives its request.
 transports.py serves the result over stdio or streamable HTTP.
 
@@ -26,7 +26,7 @@ from skills.errors import OrchestratorError
 from skills.gateway.service import Service
 from skills.gateway.workers import Cancellation
 from skills.mcp import resources
-from skills.mcp.tools import TOOLS, Outcome, ToolSpec, call_tool, check_arguments, refusal
+from skills.mcp.tools import TOOLS, Outcome, ToolSpec, call_tool, check_arguments, progress_message, refusal
 
 SERVER_NAME = "fibreflow-orchestrator"
 PROGRESS_INTERVAL_S = 1.0
@@ -72,32 +72,54 @@ def _result(outcome: Outcome) -> types.ServerResult:
     )
 
 
-async def _report_progress(ctx, token, label: str, done: anyio.Event) -> None:
-    """Every second until `done`: progress = seconds elapsed (no total: an agent run has no known length)."""
-    started = anyio.current_time()
-    while True:
-        with anyio.move_on_after(PROGRESS_INTERVAL_S):
-            await done.wait()
-        if done.is_set():
-            return
-        elapsed = anyio.current_time() - started
-        await ctx.session.send_progress_notification(
-            token, round(elapsed, 1), None, f"{label}: still running after {elapsed:.0f}s", str(ctx.request_id)
-        )
+class _Progress:
+    """The progress notifications of one tools/call that asked for them (`_meta.progressToken`).
+
+    `progress` is the seconds since the call began, strictly increasing across both kinds of
+    notification: a step of the run (routed, a tool, a piece of the model's text) as it happens,
+    and "still running" every second in between.
+    """
+
+    def __init__(self, ctx, token, label: str):
+        self.ctx, self.token, self.label = ctx, token, label  # every message names the tool it is about
+        self.started = anyio.current_time()
+        self.last = 0.0
+
+    async def send(self, message: str) -> None:
+        value = max(round(anyio.current_time() - self.started, 3), round(self.last + 0.001, 3))
+        self.last = value
+        await self.ctx.session.send_progress_notification(self.token, value, None, message, str(self.ctx.request_id))
+
+    def on_event(self, event: str, data: dict) -> None:
+        """Called in the worker thread for each step: hands it to the event loop and waits until it is sent."""
+        try:
+            anyio.from_thread.run(self.send, f"{self.label}: {progress_message(event, data)}")
+        except (RuntimeError, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # the call is over or its client gone: the run goes on, unwatched
+
+    async def every_second(self, done: anyio.Event) -> None:
+        """Until `done`: a sign of life each second, for runs whose steps are far apart."""
+        while True:
+            with anyio.move_on_after(PROGRESS_INTERVAL_S):
+                await done.wait()
+            if done.is_set():
+                return
+            await self.send(f"{self.label}: still running after {anyio.current_time() - self.started:.0f}s")
 
 
 async def _run_blocking(ctx, label: str, work):
-    """`work(cancel)` in a thread, with progress while it runs; a cancelled request kills what it started."""
+    """`work(cancel, on_event)` in a thread, with progress while it runs; a cancelled request kills what it started."""
     cancel = Cancellation()
     token = ctx.meta.progressToken if ctx.meta else None
     try:
         if token is None:  # the client did not ask for progress
-            return await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(work, cancel, None, abandon_on_cancel=True)
         done = anyio.Event()
+        progress = _Progress(ctx, token, label)
         async with anyio.create_task_group() as group:
-            group.start_soon(_report_progress, ctx, token, label, done)
+            group.start_soon(progress.every_second, done)
             try:
-                return await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
+                return await anyio.to_thread.run_sync(work, cancel, progress.on_event, abandon_on_cancel=True)
             finally:
                 done.set()
     except anyio.get_cancelled_exc_class():

@@ -21,7 +21,7 @@ from skills.contracts import FLAG, OBJECT, TEXT, Request
 from skills.errors import BadInput, OrchestratorError
 from skills.gateway.service import Reply, Service
 from skills.gateway.validation import check
-from skills.gateway.workers import Cancellation
+from skills.gateway.workers import Cancellation, OnEvent
 from skills.jsonout import dumps
 from skills.server.openapi import SCHEMAS
 
@@ -70,7 +70,7 @@ class ToolSpec:
     request: Request  # the script's declared fields this tool sends (skills/contracts.py)
     output: dict  # JSON schema of the answer (or of the error object that comes with isError)
     hints: Hints
-    run: Callable[[Service, dict, Cancellation], Reply]
+    run: Callable[[Service, dict, Cancellation, OnEvent | None], Reply]  # on_event: the run's progress events
 
     def input_schema(self) -> dict:
         return input_schema(self.request)
@@ -118,7 +118,7 @@ TOOLS: dict[str, ToolSpec] = {
             request=contracts.ROUTE,
             output=_answer_or_error(_inline(SCHEMAS["RouteResult"])),
             hints=READS,
-            run=lambda service, fields, cancel: service.route(fields),
+            run=lambda service, fields, cancel, on_event: service.route(fields),
         ),
         ToolSpec(
             name="execute_agent",
@@ -129,7 +129,7 @@ TOOLS: dict[str, ToolSpec] = {
             request=contracts.EXECUTE_TOOL,
             output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
-            run=lambda service, fields, cancel: service.execute(fields, cancel),
+            run=lambda service, fields, cancel, on_event: service.execute(fields, cancel, on_event),
         ),
         ToolSpec(
             name="smart_execute",
@@ -140,7 +140,7 @@ TOOLS: dict[str, ToolSpec] = {
             request=contracts.SMART_EXECUTE_TOOL,
             output=_answer_or_error(_inline(SCHEMAS["ExecutionResult"])),
             hints=RUNS_AGENT,
-            run=lambda service, fields, cancel: service.smart_execute(fields, cancel),
+            run=lambda service, fields, cancel, on_event: service.smart_execute(fields, cancel, on_event),
         ),
         ToolSpec(
             name="list_agents",
@@ -150,7 +150,7 @@ TOOLS: dict[str, ToolSpec] = {
             request=contracts.LIST_AGENTS.request("list_agents"),
             output=_answer_or_error(_object_of("agents", "Agent")),
             hints=READS,
-            run=lambda service, fields, cancel: service.list_agents(fields.get("category")),
+            run=lambda service, fields, cancel, on_event: service.list_agents(fields.get("category")),
         ),
         ToolSpec(
             name="agent_info",
@@ -160,7 +160,7 @@ TOOLS: dict[str, ToolSpec] = {
             request=contracts.AGENT_INFO.request("agent_info"),
             output=_answer_or_error(_inline(SCHEMAS["AgentDetails"])),
             hints=READS,
-            run=lambda service, fields, cancel: service.agent_info(fields["agent"]),
+            run=lambda service, fields, cancel, on_event: service.agent_info(fields["agent"]),
         ),
         ToolSpec(
             name="workforce_stats",
@@ -170,7 +170,7 @@ TOOLS: dict[str, ToolSpec] = {
             request=contracts.WORKFORCE_STATS.request("workforce_stats"),
             output=_answer_or_error(_inline(SCHEMAS["Stats"])),
             hints=READS,
-            run=lambda service, fields, cancel: service.stats(fields.get("since")),
+            run=lambda service, fields, cancel, on_event: service.stats(fields.get("since")),
         ),
     )
 }
@@ -202,10 +202,27 @@ def check_arguments(spec: ToolSpec, arguments: dict | None) -> dict:
     return check(arguments, spec.request)
 
 
-def call_tool(service: Service, spec: ToolSpec, fields: dict, cancel: Cancellation) -> Outcome:
-    """Run the tool (blocking: the server calls this in a thread); Cancelled if `cancel` fires."""
-    reply = spec.run(service, fields, cancel)
+def call_tool(
+    service: Service, spec: ToolSpec, fields: dict, cancel: Cancellation, on_event: OnEvent | None = None
+) -> Outcome:
+    """Run the tool (blocking: the server calls this in a thread); Cancelled if `cancel` fires.
+    `on_event` gets an agent run's progress events (skills/progress.py) as they happen."""
+    reply = spec.run(service, fields, cancel, on_event)
     body = reply.body
     structured = {"agents": body} if isinstance(body, list) else body
     # The service gives a script's error JSON its error class's HTTP status; any such status is a tool error.
     return Outcome(reply.status != 200, dumps(body, False), structured)
+
+
+def progress_message(event: str, data: dict) -> str:
+    """A progress event in words, for an MCP progress notification's `message`."""
+    if event == "routed":
+        return f"routed: {data.get('agent')} (confidence {data.get('confidence')})"
+    if event == "tool_started":
+        return f"tool_started: {data.get('name')}"
+    if event == "tool_finished":
+        verdict = "ok" if data.get("ok") else "failed"
+        return f"tool_finished: {data.get('name')} {verdict} in {float(data.get('duration_ms') or 0):.0f}ms"
+    if event == "text":
+        return f"text: {data.get('text', '')}"
+    return event

@@ -22,6 +22,7 @@ from skills.gateway.guards import Cors, InFlight, RateLimiter, check_api_key
 from skills.gateway.logs import get_logger
 from skills.gateway.metrics import Metrics
 from skills.gateway.service import Reply, Service
+from skills.server import sse
 from skills.server.proxies import TrustedProxies
 from skills.store import open_store
 
@@ -278,11 +279,30 @@ class Handler(BaseHTTPRequestHandler):
     def _ep_route(self, **_) -> Reply:
         return self.app.service.route(validation.check(self._json_body(), contracts.ROUTE))
 
-    def _ep_execute(self, **_) -> Reply:
-        return self.app.service.execute(validation.check(self._json_body(), contracts.EXECUTE))
+    def _ep_execute(self, **_) -> Reply | None:
+        return self._answer_or_stream(self.app.service.execute, validation.check(self._json_body(), contracts.EXECUTE))
 
-    def _ep_smart_execute(self, **_) -> Reply:
-        return self.app.service.smart_execute(validation.check(self._json_body(), contracts.SMART_EXECUTE))
+    def _ep_smart_execute(self, **_) -> Reply | None:
+        fields = validation.check(self._json_body(), contracts.SMART_EXECUTE)
+        return self._answer_or_stream(self.app.service.smart_execute, fields)
+
+    def _answer_or_stream(self, run, fields: dict) -> Reply | None:
+        """`run(fields)`'s reply; with `Accept: text/event-stream`, its steps as server-sent events
+        ending in that same reply (skills/server/sse.py). The request is already authorised,
+        rate-limited and validated: its refusals stay ordinary JSON answers."""
+        if not sse.wants_events(self.headers.get("Accept")):
+            return run(fields)
+        stream = sse.EventStream(self.wfile, {"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        stream.open(self._send_stream_head)
+        try:
+            reply = run(fields, on_event=stream.send)
+        except Exception:  # the head is sent: the failure can only be the stream's last event
+            self.app.log.exception("Unhandled error in a streamed %s", self._safe_path())
+            failure = errors.OrchestratorError("the server failed on this request; see its log")
+            stream.finish(failure.http_status, failure.to_json())
+            return None
+        stream.finish(reply.status, reply.body)
+        return None
 
     def _ep_execute_async(self, **_) -> Reply:
         kind, fields = validation.check_async(self._json_body())
@@ -337,15 +357,19 @@ class Handler(BaseHTTPRequestHandler):
         }
         self._send(200, page, headers, content_type="text/html; charset=utf-8")
 
-    def _ep_websocket(self, **_) -> None:
+    def _ep_websocket(self, query: dict, **_) -> None:
         from skills.server import websocket  # lazy: most servers never see a WebSocket
 
+        with_events = validation.check_query_flag("events", query.get("events", [])) or False
         self._status = 101
         self.connection.settimeout(WEBSOCKET_IDLE_S)
         try:
             # the handshake's status (101, or the refusal's) is what /metrics should count
             self._status = websocket.serve(
-                self, self.app.service.on_websocket_text, allowed_origins=self.app.settings.allowed_origins
+                self,
+                self.app.service.on_websocket_text,
+                allowed_origins=self.app.settings.allowed_origins,
+                with_events=with_events,
             )
         except Exception:  # serve() has closed the socket with 1011; an HTTP reply now would be noise
             self.app.log.exception("WebSocket connection failed")
@@ -394,6 +418,18 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and status not in (204, 304):
             self.wfile.write(data)
+
+    def _send_stream_head(self, status: int, headers: dict) -> None:
+        """The head of a response whose body is written as it happens and ends when the connection does."""
+        self._status = status
+        self.close_connection = True
+        self.send_response(status)
+        for name, value in {**self._cors, **headers}.items():
+            self.send_header(name, value)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
 
     def _drain_body(self) -> None:
         """Read an unread request body so the kept-alive connection stays in step (or close it)."""

@@ -368,12 +368,27 @@ def _refuse(handler, error: HandshakeError) -> None:
         handler.wfile.write(body)
 
 
+def _event_sender(conn: Connection) -> Callable[[str, dict], None]:
+    """Sends one progress event as a text message; a peer gone mid-run only ends the sending."""
+
+    def send(event: str, data: dict) -> None:
+        if conn.closed:
+            return
+        try:
+            conn.send_text(json.dumps({"event": event, "data": data}, ensure_ascii=False))
+        except OSError:
+            conn.closed = True
+
+    return send
+
+
 def serve(
     handler,
-    on_text: Callable[[str], str],
+    on_text: Callable[..., str],
     *,
     allowed_origins: list[str] | tuple[str, ...] = (),
     max_message: int = DEFAULT_MAX_MESSAGE,
+    with_events: bool = False,
 ) -> int:
     """Run one WebSocket connection on `handler` (a BaseHTTPRequestHandler) until it closes.
 
@@ -381,6 +396,9 @@ def serve(
     are OrchestratorErrors go back to the client as their JSON; anything else closes the
     connection with 1011 and is re-raised so the server logs it. Returns the HTTP status of
     the handshake answer (101, or the refusal's), for the server's metrics.
+
+    `with_events`: `on_text(text, on_event)` gets a second argument that sends each progress
+    event as its own message, {"event": name, "data": {...}}, before the answer.
     """
     try:
         accept = check_handshake(handler.command, handler.headers, allowed_origins)
@@ -398,7 +416,7 @@ def serve(
     try:
         for text in conn.messages():
             try:
-                reply = on_text(text)
+                reply = on_text(text, _event_sender(conn)) if with_events else on_text(text)
             except OrchestratorError as error:
                 reply = json.dumps(error.to_json())
             conn.send_text(reply)
