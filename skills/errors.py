@@ -220,6 +220,13 @@ class TaskNotFound(ServerError):
     http_status = 404
 
 
+class ExecutionNotFound(ServerError):
+    """No execution in the ledger has this id."""
+
+    code = "execution_not_found"
+    http_status = 404
+
+
 class MethodNotAllowed(ServerError):
     code = "method_not_allowed"
     http_status = 405

@@ -270,6 +270,7 @@ def execute(
     entry.output_tokens = outcome.usage.get("output_tokens", 0)
     entry.cost_usd = cost or 0.0
     entry.tool_calls = [call.to_json() for call in outcome.tool_calls]
+    entry.answer, entry.data = outcome.response, outcome.data
     result = _success_json(agent, outcome, elapsed_ms, cost)
     warning = record_or_warn(settings, entry)
     if warning:

@@ -12,8 +12,22 @@ from __future__ import annotations
 import json
 
 from skills import json_limits
-from skills.contracts import EXECUTE, FEEDBACK, FLAG, MAX_BATCH, OBJECT, SMART_EXECUTE, TEXT, Field, Request
+from skills.contracts import (
+    AGENT_INFO,
+    EXECUTE,
+    FEEDBACK,
+    FLAG,
+    MAX_BATCH,
+    OBJECT,
+    SMART_EXECUTE,
+    TEXT,
+    WORKFORCE_STATS,
+    Field,
+    Request,
+)
 from skills.errors import BadInput, BadJson
+from skills.ledger.history import DEFAULT_LIMIT, MAX_LIMIT
+from skills.ledger.stats import parse_since
 
 _KIND_TYPES = {TEXT: str, FLAG: bool, OBJECT: dict}
 _KIND_WORDS = {TEXT: "a string", FLAG: "true or false", OBJECT: "a JSON object"}
@@ -142,7 +156,7 @@ def check_query_text(spec: Field, values: list[str]) -> str | None:
     return value or None
 
 
-_FLAG_WORDS = {"true": True, "1": True, "false": False, "0": False}
+_FLAG_WORDS = {"true": True, "false": False}  # exactly these, as the OpenAPI document says
 
 
 def check_query_flag(name: str, values: list[str]) -> bool | None:
@@ -151,7 +165,29 @@ def check_query_flag(name: str, values: list[str]) -> bool | None:
         return None
     if len(values) > 1:
         raise BadInput(f"give '{name}' once", field=name)
-    value = _FLAG_WORDS.get(values[0].strip().lower())
+    value = _FLAG_WORDS.get(values[0])
     if value is None:
         raise BadInput(f"'{name}' must be true or false", field=name)
     return value
+
+
+def _query_limit(values: list[str]) -> int:
+    if not values:
+        return DEFAULT_LIMIT
+    if len(values) > 1:
+        raise BadInput("give 'limit' once", field="limit")
+    text = values[0].strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+        raise BadInput(f"'limit' must be a whole number from 1 to {MAX_LIMIT}", field="limit")
+    return int(text)
+
+
+def check_history_query(query: dict[str, list[str]]) -> dict:
+    """GET /orchestrator/executions's filters: agent, since (as for the stats), success, limit."""
+    since = check_query_text(WORKFORCE_STATS.field("since"), query.get("since", []))
+    return {
+        "agent": check_query_text(AGENT_INFO.field("agent"), query.get("agent", [])),
+        "since": parse_since(since) if since else None,
+        "success": check_query_flag("success", query.get("success", [])),
+        "limit": _query_limit(query.get("limit", [])),
+    }

@@ -20,6 +20,7 @@ from skills.store import StoreError, open_store
 from skills.text import task_key
 
 MAX_QUERY_CHARS = 2000
+MAX_DATA_CHARS = 200_000  # an answer's data beyond this (as JSON text) is not kept: the history shows null
 
 
 @dataclass
@@ -39,6 +40,8 @@ class ExecutionRecord:
     cost_usd: float = 0.0
     tool_calls: list = field(default_factory=list)  # ToolCall.to_json() dicts
     started_at: float = field(default_factory=time.time)
+    answer: str | None = None  # the response text of a success, shown again by the history
+    data: object = None  # the tools' data as the execute JSON had it
 
 
 @dataclass
@@ -100,8 +103,18 @@ def record(settings, entry: ExecutionRecord) -> int:
         "cost_usd": entry.cost_usd,
         "tool_calls": json.dumps(tool_calls),
         "pid": os.getpid(),
+        "answer": redact(entry.answer, settings) if entry.answer else None,
+        "data": _data_text(entry.data, settings),
     }
     return _store(settings).insert_row("executions", row)
+
+
+def _data_text(data, settings) -> str | None:
+    """The data as redacted JSON text, or None when there is none or it is too large to keep."""
+    if data is None:
+        return None
+    text = json.dumps(data, ensure_ascii=False, default=str)
+    return redact(text, settings) if len(text) <= MAX_DATA_CHARS else None
 
 
 def _unrecorded(settings, error: Exception) -> str:

@@ -74,10 +74,12 @@ STATIC_ROUTES = {
     "/orchestrator/feedback": {"POST": "feedback"},
     "/orchestrator/agents": {"GET": "agents"},
     "/orchestrator/stats": {"GET": "stats"},
+    "/orchestrator/executions": {"GET": "executions"},
 }
 PARAM_ROUTES = {  # prefix -> (template, {method: handler name})
     "/orchestrator/agents/": ("/orchestrator/agents/{agent_id}", {"GET": "agent_info"}),
     "/orchestrator/tasks/": ("/orchestrator/tasks/{task_id}", {"GET": "task"}),
+    "/orchestrator/executions/": ("/orchestrator/executions/{execution_id}", {"GET": "execution"}),
 }
 PUBLIC = {"/", "/health"}  # no API key: the page holds no data, and probes must reach /health
 NOT_COUNTED = {"/", "/health", "/metrics", "/openapi.json", "/ws/orchestrator"}  # outside the in-flight cap
@@ -331,6 +333,12 @@ class Handler(BaseHTTPRequestHandler):
         return self.app.service.stats(
             validation.check_query_text(contracts.WORKFORCE_STATS.field("since"), query.get("since", []))
         )
+
+    def _ep_executions(self, query: dict, **_) -> Reply:
+        return self.app.service.executions(validation.check_history_query(query))
+
+    def _ep_execution(self, param: str, **_) -> Reply:
+        return self.app.service.execution(param)
 
     def _ep_health(self, **_) -> Reply:
         return self.app.service.health()

@@ -310,6 +310,50 @@ SCHEMAS: dict[str, dict] = {
             "error": {"type": "string"},
         },
     },
+    "ExecutionSummary": {
+        "type": "object",
+        "description": "One execution from the ledger, as GET /orchestrator/executions lists it.",
+        "required": ["id", "task", "agent", "mode", "success", "duration_ms", "cost_usd", "tools", "created_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "task": {"type": "string", "description": "the query as recorded (redacted)"},
+            "agent": {"type": "string"},
+            "mode": {"type": "string", "enum": ["direct", "claude"]},
+            "success": {"type": "boolean"},
+            "duration_ms": _MS,
+            "cost_usd": {"type": "number", "minimum": 0},
+            "tools": {"type": "array", "items": {"type": "string"}, "description": "the tools it ran, in order"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "route_status": _or_null({"type": "string"}),
+            "error_code": _or_null({"type": "string"}),
+        },
+    },
+    "ExecutionList": {
+        "type": "object",
+        "required": ["executions", "count", "limit"],
+        "properties": {
+            "executions": {"type": "array", "items": _ref("ExecutionSummary"), "description": "newest first"},
+            "count": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+    },
+    "ExecutionRecord": {
+        "allOf": [
+            _ref("ExecutionSummary"),
+            {
+                "type": "object",
+                "properties": {
+                    "answer": _or_null({"type": "string"}),
+                    "data": {"description": "the tools' data as the execute JSON had it (null when not kept)"},
+                    "error": _or_null({"type": "string"}),
+                    "model": _or_null({"type": "string"}),
+                    "usage": {"type": "object"},
+                    "tool_calls": {"type": "array", "items": {"type": "object"}},
+                    "route_score": _or_null({"type": "number"}),
+                },
+            },
+        ]
+    },
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -396,8 +440,55 @@ _TASK_ID = {
 }
 
 
+_EVENT_STREAM = {
+    "schema": {
+        "type": "string",
+        "description": "With `Accept: text/event-stream`: server-sent events `routed` (smart execute), "
+        "`tool_started`, `tool_finished`, `text` (the model's output as it streams), then `done` or `error` "
+        "holding {http_status, result}: result is the JSON this request answers without streaming. "
+        "Refusals (401, 415, 422, 429) stay JSON. See docs/http-api.md, Live progress and history.",
+    }
+}
+_HISTORY_PARAMS = [
+    {
+        "name": "agent",
+        "in": "query",
+        "required": False,
+        "description": "only this agent's executions",
+        "schema": {"type": "string", "maxLength": contracts.MAX_AGENT_ID},
+    },
+    _param(contracts.WORKFORCE_STATS.field("since"), "query"),
+    {
+        "name": "success",
+        "in": "query",
+        "required": False,
+        "description": "only successes (true) or failures (false)",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "how many, newest first (default 50)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+    },
+]
+_EXECUTION_ID = {
+    "name": "execution_id",
+    "in": "path",
+    "required": True,
+    "description": "an id from GET /orchestrator/executions",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def _streamable(response: dict) -> dict:
+    """A 200 that, asked for it, comes as server-sent events instead of one JSON body."""
+    return {**response, "content": {**response["content"], "text/event-stream": _EVENT_STREAM}}
+
+
 def _paths() -> dict:
-    execution = _json("The agent's answer.", _ref("ExecutionResult"))
+    execution = _streamable(_json("The agent's answer.", _ref("ExecutionResult")))
     # A failed run answers with its ExecutionResult (success false, error, code) under the error's status.
     failed_run = {"anyOf": [_ref("Error"), _ref("ExecutionResult")]}
     text = {"text/plain": {"schema": {"type": "string"}}}
@@ -511,6 +602,26 @@ def _paths() -> dict:
                 parameters=[_param(contracts.WORKFORCE_STATS.field("since"), "query")],
             )
         },
+        "/orchestrator/executions": {
+            "get": _op(
+                "listExecutions",
+                "Recent executions from the ledger, newest first",
+                "execution",
+                _json("The executions.", _ref("ExecutionList")),
+                {422} | _GUARDED,
+                parameters=_HISTORY_PARAMS,
+            )
+        },
+        "/orchestrator/executions/{execution_id}": {
+            "get": _op(
+                "getExecution",
+                "One execution whole: its answer, data and tool calls",
+                "execution",
+                _json("The execution.", _ref("ExecutionRecord")),
+                {404} | _GUARDED,
+                parameters=[_EXECUTION_ID],
+            )
+        },
         "/health": {
             "get": _op(
                 "health",
@@ -550,11 +661,21 @@ def _paths() -> dict:
                 "WebSocket (RFC 6455) for tasks",
                 "execution",
                 {"description": "Switching Protocols: the connection is now a WebSocket."},
-                {400, 403, 426} | _GUARDED,
+                {400, 403, 422, 426} | _GUARDED,
                 ok_status="101",
                 description='Send a task as a text frame (plain text or {"task": ...}); each answer is '
-                "the smart-execute JSON in a text frame. Binary frames close with 1003, messages over "
-                "64 KiB with 1009.",
+                "the smart-execute JSON in a text frame. With ?events=true each step comes first as its own "
+                'message {"event", "data"} (routed, tool_started, tool_finished, text). Binary frames close '
+                "with 1003, messages over 64 KiB with 1009.",
+                parameters=[
+                    {
+                        "name": "events",
+                        "in": "query",
+                        "required": False,
+                        "description": "send progress events",
+                        "schema": {"type": "string", "enum": ["true", "false"]},
+                    }
+                ],
             )
         },
     }

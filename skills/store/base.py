@@ -79,6 +79,9 @@ GROUP BY agent_id"""
 FALLBACK_TOTALS_SQL = """SELECT COUNT(*) AS calls, SUM(used) AS used, SUM(input_tokens) AS input_tokens,
     SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd FROM routing_fallbacks{where}"""
 ROUTED = "route_status IS NOT NULL AND route_status <> ''"  # smart execute chose the agent
+HISTORY_COLUMNS = (
+    "id, started_at, agent_id, query, mode, success, duration_ms, cost_usd, tool_calls, route_status, error_code"
+)
 
 
 def interrupted_result(reason: str) -> str:
@@ -144,6 +147,27 @@ class Store(ABC):
     ) -> list[dict]:
         """A ledger table's rows (since an epoch time, by its time column), oldest first unless asked."""
         return self._select(*rows_query(table, since, limit, newest_first, self.mark))
+
+    def execution_history(
+        self, *, agent: str | None, since: float | None, success: bool | None, limit: int
+    ) -> list[dict]:
+        """The latest `limit` executions matching the filters, newest first, without their answers
+        and data (a list of a thousand stays small); GET /orchestrator/executions."""
+        where, args = _since("executions", since, self.mark)
+        parts = [where.removeprefix(" WHERE ")] if where else []
+        if agent is not None:
+            parts.append(f"agent_id = {self.mark}")
+            args.append(agent)
+        if success is not None:
+            parts.append(f"success = {self.mark}")
+            args.append(int(success))
+        sql = f"SELECT {HISTORY_COLUMNS} FROM executions" + (" WHERE " + " AND ".join(parts) if parts else "")
+        return self._select(sql + f" ORDER BY id DESC LIMIT {self.mark}", [*args, int(limit)])
+
+    def execution(self, execution_id: int) -> dict | None:
+        """One execution's whole row, or None; GET /orchestrator/executions/{id}."""
+        found = self._select(f"SELECT * FROM executions WHERE id = {self.mark}", [execution_id])
+        return found[0] if found else None
 
     # Statistics are counted by the database: a ledger of a million executions must not come back
     # as a million dicts (seconds and a gigabyte) every time the page asks for the figures.

@@ -222,6 +222,16 @@ def _add_execution_task_key(conn) -> None:
         conn.execute(statement)
 
 
+# What an execution answered, so the history (GET /orchestrator/executions/{id}) can show it again:
+# the response text and the tools' data as JSON text (null for failures and for older rows).
+ANSWER_COLUMNS = ("ALTER TABLE executions ADD COLUMN answer TEXT", "ALTER TABLE executions ADD COLUMN data TEXT")
+
+
+def _add_execution_answers(conn) -> None:
+    for statement in ANSWER_COLUMNS:
+        conn.execute(statement)
+
+
 SQLITE_MIGRATIONS: list[Migration] = [
     ("001_create_executions", _create_executions),
     ("002_add_process_id", _add_process_id),
@@ -230,6 +240,7 @@ SQLITE_MIGRATIONS: list[Migration] = [
     ("http_tasks_create", _create_tasks),
     ("http_tasks_lease", _add_task_leases),
     ("005_executions_task_key", _add_execution_task_key),
+    ("006_executions_answer", _add_execution_answers),
 ]
 
 
@@ -354,4 +365,5 @@ POSTGRES_MIGRATIONS: list[Migration] = [
     ("002_create_tasks", _pg_create_tasks),
     ("003_create_rate_buckets", _pg_create_rate_buckets),
     ("004_executions_task_key", _pg_add_execution_task_key),
+    ("005_executions_answer", _add_execution_answers),  # a cursor's execute() is the same call
 ]

@@ -22,6 +22,10 @@ SECRET = "sk-ant-api03-" + "x" * 40
 LEASES = [name for name, _ in SQLITE_MIGRATIONS].index("http_tasks_lease")
 
 
+def _index(migrations, name: str) -> int:
+    return [applied for applied, _ in migrations].index(name)
+
+
 @pytest.fixture
 def sqlite_settings(tmp_path) -> Settings:
     return Settings({"ORCHESTRATOR_STATE_DIR": str(tmp_path / "state")})
@@ -245,14 +249,14 @@ def _older_ledger(settings, backend: str):
 
         os.makedirs(settings.state_dir, exist_ok=True)
         conn = open_sqlite(ledger.ledger_path(settings))
-        apply_migrations(conn, SQLITE_MIGRATIONS[:-1])
+        apply_migrations(conn, SQLITE_MIGRATIONS[: _index(SQLITE_MIGRATIONS, "005_executions_task_key")])
         return conn.execute
     import psycopg2
 
     from skills.store.migrations import apply_pg_migrations
 
     conn = psycopg2.connect(settings.orchestrator_database_url)
-    apply_pg_migrations(conn, POSTGRES_MIGRATIONS[:-1])
+    apply_pg_migrations(conn, POSTGRES_MIGRATIONS[: _index(POSTGRES_MIGRATIONS, "004_executions_task_key")])
 
     def run(sql: str) -> None:
         with conn.cursor() as cursor:
