@@ -356,12 +356,15 @@ def test_an_answer_is_reopened_from_history_and_asked_again(page, server, tmp_pa
 
     ready(page, server.url)  # a new visit: the answer is gone from the page, not from the ledger
     expect(page.locator("#answer")).to_have_count(0)
-    page.locator(f"#history-list button[data-id='{first_id}']").click()
+    item = page.locator(f"#history-list button[data-id='{first_id}']")
+    expect(item).to_contain_text("VPS Monitor Agent")  # named, not its id
+    item.click()
     answer = page.locator("#answer")
     expect(answer).to_have_attribute("data-agent", "vps-monitor")
     expect(answer.locator(".answer")).to_have_text(answer_text)
     expect(answer.locator("table.tools")).to_contain_text("memory_usage")
     expect(page.locator("#result")).to_contain_text("Asked just now")
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]  # nothing sticks out
     shot(page, tmp_path, "page-history-reopened")
     page.get_by_role("button", name="Ask again").click()
     expect(page.locator("#answer table.tools")).to_contain_text("memory_usage", timeout=30_000)
