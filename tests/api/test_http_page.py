@@ -452,3 +452,36 @@ def test_the_figures_follow_the_chosen_window(browser, tmp_path):
     finally:
         tab.close()
         running.stop()
+
+
+def test_the_models_text_shows_as_it_is_written(browser, tmp_path, _fake_anthropic_server, fake_anthropic):
+    """The model path: text deltas from the real SDK's stream (the Messages API double) appear in the
+    page before the answer, then the answer says the model gave it."""
+    from tests.fixtures.fake_anthropic import reply_text, reply_tool_use
+
+    os.makedirs(tmp_path / "state")
+    running = start_server(str(tmp_path / "state"), **_fake_anthropic_server.env())
+    fake_anthropic.script(
+        [
+            reply_tool_use("load_average", {}, text="Let me look at the load."),
+            reply_text("The load average is 0.42 over the last minute."),
+        ]
+    )
+    tab = browser.new_page()
+    try:
+        ready(tab, running.url)
+        tab.evaluate(WATCH_STEPS)
+        tab.evaluate("""() => new MutationObserver(() => {
+            const live = document.getElementById("live-text");
+            if (live && live.textContent && !window.seen.includes("text")) window.seen.push("text");
+        }).observe(document.getElementById("result"), { childList: true, subtree: true, characterData: true })""")
+        ask(tab, "What is the load average on the server?")
+        answer = tab.locator("#answer")
+        expect(answer.locator(".answer")).to_have_text("The load average is 0.42 over the last minute.", timeout=30_000)
+        expect(answer.locator(".meta")).to_contain_text("by the model")
+        seen = tab.evaluate("window.seen")
+        assert "text" in seen and seen.index("text") < seen.index("answer"), seen
+        assert any(step.startswith("tool: ") and "load_average" in step for step in seen), seen
+    finally:
+        tab.close()
+        running.stop()
