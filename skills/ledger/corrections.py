@@ -165,6 +165,22 @@ def selection_accuracy(routed: int, judged: list[tuple[str, str, int]], counted:
     }
 
 
+def accuracy_by_agent(
+    routed: dict[str, int], judged: list[tuple[str, str, int]], counted: dict[str, Verdict]
+) -> dict[str, float | None]:
+    """Each agent's selection accuracy: the share of the executions routing chose it for that no
+    verdict contradicts (None when routing chose it for none). `routed`: agent id -> routed
+    executions; `judged` and `counted` as for selection_accuracy, so the figures add up to it."""
+    wrong: dict[str, int] = {}
+    for key, agent_id, executions in judged:
+        verdict = counted.get(key)
+        if verdict is not None and verdict.correct_agent != agent_id:
+            wrong[agent_id] = wrong.get(agent_id, 0) + executions
+    return {
+        agent_id: round(1 - wrong.get(agent_id, 0) / count, 4) if count else None for agent_id, count in routed.items()
+    }
+
+
 def feedback_summary(rows: list[dict], counted: dict[str, Verdict]) -> dict:
     """For workforce_stats: verdicts and corrections among `rows` (the window), and how many tasks
     routing has learnt (confirmed verdicts, from any time)."""

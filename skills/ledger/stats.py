@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from skills.errors import BadInput
 from skills.execution.readiness import missing_requirements
-from skills.ledger.corrections import feedback_summary, selection_accuracy, verdicts
+from skills.ledger.corrections import accuracy_by_agent, feedback_summary, selection_accuracy, verdicts
 from skills.ledger.records import agent_totals, fallback_totals, feedback, routed_executions
 from skills.ledger.retention import window
 from skills.registry.loader import format_cost
@@ -46,14 +46,17 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts is not None else None
 
 
-def agent_figures(totals: dict | None) -> dict:
-    """One agent's figures from the ledger's totals for it (skills/store: agent_totals); None = no executions."""
+def agent_figures(totals: dict | None, selection_accuracy: float | None = None) -> dict:
+    """One agent's figures from the ledger's totals for it (skills/store: agent_totals); None = no executions.
+    `selection_accuracy`: of the executions routing chose this agent for (skills/ledger/corrections.py)."""
     totals = totals or {}
     calls = totals.get("calls", 0)
     return {
         "calls": calls,
         "successes": totals.get("successes", 0),
         "success_rate": round(totals["successes"] / calls, 4) if calls else None,
+        "routed_executions": totals.get("routed", 0),
+        "selection_accuracy": selection_accuracy,
         "p50_ms": _rounded(totals.get("p50_ms")),
         "p95_ms": _rounded(totals.get("p95_ms")),
         "input_tokens": totals.get("input_tokens", 0),
@@ -94,7 +97,11 @@ def workforce_stats(registry: dict, settings, since: float | None = None, now: f
     # verdicts from any time judge the executions in the window; the counts are for the window
     verdict_rows = feedback(settings)
     counted = verdicts(verdict_rows, settings.feedback_confirmations)
-    accuracy = selection_accuracy(*routed_executions(settings, since), counted)
+    routed, judged = routed_executions(settings, since)
+    accuracy = selection_accuracy(routed, judged, counted)
+    by_agent = accuracy_by_agent(
+        {agent: figures.get("routed", 0) for agent, figures in totals.items()}, judged, counted
+    )
     recent = [row for row in verdict_rows if since is None or row["recorded_at"] >= since]
     return {
         "total_agents": len(agents),
@@ -120,7 +127,7 @@ def workforce_stats(registry: dict, settings, since: float | None = None, now: f
         "agents": {
             agent_id: {
                 "status": status_of.get(agent_id, "removed"),
-                **agent_figures(totals.get(agent_id)),
+                **agent_figures(totals.get(agent_id), by_agent.get(agent_id)),
             }
             for agent_id in [*status_of, *sorted(set(totals) - set(status_of))]
         },

@@ -230,7 +230,12 @@ SCHEMAS: dict[str, dict] = {
                     "since": _or_null({"type": "string", "format": "date-time"}),
                 },
             },
-            "agents": {"type": "object", "description": "measured figures per agent, from the ledger"},
+            "agents": {
+                "type": "object",
+                "description": "measured figures per agent, from the ledger: calls, successes, success_rate, "
+                "routed_executions, selection_accuracy (of its routed executions, the share no verdict "
+                "contradicts), p50_ms, p95_ms, tokens, cost_usd, last_used",
+            },
             "routing_fallback": {
                 "type": "object",
                 "description": "model calls that settled unsure routes: calls, used, tokens, cost_usd "

@@ -69,6 +69,7 @@ def rows_query(table: str, since: float | None, limit: int | None, newest_first:
 # Per agent: the totals, and the nearest-rank p50 and p95 of the durations: the value at rank
 # ceil(n x per-mille / 1000), in integer arithmetic. Window functions: SQLite >= 3.25 and PostgreSQL alike.
 AGENT_TOTALS_SQL = """SELECT agent_id, COUNT(*) AS calls, SUM(success) AS successes,
+    SUM(CASE WHEN {routed} THEN 1 ELSE 0 END) AS routed,
     SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd,
     MAX(started_at) AS last_used FROM executions{where} GROUP BY agent_id"""
 AGENT_PERCENTILES_SQL = """SELECT agent_id,
@@ -197,10 +198,12 @@ class Store(ABC):
     # Statistics are counted by the database: a ledger of a million executions must not come back
     # as a million dicts (seconds and a gigabyte) every time the page asks for the figures.
     def agent_totals(self, since: float | None = None) -> dict[str, dict]:
-        """agent id -> calls, successes, input_tokens, output_tokens, cost_usd, last_used (epoch),
-        p50_ms and p95_ms (nearest rank) of its executions since `since`; agents without any are absent."""
+        """agent id -> calls, successes, routed (how many smart execute chose it for), input_tokens,
+        output_tokens, cost_usd, last_used (epoch), p50_ms and p95_ms (nearest rank) of its executions
+        since `since`; agents without any are absent."""
         where, args = _since("executions", since, self.mark)
-        totals = {row["agent_id"]: _numbers(row) for row in self._select(AGENT_TOTALS_SQL.format(where=where), args)}
+        sql = AGENT_TOTALS_SQL.format(where=where, routed=ROUTED)
+        totals = {row["agent_id"]: _numbers(row) for row in self._select(sql, args)}
         for row in self._select(AGENT_PERCENTILES_SQL.format(where=where), args):
             totals[row["agent_id"]].update(p50_ms=float(row["p50_ms"]), p95_ms=float(row["p95_ms"]))
         return totals

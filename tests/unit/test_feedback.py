@@ -215,6 +215,10 @@ def test_workforce_stats_shows_agent_selection_accuracy_from_routed_executions(s
     assert stats["routing"]["routed_executions"] == 2 and stats["routing"]["corrected_executions"] == 1
     assert stats["routing"]["feedback"] == {"recorded": 2, "corrections": 1, "confirmed_tasks": 0}
     assert script("workforce_stats", "--since", "2099-01-01").json["routing"]["agent_selection_accuracy"] is None
+    # per agent (what the page's agents view shows): the chosen, not routed, run is not judged
+    vps = stats["agents"]["vps-monitor"]
+    assert vps["calls"] == 3 and vps["routed_executions"] == 2 and vps["selection_accuracy"] == 0.5
+    assert stats["agents"]["project-agent"]["selection_accuracy"] is None  # routing never chose it
 
 
 # --- the rules themselves ------------------------------------------------------------------------

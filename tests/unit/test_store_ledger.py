@@ -182,6 +182,7 @@ def test_agent_totals_are_the_figures_of_the_rows_on_both_backends(settings):
         agent = generator.choice(["vps-monitor", "neon-database", "project-agent"])
         duration = generator.choice([generator.uniform(1, 5000), 42.0])  # ties too
         run = ledger.ExecutionRecord(agent, f"task {number}", "direct", generator.random() < 0.8, duration)
+        run.route_status = generator.choice([None, "high_confidence"])
         run.input_tokens, run.output_tokens, run.cost_usd = number, 2 * number, number / 1e5
         run.started_at = 1000.0 + number
         ledger.record(settings, run)
@@ -195,6 +196,7 @@ def test_agent_totals_are_the_figures_of_the_rows_on_both_backends(settings):
             mine = [row for row in rows if row["agent_id"] == agent]
             durations = [row["duration_ms"] for row in mine]
             assert figures["calls"] == len(mine) and figures["successes"] == sum(row["success"] for row in mine)
+            assert figures["routed"] == sum(bool(row["route_status"]) for row in mine)
             assert figures["p50_ms"] == nearest_rank(durations, 500)
             assert figures["p95_ms"] == nearest_rank(durations, 950)
             assert figures["input_tokens"] == sum(row["input_tokens"] for row in mine)
