@@ -31,21 +31,192 @@ _CONTRACTIONS = {
 
 # words that carry no content of their own: they are accounted for by the grammar, not the data
 FILLER = frozenset(
-    """a an the of in on at for to with from and is are was were be been being am do does did has have had
-    there that this these those which who whom whose what where when me my our we us i you your it its they
-    them their show list give tell find get fetch display see all any every please currently still now right
-    ever so far yet exist exists existing about there's can could would will should may might just also
-    here kindly let know want need like looking look up across overall altogether entire whole
-    our's one ones thing things record records entry entries row rows data details detail info information
-    as by per each such some there been whether how many much number count total""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "to",
+        "with",
+        "from",
+        "and",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "there",
+        "that",
+        "this",
+        "these",
+        "those",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "where",
+        "when",
+        "me",
+        "my",
+        "our",
+        "we",
+        "us",
+        "i",
+        "you",
+        "your",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "show",
+        "list",
+        "give",
+        "tell",
+        "find",
+        "get",
+        "fetch",
+        "display",
+        "see",
+        "all",
+        "any",
+        "every",
+        "please",
+        "currently",
+        "still",
+        "now",
+        "right",
+        "ever",
+        "so",
+        "far",
+        "yet",
+        "exist",
+        "exists",
+        "existing",
+        "about",
+        "there's",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+        "may",
+        "might",
+        "just",
+        "also",
+        "here",
+        "kindly",
+        "let",
+        "know",
+        "want",
+        "need",
+        "like",
+        "looking",
+        "look",
+        "up",
+        "across",
+        "overall",
+        "altogether",
+        "entire",
+        "whole",
+        "our's",
+        "one",
+        "ones",
+        "thing",
+        "things",
+        "record",
+        "records",
+        "entry",
+        "entries",
+        "row",
+        "rows",
+        "data",
+        "details",
+        "detail",
+        "info",
+        "information",
+        "as",
+        "by",
+        "per",
+        "each",
+        "such",
+        "some",
+        "there",
+        "been",
+        "whether",
+        "how",
+        "many",
+        "much",
+        "number",
+        "count",
+        "total",
+    ]
 )
 QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "how"})
 YES_NO_STARTS = frozenset({"is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "can", "any"})
 NEGATIONS = frozenset({"not", "no", "non", "without", "except", "excluding", "never", "none"})
 CHANGE_VERBS = frozenset(
-    """delete drop update set cancel mark add insert remove create truncate alter rename change modify edit
-    assign approve reject close reopen archive erase wipe clear purge replace move transfer book schedule
-    register enrol enroll deactivate activate suspend reinstate award issue void grant revoke make put""".split()
+    [
+        "delete",
+        "drop",
+        "update",
+        "set",
+        "cancel",
+        "mark",
+        "add",
+        "insert",
+        "remove",
+        "create",
+        "truncate",
+        "alter",
+        "rename",
+        "change",
+        "modify",
+        "edit",
+        "assign",
+        "approve",
+        "reject",
+        "close",
+        "reopen",
+        "archive",
+        "erase",
+        "wipe",
+        "clear",
+        "purge",
+        "replace",
+        "move",
+        "transfer",
+        "book",
+        "schedule",
+        "register",
+        "enrol",
+        "enroll",
+        "deactivate",
+        "activate",
+        "suspend",
+        "reinstate",
+        "award",
+        "issue",
+        "void",
+        "grant",
+        "revoke",
+        "make",
+        "put",
+    ]
 )
 POLITE_OPENINGS = (
     "please",
@@ -168,7 +339,7 @@ def tokenize(text: str) -> list[str]:
             tokens += _CONTRACTIONS[token]
         elif token.endswith("n't"):
             tokens += [token[:-3] if token[:-3] not in ("ca", "wo") else "can", "not"]
-        elif token.endswith("'s") or token.endswith("s'"):
+        elif token.endswith(("'s", "s'")):
             tokens.append(token[:-2] if token.endswith("'s") else token[:-1])
         else:
             tokens.append(token)
@@ -318,7 +489,7 @@ def _point(tokens: list[str], i: int, today: datetime.date) -> tuple[datetime.da
     if token in ("today", "yesterday", "tomorrow"):
         start, end = _period(today, "day", {"today": 0, "yesterday": -1, "tomorrow": 1}[token])
         return start, end, token, 1
-    unit = following[:-1] if following.endswith("s") else following
+    unit = following.removesuffix("s")
     if token in ("this", "last", "next", "previous", "current") and unit in PERIODS and not following.endswith("s"):
         offset = {"this": 0, "current": 0, "last": -1, "previous": -1, "next": 1}[token]
         start, end = _period(today, unit, offset)
@@ -369,7 +540,7 @@ def _recent(tokens: list[str], i: int, today: datetime.date) -> Window | None:
         return None
     number = read_number(tokens, j + 1)
     unit = tokens[j + 1 + number.consumed] if number and j + 1 + number.consumed < len(tokens) else ""
-    unit = unit[:-1] if unit.endswith("s") else unit
+    unit = unit.removesuffix("s")
     if not number or unit not in PERIODS:
         return None
     days = {"day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}[unit] * int(number.value)
