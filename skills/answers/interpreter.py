@@ -147,6 +147,8 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
     for length in range(min(vocab.longest, len(tokens) - i), 0, -1):
         key = stems(tokens[i : i + length])
         elements = vocab.lookup(key)
+        if any(e.kind == "table" for e in elements):  # a table's own word is the table, not a value alike
+            elements = [e for e in elements if e.kind == "table"]
         if elements:
             words = " ".join(tokens[i : i + length])
             return [Meaning("element", words, e, weak=e.partial) for e in elements], length
@@ -455,6 +457,13 @@ def _column(state: _State, meaning: Meaning, following: Meaning | None, schema: 
         plan.group, state.group = (element.table, element.column), False
         used.add(element.table)
         return 0
+    if (
+        following
+        and following.element
+        and following.element.kind == "value"
+        and following.element.column == element.column
+    ):
+        return 0  # "insurer Discovery": the column word says whose value follows
     if numbered:
         state.last_column = element
         return 0
