@@ -69,8 +69,10 @@ def freight(freight_db):  # noqa: F811
         ("How many appointments are not attended?", "SELECT count(*) FROM appointments WHERE status <> 'attended'"),
         (
             "How many no-show visits this year?",
-            "SELECT count(*) FROM appointments WHERE status = 'missed' AND scheduled_for >= '2026-01-01'"
-            " AND scheduled_for < '2027-01-01'",
+            (
+                "SELECT count(*) FROM appointments WHERE status = 'missed' AND scheduled_for >= '2026-01-01'"
+                " AND scheduled_for < '2027-01-01'"
+            ),
         ),
         (
             "How many appointments in 2025?",
@@ -79,8 +81,10 @@ def freight(freight_db):  # noqa: F811
         ("How many appointments before March?", "SELECT count(*) FROM appointments WHERE scheduled_for < '2026-03-01'"),
         (
             "How many cardiology appointments were missed?",
-            "SELECT count(*) FROM appointments a JOIN doctors d ON d.id = a.doctor_id"
-            " WHERE d.specialty = 'cardiology' AND a.status = 'missed'",
+            (
+                "SELECT count(*) FROM appointments a JOIN doctors d ON d.id = a.doctor_id"
+                " WHERE d.specialty = 'cardiology' AND a.status = 'missed'"
+            ),
         ),
         ("How many appointments with a fee of at least R1,000?", "SELECT count(*) FROM appointments WHERE fee >= 1000"),
         (
@@ -137,7 +141,7 @@ def test_superlatives_and_top_n(clinic):
 
 
 def test_which_x_has_the_most_y_counts_each_x_and_keeps_ties(clinic):
-    reading, rows = clinic.answer("Which doctor has the most appointments?")
+    _reading, rows = clinic.answer("Which doctor has the most appointments?")
     truth = clinic.rows(
         "SELECT d.full_name, count(a.id) FROM doctors d LEFT JOIN appointments a ON a.doctor_id = d.id"
         " GROUP BY d.id ORDER BY 2 DESC FETCH FIRST 1 ROWS WITH TIES"
@@ -241,8 +245,10 @@ def test_a_condition_through_a_one_to_many_join_is_not_guessed(clinic):
         ),
         (
             "How many lost shipments by Karoo Haulage?",
-            "SELECT count(*) FROM shipments s JOIN carriers c USING (carrier_id)"
-            " WHERE c.company_name = 'Karoo Haulage' AND s.state = 'lost'",
+            (
+                "SELECT count(*) FROM shipments s JOIN carriers c USING (carrier_id)"
+                " WHERE c.company_name = 'Karoo Haulage' AND s.state = 'lost'"
+            ),
         ),
         ("How many carriers in Botswana?", "SELECT count(*) FROM carriers WHERE country = 'Botswana'"),
     ],
