@@ -409,6 +409,9 @@ def _element(state: _State, meaning: Meaning, following: Meaning | None, schema:
 
 
 def _next_is_measure(following: Meaning | None) -> bool:
+    """A column (or "by" and a column) says what a superlative on a table orders by."""
+    if following and following.kind == "group" and following.words == "by":
+        return True
     return bool(following and following.element and following.element.kind == "column")
 
 
@@ -498,11 +501,15 @@ def _measure_column(schema: Schema, table_name: str, words: str) -> Element:
     non-key number. Several: the question must say which."""
     table = schema.table(table_name)
     numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
-    money = [c for c in numbers if c.type.startswith(("numeric", "money"))]
-    pool = numbers if len(numbers) == 1 else money
+    pool = numbers if len(numbers) == 1 else [c for c in numbers if _is_money(c.type)]
     if len(pool) != 1:
         raise _Unread(f"'{words}' does not say by which measure")
     return Element("column", table_name, pool[0].name)
+
+
+def _is_money(type_name: str) -> bool:
+    """Money is kept in cents: numeric(p,2) or money (a rating's numeric(2,1) is no amount)."""
+    return type_name == "money" or bool(re.fullmatch(r"numeric\(\d+,\s*2\)", type_name))
 
 
 def _add_filter(state: _State, item: Filter, used: set[str]) -> None:
@@ -541,7 +548,7 @@ def _grammar(state: _State, meaning: Meaning, schema: Schema, tokens: list[str])
     elif meaning.kind == "not":
         state.negate = True
     elif meaning.kind == "group":
-        state.group = True
+        state.group = not (state.superlative and meaning.words == "by")  # "top 2 doctors by rating" orders
     elif meaning.kind == "or":
         state.either = True
     elif meaning.kind == "number":
@@ -576,7 +583,7 @@ def _measure_for_number(schema: Schema, table_name: str, currency: bool, words: 
     table = schema.table(table_name)
     numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
     if currency:
-        numbers = [c for c in numbers if c.type.startswith(("numeric", "money"))]
+        numbers = [c for c in numbers if _is_money(c.type)]
     if len(numbers) != 1:
         raise _Unread(f"'{words}' does not say which number it compares")
     return Element("column", table_name, numbers[0].name)
@@ -635,7 +642,7 @@ def _finish(state: _State, schema: Schema, used: set[str]) -> None:
         plan.filters = [f for f in plan.filters if f.table == plan.subject]
     if plan.related and plan.group:
         raise _Unread("two groupings")
-    if plan.yes_no and (plan.aggregate or plan.group or plan.related):
+    if plan.yes_no and (plan.aggregate or plan.group or plan.related or plan.attributes or plan.order):
         raise _Unread("a yes/no question about a total")
     if plan.aggregate and plan.attributes:
         raise _Unread("a total beside a field")
@@ -717,7 +724,9 @@ def describe(plan: Plan, shape: str) -> str:
         func, table, _ = plan.related
         inner = " and ".join(_filter_words(f) for f in plan.related_filters)
         counted = f"{table.replace('_', ' ')}" + (f" where {inner}" if inner else "")
-        head = f"{subject}{where}, with their number of {counted}"
+        measure = {"count": "number of", "sum": "total", "avg": "average", "min": "minimum", "max": "maximum"}[func]
+        of = f" {plan.related[2].replace('_', ' ')} of" if plan.related[2] else ""
+        head = f"{subject}{where}, with their {measure}{of} {counted}"
         if plan.order_related:
             head += f", the {'most' if plan.order_related > 0 else 'fewest'}" + (
                 f" {plan.limit}" if plan.limit and plan.limit > 1 else ""

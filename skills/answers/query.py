@@ -372,6 +372,7 @@ def _related(writer: Writer, plan: Plan) -> str:
     if func == "count":
         measure = f"count(DISTINCT ({', '.join(_pk(target, root))}))" if target.primary_key else "count(*)"
     else:
-        measure = f"coalesce({func}({root}.{_ident(column)}), 0)"
+        measure = f"{func}({root}.{_ident(column)})"
+        measure = f"coalesce({measure}, 0)" if func == "sum" else f"round({measure}, 2)" if func == "avg" else measure
     body = " ".join([f"SELECT {measure}", inner.text(), *joins])
     return f"({body} WHERE {' AND '.join(correlate + inner.where)})"

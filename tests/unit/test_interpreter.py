@@ -327,3 +327,25 @@ def test_the_demo_database_reads_too(demo):
         )
     )
     assert demo.read("Delete all contractors").code == "read_only"
+
+
+def test_top_n_by_a_column_orders_and_does_not_group(clinic):
+    _, rows = clinic.answer("top 2 doctors by rating")
+    assert [r[0] for r in rows] == ["Naledi Mokoena", "Ayesha Patel"]
+
+
+def test_an_average_per_x_is_the_average_not_zero_for_none(clinic):
+    reading, rows = clinic.answer("average fee per doctor")
+    assert "average fee" in reading.interpretation
+    assert rows == clinic.rows(
+        "SELECT d.full_name, round(avg(a.fee), 2) FROM doctors d LEFT JOIN appointments a ON a.doctor_id = d.id"
+        " GROUP BY d.id ORDER BY 1"
+    )
+
+
+def test_a_yes_no_question_about_a_field_is_not_answered_by_the_row_existing(clinic):
+    assert isinstance(clinic.read("Does Grace Adams have a rating?"), Refusal)
+
+
+def test_a_superlative_on_a_table_with_several_measures_asks_which(clinic):
+    assert isinstance(clinic.read("Who is the biggest doctor?"), Refusal)
