@@ -417,8 +417,8 @@ def _next_is_measure(following: Meaning | None) -> bool:
 
 def _value(state: _State, element: Element, used: set[str]) -> None:
     column = element.column
-    if element.value is True:  # a yes/no column named by its word ("active", "delayed")
-        op = "not true" if state.negate else "true"
+    if isinstance(element.value, bool):  # a yes/no column named by its word ("active", "inactive")
+        op = "not true" if state.negate == element.value else "true"
         state.negate = False
         _add_filter(state, Filter(element.table, column, op, (), element.column), used)
         return

@@ -129,6 +129,9 @@ def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
     for phrase in phrases:
         if kind_boolean:
             vocabulary.add(phrase, Element("value", table.name, column.name, True))
+            if len(phrase) == 1:  # "inactive", "unpaid", "non-delayed": the flag's opposite
+                for prefix in ("in", "un", "non"):
+                    vocabulary.add((prefix + phrase[0],), Element("value", table.name, column.name, False))
         else:
             vocabulary.add(phrase, Element("column", table.name, column.name))
     for word in words:

@@ -235,6 +235,8 @@ def test_a_condition_through_a_one_to_many_join_is_not_guessed(clinic):
     [
         ("How many active carriers are there?", "SELECT count(*) FROM carriers WHERE is_active"),
         ("How many carriers are not active?", "SELECT count(*) FROM carriers WHERE NOT is_active"),
+        ("How many inactive carriers?", "SELECT count(*) FROM carriers WHERE NOT is_active"),
+        ("How many carriers are not inactive?", "SELECT count(*) FROM carriers WHERE is_active"),
         ("How many consignments are on the way?", "SELECT count(*) FROM shipments WHERE state = 'in_transit'"),
         ("How many shipments not delivered?", "SELECT count(*) FROM shipments WHERE state <> 'delivered'"),
         ("How many shipments cost over R100k?", "SELECT count(*) FROM shipments WHERE cost > 100000"),
