@@ -170,6 +170,8 @@ def _plan(meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[st
     state = _State(Plan(subject, yes_no=yes_no))
     used_tables: set[str] = {subject}
     cost = sum(1 for m in meanings if m.weak)
+    named = [m.element.table for m in meanings if m.element and m.element.kind == "table"]
+    cost += len(named) - len(set(named))  # a table said twice is likelier a value spelt like its synonym
     for index, meaning in enumerate(meanings):
         following = meanings[index + 1] if index + 1 < len(meanings) else None
         element = meaning.element

@@ -102,8 +102,8 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
     for length in range(min(vocab.longest, len(tokens) - i), 0, -1):
         key = stems(tokens[i : i + length])
         elements = vocab.lookup(key)
-        if any(e.kind == "table" for e in elements):  # a table's own word is the table, not a value alike
-            elements = [e for e in elements if e.kind == "table"]
+        if any(e.kind == "table" and e.value is None for e in elements):
+            elements = [e for e in elements if e.kind == "table"]  # a table's own name is the table, not a value
         if elements:
             words = " ".join(tokens[i : i + length])
             return [Meaning("element", words, e, weak=e.partial) for e in elements], length

@@ -102,7 +102,7 @@ def build(schema: Schema, lexicon: Lexicon) -> Vocabulary:
     for table in schema.tables:
         vocabulary.add(tuple(table.name.lower().split("_")), Element("table", table.name))
         for word in lexicon.tables.get(table.name, ()):
-            vocabulary.add(word, Element("table", table.name))
+            vocabulary.add(word, Element("table", table.name, value="lexicon"))
         for column in table.columns:
             _add_column(vocabulary, table, column, lexicon, table_words, weak)
         for column_name, names in table.names.items():
