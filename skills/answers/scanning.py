@@ -1,0 +1,202 @@
+"""The words of a question as items, each the list of what its words may mean.
+
+`scan(tokens, vocabulary, today)` walks the tokens once: a phrase the schema or lexicon answers to
+(longest first), a piece of generic grammar (how many, average, most, over R100k, in 2025, not,
+per, or), or a filler word; whatever is none of these is returned as unknown. `change_request`
+finds a request to change data by its verb; `not_found` recognises a code shaped like the codes a
+table holds that it does not hold.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from skills.answers.model import Refusal
+from skills.answers.vocabulary import Element, Vocabulary
+from skills.answers.words import (
+    AGGREGATES,
+    CHANGE_VERBS,
+    COMPARISONS,
+    FILLER,
+    NEGATIONS,
+    POLITE_OPENINGS,
+    SUPERLATIVES,
+    read_dates,
+    read_number,
+    stem,
+    stems,
+)
+
+GROUP_WORDS = frozenset({"per", "each", "by"})
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """One meaning of some words: a database Element, or grammar (kind: count, agg, super, not,
+    group, or, number, window)."""
+
+    kind: str
+    words: str
+    element: Element | None = None
+    value: object = None  # agg: func; super: (direction, n); number: (op, Decimal, Decimal|None, currency)
+    weak: bool = False
+
+
+def change_request(tokens: list[str]) -> str | None:
+    """The verb of a request to change data ("Delete all X", "please set Y to Z"), else None."""
+    text = " ".join(tokens)
+    for opening in sorted(POLITE_OPENINGS, key=len, reverse=True):
+        if text.startswith(opening + " "):
+            text = text[len(opening) + 1 :]
+            break
+    first, _, rest = text.partition(" ")
+    if first not in CHANGE_VERBS:
+        return None
+    if first == "add" and rest.startswith("up"):
+        return None  # "add up the totals" is a sum
+    return first
+
+
+def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[list[list[Meaning]], list[str]]:
+    """The question as a sequence of items, each the list of what its words may mean; and the words
+    nothing accounts for."""
+    items: list[list[Meaning]] = []
+    unknown: list[str] = []
+    tokens = _split_unknown_hyphens(tokens, vocab)
+    i = 0
+    while i < len(tokens):
+        found = _grammar_at(tokens, i, today)
+        phrase, length = _phrase_at(tokens, i, vocab)
+        if found and (not phrase or found[1] >= length):
+            meanings, used = found
+            items.append(meanings + (phrase if found[1] == length else []))
+            i += used
+            continue
+        if phrase:
+            extra = _grammar_word(tokens[i]) if length == 1 else None
+            items.append(phrase + ([extra] if extra else []))
+            i += length
+            continue
+        word = _grammar_word(tokens[i])
+        if word:
+            items.append([word])
+        elif tokens[i] not in FILLER and stem(tokens[i]) not in FILLER:
+            unknown.append(tokens[i])
+        i += 1
+    return _drop_bare_grammar(items), unknown
+
+
+def _split_unknown_hyphens(tokens: list[str], vocab: Vocabulary) -> list[str]:
+    result = []
+    for token in tokens:
+        if "-" in token and not vocab.lookup((stem(token),)) and not any(c.isdigit() for c in token):
+            result += [part for part in token.split("-") if part]
+        else:
+            result.append(token)
+    return result
+
+
+def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meaning], int]:
+    for length in range(min(vocab.longest, len(tokens) - i), 0, -1):
+        key = stems(tokens[i : i + length])
+        elements = vocab.lookup(key)
+        if any(e.kind == "table" and e.value is None for e in elements):
+            elements = [e for e in elements if e.kind == "table"]  # a table's own name is the table, not a value
+        if elements:
+            words = " ".join(tokens[i : i + length])
+            return [Meaning("element", words, e, weak=e.partial) for e in elements], length
+    return [], 0
+
+
+def _grammar_word(token: str) -> Meaning | None:
+    if token in AGGREGATES:
+        return Meaning("agg", token, value=AGGREGATES[token])
+    if token in SUPERLATIVES:
+        return Meaning("super", token, value=(SUPERLATIVES[token], 1))
+    if token in NEGATIONS:
+        return Meaning("not", token)
+    if token in ("count",):
+        return Meaning("count", token)
+    if token in GROUP_WORDS:
+        return Meaning("group", token)
+    if token == "or":
+        return Meaning("or", token)
+    return None
+
+
+def _grammar_at(tokens: list[str], i: int, today: datetime.date) -> tuple[list[Meaning], int] | None:
+    """Multi-word grammar at tokens[i]: how many, number of, for each, comparisons with their
+    numbers, between, top N, N biggest, date windows."""
+    pair = tuple(tokens[i : i + 2])
+    if pair in (("how", "many"), ("number", "of"), ("how", "much")):
+        return [Meaning("count", " ".join(pair), value=pair == ("how", "much"))], 2
+    if pair in (("for", "each"), ("for", "every"), ("broken", "down"), ("grouped", "by"), ("split", "by")):
+        return [Meaning("group", " ".join(pair))], 2
+    window = read_dates(tokens, i, today)
+    if window:
+        return [Meaning("window", window.words, value=window)], window.consumed
+    if tokens[i] == "between":
+        low = read_number(tokens, i + 1)
+        if low and i + 1 + low.consumed < len(tokens) and tokens[i + 1 + low.consumed] == "and":
+            high = read_number(tokens, i + 2 + low.consumed)
+            if high:
+                used = 2 + low.consumed + high.consumed
+                value = ("between", low.value, high.value, low.currency or high.currency)
+                return [Meaning("number", " ".join(tokens[i : i + used]), value=value)], used
+    for words, op in COMPARISONS:
+        if tuple(tokens[i : i + len(words)]) == words:
+            number = read_number(tokens, i + len(words))
+            if number:
+                used = len(words) + number.consumed
+                value = (op, number.value, None, number.currency)
+                return [Meaning("number", " ".join(tokens[i : i + used]), value=value)], used
+    if tokens[i] in ("top", "bottom", "first", "last"):
+        number = read_number(tokens, i + 1)
+        if number and number.value == int(number.value) and 0 < number.value <= 1000:
+            direction = -1 if tokens[i] == "bottom" else 1
+            return [Meaning("super", f"{tokens[i]} {tokens[i + 1]}", value=(direction, int(number.value)))], 2
+    number = read_number(tokens, i)
+    if number:
+        following = tokens[i + number.consumed] if i + number.consumed < len(tokens) else ""
+        if following in SUPERLATIVES and number.value == int(number.value) and 0 < number.value <= 1000:
+            value = (SUPERLATIVES[following], int(number.value))
+            return [Meaning("super", f"{tokens[i]} {following}", value=value)], number.consumed + 1
+        words = " ".join(tokens[i : i + number.consumed])
+        return [Meaning("number", words, value=("=", number.value, None, number.currency))], number.consumed
+    return None
+
+
+def _drop_bare_grammar(items: list[list[Meaning]]) -> list[list[Meaning]]:
+    """ "by" before no column or table is a preposition ("installations by Karoo Haulage")."""
+    result = []
+    for index, choices in enumerate(items):
+        if len(choices) == 1 and choices[0].kind == "group" and choices[0].words == "by":
+            following = items[index + 1] if index + 1 < len(items) else []
+            if not any(m.element and m.element.kind in ("column", "table") for m in following):
+                continue
+        result.append(choices)
+    return result
+
+
+def not_found(unknown: list[str], question: str, vocab: Vocabulary) -> Refusal | None:
+    """A code shaped like the codes a table holds ("PO-2026-99999") that it does not hold: not found."""
+    shapes = {}
+    for table in vocab.schema.tables:
+        for column, names in table.names.items():
+            for name in names[:50]:
+                shapes.setdefault(_shape(name.lower()), (table.name, column))
+    missing = [word for word in unknown if any(c.isdigit() for c in word) and _shape(word) in shapes]
+    if missing and len(missing) == len(unknown):
+        table, column = shapes[_shape(missing[0])]
+        return Refusal(
+            "not_found",
+            f"no {table.replace('_', ' ')} has {column.replace('_', ' ')} {', '.join(w.upper() for w in missing)}",
+            tuple(missing),
+        )
+    return None
+
+
+def _shape(text: str) -> str:
+    return re.sub(r"[a-z]+", "a", re.sub(r"\d+", "9", text))
