@@ -46,6 +46,7 @@ class ToolContext:
     settings: Any  # skills.config.Settings
     agent_id: str = ""
     deadline: float | None = None  # time.monotonic() value by which the tool must give up
+    tables: tuple[str, ...] = ()  # a data agent's own tables (registry `data.tables`); () = all the role reads
 
 
 @dataclass
