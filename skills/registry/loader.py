@@ -146,15 +146,23 @@ def _unique(words: list[str]) -> list[str]:
     return list(dict.fromkeys(words))
 
 
+def _telling(word: str) -> bool:
+    """A phrase ("project manager") or an abbreviation in capitals ("PM", "ETA"): telling on its own.
+    One everyday word ("town", "reason", "late") is not."""
+    return " " in word.strip() or (word.isupper() and len(word) >= 2)
+
+
 def routing_view(agent: dict) -> dict:
     """The agent as routing sees it: a data agent's words for its tables count as its triggers ("POs",
-    "subbies", "rollouts"); its words for columns and stored values only beside other evidence ("PM on
-    Tembisa": a name of its data; "town" or "outstanding" alone says little)."""
+    "subbies", "rollouts"), and so do its telling words for columns ("PM", "phone number"); other column
+    words and the words for stored values only beside other evidence ("town" or "outstanding" alone
+    says little)."""
     lexicon = agent.get("lexicon")
     if not lexicon:
         return agent
-    strong = [w for words in lexicon["tables"].values() for w in words]
-    weak = [w for words in lexicon["columns"].values() for w in words]
+    columns = [w for words in lexicon["columns"].values() for w in words]
+    strong = [w for words in lexicon["tables"].values() for w in words] + [w for w in columns if _telling(w)]
+    weak = [w for w in columns if not _telling(w)]
     weak += [w for by_value in lexicon["values"].values() for words in by_value.values() for w in words]
     return {
         **agent,
