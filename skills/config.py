@@ -79,6 +79,8 @@ class Settings:
         self.max_tokens = _as_int(env, "ORCHESTRATOR_MAX_TOKENS", 1024)
         self.agent_timeout_s = _as_float(env, "ORCHESTRATOR_AGENT_TIMEOUT", 60.0)
         self.tool_result_chars = _as_int(env, "ORCHESTRATOR_TOOL_RESULT_CHARS", 4000)
+        # a data agent's schema and lexicon, summarised into the model's system prompt, within this many tokens
+        self.schema_summary_tokens = _as_int(env, "ORCHESTRATOR_SCHEMA_SUMMARY_TOKENS", 1500)
         # the one short call that settles an unsure route (skills/execution/fallback.py): no retries
         self.llm_fallback_timeout_s = _as_float(env, "ORCHESTRATOR_LLM_FALLBACK_TIMEOUT", 2.0)
 

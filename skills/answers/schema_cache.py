@@ -5,7 +5,8 @@ SELECTs: too slow to repeat per question, and it changes about as often as the n
 reads from the same data. So it is read when they are (bin/refresh_entities, and a route once
 ORCHESTRATOR_ENTITY_TTL has passed: skills/routing/names/sources.py calls `read_schemas`) and
 kept in the same `entities` routing input, under "schemas": {agent_id: Schema.to_json()}.
-Execution takes it from there (`cached_schema`) and reads it live only when it was never read.
+Execution (skills/execution/data.py) takes it from there (`cached_schema`) and reads it live
+(`read_schema_in`) only when it was never read.
 """
 
 from __future__ import annotations
@@ -74,12 +75,3 @@ def cached_schema(settings, agent: dict) -> Schema | None:
         return Schema.from_json(raw)
     except (KeyError, TypeError, ValueError):
         return None  # written by an older shape of the cache: read it again
-
-
-def schema_for(settings, agent: dict, db) -> Schema:
-    """The cached schema, else read now through `db` (an open ReadOnlySession on the agent's database)."""
-    schema = cached_schema(settings, agent)
-    if schema is None:
-        return read_schema_in(db, agent)
-    check_lexicon(agent, schema)
-    return schema
