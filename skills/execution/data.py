@@ -31,6 +31,17 @@ def agent_tools_module(agents_dir: str, agent: dict) -> bool:
     return os.path.isfile(os.path.join(agents_dir, agent["id"], "tools.py"))
 
 
+def agent_tools(agents_dir: str, agent: dict) -> dict:
+    """The agent's tools by name: its own module's, else (a data agent) the generic data tools."""
+    from skills.execution.tools import load_agent_tools
+
+    if agent.get("data") and not agent_tools_module(agents_dir, agent):
+        from skills.answers.data_tools import TOOLS
+
+        return dict(TOOLS)
+    return load_agent_tools(agents_dir, agent["id"])
+
+
 def default_prompt(agent: dict) -> str:
     """The system prompt of a data agent without a prompt.md: what it is for, from the registry."""
     return (
@@ -79,7 +90,9 @@ def refusal_error(agent: dict, refusal: Refusal):
         error.details["words"] = list(refusal.words)
         return error
     words = ", ".join(repr(word) for word in refusal.words)
-    message = refusal.message or f"{agent['name']} does not understand {words} in this question"
+    message = refusal.message or f"{agent['name']} cannot read this question"
+    if refusal.words and not all(word in message for word in refusal.words):
+        message += f" (words it does not understand: {words})"
     return ModelRequired(
         f"{message}. Set ANTHROPIC_API_KEY to let Claude answer it, or ask again in the words of the data.",
         details={"words": list(refusal.words)},

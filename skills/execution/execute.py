@@ -221,7 +221,7 @@ def run_data_agent(agent: dict, query: str, context: dict | None, settings, mode
     scoped = settings.for_data(agent["data"])
     ctx = ToolContext(scoped, agent["id"], deadline, tuple(agent["data"].get("tables") or ()))
     own = data_answers.agent_tools_module(settings.agents_dir, agent)
-    tools = load_agent_tools(settings.agents_dir, agent["id"]) if own else dict(data_tools.TOOLS)
+    tools = data_answers.agent_tools(settings.agents_dir, agent)
     reading, schema = data_answers.read_question(settings, agent, query, deadline)
     if isinstance(reading, Reading):
         answer = data_answers.answer_reading(settings, agent, reading, deadline)
@@ -243,8 +243,11 @@ def run_data_agent(agent: dict, query: str, context: dict | None, settings, mode
         entries = agent.get("tools") or data_tools.TOOL_ENTRIES
         try:
             return run_direct({**agent, "tools": entries, "default_tool": None}, tools, query, ctx, planner=own)
-        except ModelRequired:
-            pass  # no catalogue tool fits either: the interpreter's words say what was not understood
+        except ModelRequired as error:
+            if error.field:  # a catalogue tool fits but lacks an argument ("sql"): that is the more precise refusal
+                error.details["words"] = list(reading.words)
+                raise
+            # no catalogue tool fits either: the interpreter's words say what was not understood
     raise data_answers.refusal_error(agent, reading)
 
 
