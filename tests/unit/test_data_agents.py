@@ -217,6 +217,13 @@ def test_a_data_agent_over_another_database_needs_only_its_registry_entry(script
     counted = script("execute_agent", "--agent", "shop-agent", "--query", "How many suppliers are there?", env=env)
     assert counted.returncode == 0, counted.stdout
     assert "3" in counted.json["response"]
+    # the names its schema holds route to it, with no `entities:` declared
+    no_ttl = {**env, "ORCHESTRATOR_ENTITY_TTL": "0"}  # only bin/refresh_entities reads them
+    before = script("route_task", "--task", "what about Gamma Ducts?", env=no_ttl).json
+    assert "Gamma Ducts" not in (before["agent"] or {}).get("matched_keywords", [])
+    assert script("refresh_entities", env=no_ttl).returncode == 0
+    routed = script("route_task", "--task", "what about Gamma Ducts?", env=no_ttl).json
+    assert routed["agent"]["agent_id"] == "shop-agent" and "Gamma Ducts" in routed["agent"]["matched_keywords"]
     unset = script(
         "execute_agent",
         "--agent",

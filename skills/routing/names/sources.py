@@ -199,6 +199,14 @@ def _read_all(settings, agents: list[dict], deadline: float | None) -> dict:
         for agent_id, message in failed.items():
             known = value["errors"].get(agent_id)
             value["errors"][agent_id] = f"{known}; {message}" if known else message
+        for agent in agents:  # a data agent that declares no `entities:` is known by the names its schema holds
+            schema = value["schemas"].get(agent["id"])
+            if agent.get("data") and not agent.get("entities") and schema:
+                names = {
+                    name for table in schema["tables"] for held in table.get("names", {}).values() for name in held
+                }
+                if names:
+                    value["agents"][agent["id"]] = sorted(names)[:MAX_NAMES_PER_SOURCE]
     return value
 
 
