@@ -265,3 +265,57 @@ def test_no_table_column_or_value_name_of_the_demo_schema_is_in_the_interpreters
             code = handle.read().lower()
         found += [f"{name}: {word}" for word in sorted(names) if re.search(rf"\b{re.escape(word)}\b", code)]
     assert found == []
+
+
+# ---------------------------------------------------------------- refusals and the summary, as values
+
+
+AGENT = {"id": "a", "name": "A Agent", "data": {"url_env": "X_URL"}}
+
+
+def test_each_refusal_becomes_its_error_with_a_stable_code_and_exit():
+    from skills.answers.model import Refusal
+    from skills.execution.data import refusal_error
+
+    ambiguous = refusal_error(AGENT, Refusal("ambiguous", "Which one?", options=("by city", "by province")))
+    assert (ambiguous.code, ambiguous.exit_status, ambiguous.details["options"]) == (
+        "ambiguous",
+        1,
+        ["by city", "by province"],
+    )
+    read_only = refusal_error(AGENT, Refusal("read_only", ""))
+    assert (read_only.code, read_only.exit_status) == ("read_only", 1)
+    assert "Nothing was changed" in read_only.message
+    missing = refusal_error(AGENT, Refusal("not_found", "No supplier named 'Zeta'.", words=("Zeta",)))
+    assert (missing.code, missing.exit_status, missing.message) == ("not_found", 1, "No supplier named 'Zeta'.")
+    unread = refusal_error(AGENT, Refusal("model_required", "", words=("frob",)))
+    assert (unread.code, unread.details["words"]) == ("model_required", ["frob"]) and "'frob'" in unread.message
+
+
+def test_the_schema_summary_names_tables_columns_values_keys_and_lexicon_words_within_its_budget():
+    from skills.answers.model import Column, ForeignKey, Lexicon, Schema, Table
+    from skills.execution.data import schema_summary
+
+    schema = Schema(
+        (
+            Table("owners", (Column("id", "integer"), Column("title", "text")), ("id",)),
+            Table(
+                "boats",
+                (
+                    Column("id", "integer"),
+                    Column("state", "text", values=("afloat", "docked")),
+                    Column("owner_id", "integer"),
+                ),
+                ("id",),
+                (ForeignKey(("owner_id",), "owners", ("id",)),),
+            ),
+        )
+    )
+    lexicon = Lexicon(tables={"boats": ("vessel", "vessels")}, values={"boats.state": {"docked": ("in port",)}})
+    summary = schema_summary(schema, lexicon, 1000)
+    assert (
+        "- boats(id integer, state text in (afloat|docked), owner_id integer) key id; owner_id -> owners(id)" in summary
+    )
+    assert "vessel, vessels = table boats" in summary and "in port = boats.state 'docked'" in summary
+    short = schema_summary(schema, lexicon, 0)  # below the floor: the first lines, and what was left out
+    assert "more lines left out" in short and len(short) <= 200 + 80
