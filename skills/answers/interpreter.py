@@ -1,0 +1,767 @@
+"""From a question to one SQL query over any PostgreSQL schema, or an honest refusal.
+
+The method is PRECISE's (Popescu, Etzioni and Kautz, IUI 2003): every content word must map to
+one database element (a table, a column, a stored value, a named row) or to a piece of generic
+English grammar (how many, average, most, over, not, per, in 2025), and the mapping must give one
+query. Each word may mean several things; every combination is tried (`_readings`), the ones that
+make a coherent plan are written as SQL (`query.to_sql`), and:
+
+- one distinct SQL left: a `Reading`;
+- several: `Refusal("ambiguous")` with each reading in words;
+- a word no element or grammar accounts for: `Refusal("model_required")` naming it;
+- a name shaped like the data's names that the data does not hold: `Refusal("not_found")`;
+- a request to change data: `Refusal("read_only")`, before anything else is read.
+
+Weak matches (a name from some of its words, a column from one word of its name) count against a
+reading: when a reading needs none, the ones that do are dropped. `say` turns rows into words.
+Open `words.py` for the English, `vocabulary.py` for the phrases a schema answers to, `query.py`
+for how a plan becomes SQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import re
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from skills.answers.model import Lexicon, Reading, Refusal, Schema
+from skills.answers.query import Filter, Forks, Nested, Plan, Unusable, describe_path, fans_out, shortest_paths, to_sql
+from skills.answers.vocabulary import Element, Vocabulary, is_date, is_key, is_numeric, vocabulary
+from skills.answers.words import (
+    AGGREGATES,
+    CHANGE_VERBS,
+    COMPARISONS,
+    FILLER,
+    NEGATIONS,
+    POLITE_OPENINGS,
+    SUPERLATIVES,
+    YES_NO_STARTS,
+    read_dates,
+    read_number,
+    stem,
+    stems,
+    tokenize,
+)
+
+MAX_READINGS = 512  # combinations of word meanings tried before the question counts as too loose to read
+GROUP_WORDS = frozenset({"per", "each", "by"})
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """One meaning of some words: a database Element, or grammar (kind: count, agg, super, not,
+    group, or, number, window)."""
+
+    kind: str
+    words: str
+    element: Element | None = None
+    value: object = None  # agg: func; super: (direction, n); number: (op, Decimal, Decimal|None, currency)
+    weak: bool = False
+
+
+def interpret(question: str, schema: Schema, lexicon: Lexicon, *, today: datetime.date) -> Reading | Refusal:
+    """The one query the question means over `schema`, or why there is none (see the module docstring)."""
+    tokens = tokenize(question)
+    if not tokens:
+        return Refusal("model_required", "the question has no words to read", ())
+    change = _change_request(tokens)
+    if change:
+        return Refusal(
+            "read_only",
+            f"nothing was changed: '{change}' asks to change data, and this database is only read",
+            (change,),
+        )
+    vocab = vocabulary(schema, lexicon)
+    items, unknown = _scan(tokens, vocab, today)
+    if unknown:
+        missing = _not_found(unknown, question, vocab)
+        if missing:
+            return missing
+        return Refusal("model_required", f"not understood: {', '.join(unknown)}", tuple(unknown))
+    if not any(m.element for choices in items for m in choices):
+        return Refusal("model_required", "the question names nothing this database holds", ())
+    yes_no = tokens[0] in YES_NO_STARTS
+    return _choose(items, schema, vocab, yes_no, tokens)
+
+
+def _change_request(tokens: list[str]) -> str | None:
+    """The verb of a request to change data ("Delete all X", "please set Y to Z"), else None."""
+    text = " ".join(tokens)
+    for opening in sorted(POLITE_OPENINGS, key=len, reverse=True):
+        if text.startswith(opening + " "):
+            text = text[len(opening) + 1 :]
+            break
+    first, _, rest = text.partition(" ")
+    if first not in CHANGE_VERBS:
+        return None
+    if first == "add" and rest.startswith("up"):
+        return None  # "add up the totals" is a sum
+    return first
+
+
+# --- reading the words --------------------------------------------------------------------------
+
+
+def _scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[list[list[Meaning]], list[str]]:
+    """The question as a sequence of items, each the list of what its words may mean; and the words
+    nothing accounts for."""
+    items: list[list[Meaning]] = []
+    unknown: list[str] = []
+    tokens = _split_unknown_hyphens(tokens, vocab)
+    i = 0
+    while i < len(tokens):
+        found = _grammar_at(tokens, i, today)
+        phrase, length = _phrase_at(tokens, i, vocab)
+        if found and (not phrase or found[1] >= length):
+            meanings, used = found
+            items.append(meanings + (phrase if found[1] == length else []))
+            i += used
+            continue
+        if phrase:
+            extra = _grammar_word(tokens[i]) if length == 1 else None
+            items.append(phrase + ([extra] if extra else []))
+            i += length
+            continue
+        word = _grammar_word(tokens[i])
+        if word:
+            items.append([word])
+        elif tokens[i] not in FILLER and stem(tokens[i]) not in FILLER:
+            unknown.append(tokens[i])
+        i += 1
+    return _drop_bare_grammar(items), unknown
+
+
+def _split_unknown_hyphens(tokens: list[str], vocab: Vocabulary) -> list[str]:
+    result = []
+    for token in tokens:
+        if "-" in token and not vocab.lookup((stem(token),)) and not any(c.isdigit() for c in token):
+            result += [part for part in token.split("-") if part]
+        else:
+            result.append(token)
+    return result
+
+
+def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meaning], int]:
+    for length in range(min(vocab.longest, len(tokens) - i), 0, -1):
+        key = stems(tokens[i : i + length])
+        elements = vocab.lookup(key)
+        if elements:
+            words = " ".join(tokens[i : i + length])
+            return [Meaning("element", words, e, weak=e.partial) for e in elements], length
+    return [], 0
+
+
+def _grammar_word(token: str) -> Meaning | None:
+    if token in AGGREGATES:
+        return Meaning("agg", token, value=AGGREGATES[token])
+    if token in SUPERLATIVES:
+        return Meaning("super", token, value=(SUPERLATIVES[token], 1))
+    if token in NEGATIONS:
+        return Meaning("not", token)
+    if token in ("count",):
+        return Meaning("count", token)
+    if token in GROUP_WORDS:
+        return Meaning("group", token)
+    if token == "or":
+        return Meaning("or", token)
+    return None
+
+
+def _grammar_at(tokens: list[str], i: int, today: datetime.date) -> tuple[list[Meaning], int] | None:
+    """Multi-word grammar at tokens[i]: how many, number of, for each, comparisons with their
+    numbers, between, top N, N biggest, date windows."""
+    pair = tuple(tokens[i : i + 2])
+    if pair in (("how", "many"), ("number", "of"), ("how", "much")):
+        return [Meaning("count", " ".join(pair), value=pair == ("how", "much"))], 2
+    if pair in (("for", "each"), ("for", "every"), ("broken", "down"), ("grouped", "by"), ("split", "by")):
+        return [Meaning("group", " ".join(pair))], 2
+    window = read_dates(tokens, i, today)
+    if window:
+        return [Meaning("window", window.words, value=window)], window.consumed
+    if tokens[i] == "between":
+        low = read_number(tokens, i + 1)
+        if low and i + 1 + low.consumed < len(tokens) and tokens[i + 1 + low.consumed] == "and":
+            high = read_number(tokens, i + 2 + low.consumed)
+            if high:
+                used = 2 + low.consumed + high.consumed
+                value = ("between", low.value, high.value, low.currency or high.currency)
+                return [Meaning("number", " ".join(tokens[i : i + used]), value=value)], used
+    for words, op in COMPARISONS:
+        if tuple(tokens[i : i + len(words)]) == words:
+            number = read_number(tokens, i + len(words))
+            if number:
+                used = len(words) + number.consumed
+                value = (op, number.value, None, number.currency)
+                return [Meaning("number", " ".join(tokens[i : i + used]), value=value)], used
+    if tokens[i] in ("top", "bottom", "first", "last"):
+        number = read_number(tokens, i + 1)
+        if number and number.value == int(number.value) and 0 < number.value <= 1000:
+            direction = -1 if tokens[i] == "bottom" else 1
+            return [Meaning("super", f"{tokens[i]} {tokens[i + 1]}", value=(direction, int(number.value)))], 2
+    number = read_number(tokens, i)
+    if number:
+        following = tokens[i + number.consumed] if i + number.consumed < len(tokens) else ""
+        if following in SUPERLATIVES and number.value == int(number.value) and 0 < number.value <= 1000:
+            value = (SUPERLATIVES[following], int(number.value))
+            return [Meaning("super", f"{tokens[i]} {following}", value=value)], number.consumed + 1
+        words = " ".join(tokens[i : i + number.consumed])
+        return [Meaning("number", words, value=("=", number.value, None, number.currency))], number.consumed
+    return None
+
+
+def _drop_bare_grammar(items: list[list[Meaning]]) -> list[list[Meaning]]:
+    """ "by" before no column or table is a preposition ("installations by Karoo Haulage")."""
+    result = []
+    for index, choices in enumerate(items):
+        if len(choices) == 1 and choices[0].kind == "group" and choices[0].words == "by":
+            following = items[index + 1] if index + 1 < len(items) else []
+            if not any(m.element and m.element.kind in ("column", "table") for m in following):
+                continue
+        result.append(choices)
+    return result
+
+
+def _not_found(unknown: list[str], question: str, vocab: Vocabulary) -> Refusal | None:
+    """A code shaped like the codes a table holds ("PO-2026-99999") that it does not hold: not found."""
+    shapes = {}
+    for table in vocab.schema.tables:
+        for column, names in table.names.items():
+            for name in names[:50]:
+                shapes.setdefault(_shape(name.lower()), (table.name, column))
+    missing = [word for word in unknown if any(c.isdigit() for c in word) and _shape(word) in shapes]
+    if missing and len(missing) == len(unknown):
+        table, column = shapes[_shape(missing[0])]
+        return Refusal(
+            "not_found",
+            f"no {table.replace('_', ' ')} has {column.replace('_', ' ')} {', '.join(w.upper() for w in missing)}",
+            tuple(missing),
+        )
+    return None
+
+
+def _shape(text: str) -> str:
+    return re.sub(r"[a-z]+", "a", re.sub(r"\d+", "9", text))
+
+
+# --- choosing one reading ------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    sql: str
+    params: tuple
+    words: str
+    shape: str
+    table: str
+    cost: int
+
+
+def _choose(items, schema: Schema, vocab: Vocabulary, yes_no: bool, tokens: list[str]) -> Reading | Refusal:
+    combos = 1
+    for choices in items:
+        combos *= len(choices)
+    if combos > MAX_READINGS:
+        return Refusal("ambiguous", "too many words here mean several things at once: say more exactly", ())
+    candidates: list[_Candidate] = []
+    failures: list[str] = []
+    for combination in itertools.product(*items):
+        try:
+            plan, shape, cost = _plan(list(combination), schema, yes_no, tokens)
+        except _Unread as problem:
+            failures.append(problem.args[0])
+            continue
+        candidates += _write(plan, schema, shape, cost, failures)
+    if not candidates:
+        words = tuple(dict.fromkeys(failures))[:3]
+        return Refusal("model_required", "no single query reads the whole question: " + "; ".join(words), ())
+    best = min(c.cost for c in candidates)
+    distinct = {}
+    for candidate in candidates:
+        if candidate.cost == best:
+            distinct.setdefault((candidate.sql, repr(candidate.params)), candidate)
+    if len(distinct) > 1:
+        options = tuple(dict.fromkeys(c.words for c in distinct.values()))
+        return Refusal("ambiguous", "the question can be read in more than one way", (), options)
+    chosen = next(iter(distinct.values()))
+    return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table)
+
+
+def _write(plan: Plan, schema: Schema, shape: str, cost: int, failures: list[str]) -> list[_Candidate]:
+    """The plan as SQL, once per choice of join path where the schema leaves that open."""
+    found, queue = [], [{}]
+    while queue:
+        picks = queue.pop()
+        try:
+            sql, params = to_sql(plan, schema, picks)
+        except Forks as fork:
+            queue += [{**picks, fork.key: n} for n in range(len(fork.options))]
+            continue
+        except Unusable as problem:
+            failures.append(str(problem))
+            continue
+        words = describe(plan, shape) + (_path_words(picks, plan, schema) if picks else "")
+        found.append(_Candidate(sql, params, words, shape, plan.subject, cost))
+    return found
+
+
+def _path_words(picks: dict[str, int], plan: Plan, schema: Schema) -> str:
+    parts = []
+    for key, index in sorted(picks.items()):
+        start, _, goal = key.removeprefix("path ").partition("->")
+        parts.append(describe_path(shortest_paths(schema, start, goal)[index]))
+    return " (" + "; ".join(parts) + ")"
+
+
+class _Unread(Exception):
+    """This combination of meanings is not one coherent question."""
+
+
+@dataclass
+class _State:
+    plan: Plan
+    negate: bool = False
+    agg: str | None = None
+    count_open: bool = False  # "how many"/"how much" not yet followed by a table: a number column is summed
+    how_much: bool = False
+    group: bool = False
+    superlative: tuple[int, int] | None = None
+    last_column: Element | None = None  # a column that a following number or date may compare
+    either: bool = False  # "or" seen: the next value joins the previous filter
+
+
+def _subject(meanings: list[Meaning]) -> str:
+    """The table the answer is about: the first one named, unless it is what a count is grouped
+    by ("total fee per doctor" is about the fees); else the first named row's, column's or value's."""
+    grouped = {i + 1 for i, m in enumerate(meanings) if m.kind == "group"}
+    for kind in ("table", "name", "column", "value", "adjective"):
+        for index, meaning in enumerate(meanings):
+            if meaning.element and meaning.element.kind == kind and not (kind == "table" and index in grouped):
+                return meaning.element.table
+    raise _Unread("nothing to ask about")
+
+
+def _plan(meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[str]) -> tuple[Plan, str, int]:
+    subject = _subject(meanings)
+    mentioned = {m.element.table for m in meanings if m.element and m.element.kind in ("table", "name")}
+    state = _State(Plan(subject, yes_no=yes_no))
+    used_tables: set[str] = {subject}
+    cost = sum(1 for m in meanings if m.weak)
+    for index, meaning in enumerate(meanings):
+        following = meanings[index + 1] if index + 1 < len(meanings) else None
+        element = meaning.element
+        if (
+            element
+            and mentioned
+            and element.kind in ("column", "value", "adjective")
+            and element.table not in mentioned
+        ):
+            cost += 1  # a column or value of a table the question names is the likelier meaning
+        if meaning.kind == "element":
+            cost += _element(state, meaning, following, schema, used_tables)
+        else:
+            _grammar(state, meaning, schema, tokens)
+    _finish(state, schema, used_tables)
+    plan = state.plan
+    for item in plan.filters:
+        if item.table not in mentioned and any(map(fans_out, shortest_paths(schema, plan.subject, item.table))):
+            raise _Unread(f"'{item.words}' is not about {plan.subject.replace('_', ' ')} themselves")
+    for meaning in meanings:
+        if meaning.element and meaning.element.kind == "table" and meaning.element.table not in used_tables:
+            raise _Unread(f"'{meaning.words}' is not tied to the rest of the question")
+    return plan, _shape_of(plan), cost
+
+
+def _element(state: _State, meaning: Meaning, following: Meaning | None, schema: Schema, used: set[str]) -> int:
+    element, plan = meaning.element, state.plan
+    if element.kind == "table":
+        state.count_open = False
+        if state.superlative and element.table != plan.subject:
+            direction, limit = state.superlative
+            plan.related, plan.order_related, plan.limit = ("count", element.table, None), direction, limit
+            state.superlative = None
+            used.add(element.table)
+        elif state.group and element.table != plan.subject:
+            plan.group, state.group = (element.table, None), False
+            used.add(element.table)
+        elif state.superlative and element.table == plan.subject and _next_is_measure(following):
+            pass  # "the biggest project by budget": the column that follows says by what
+        elif state.superlative:
+            _superlative_on(state, _measure_column(schema, element.table, meaning.words), schema, used)
+        return 0
+    if element.kind == "name":
+        op = "<>" if state.negate else "="
+        state.negate = False
+        _add_filter(state, Filter(element.table, element.column, op, (element.value,), f"{element.value}"), used)
+        if element.table == plan.subject and not plan.count:
+            plan.record = True
+        return 0
+    if element.kind == "value":
+        _value(state, element, used)
+        return 0
+    if element.kind == "adjective":
+        _superlative_on(state, element, schema, used, direction=element.value * (state.superlative or (1, 1))[0])
+        return 0
+    return _column(state, meaning, following, schema, used)
+
+
+def _next_is_measure(following: Meaning | None) -> bool:
+    return bool(following and following.element and following.element.kind == "column")
+
+
+def _value(state: _State, element: Element, used: set[str]) -> None:
+    column = element.column
+    if element.value is True:  # a yes/no column named by its word ("active", "delayed")
+        op = "not true" if state.negate else "true"
+        state.negate = False
+        _add_filter(state, Filter(element.table, column, op, (), element.column), used)
+        return
+    if state.either:
+        previous = _last_filter(state)
+        if not previous or (previous.table, previous.column) != (element.table, element.column):
+            raise _Unread("'or' between things of different kinds")
+        _replace_last(
+            state,
+            replace(
+                previous, op="in" if previous.op in ("=", "in") else "not in", values=(*previous.values, element.value)
+            ),
+        )
+        state.either = False
+        return
+    op = "<>" if state.negate else "="
+    state.negate = False
+    _add_filter(state, Filter(element.table, column, op, (element.value,), str(element.value)), used)
+
+
+def _column(state: _State, meaning: Meaning, following: Meaning | None, schema: Schema, used: set[str]) -> int:
+    element, plan = meaning.element, state.plan
+    column = schema.table(element.table).column(element.column)
+    if state.agg:
+        if state.agg in ("sum", "avg") and not is_numeric(column):
+            raise _Unread(f"{element.column} is not a number to {state.agg}")
+        plan.aggregate, state.agg = (state.agg, element.table, element.column), None
+        used.add(element.table)
+        return 0
+    numbered = following is not None and following.kind in ("number", "window")
+    if state.count_open and is_numeric(column) and not plan.aggregate and not numbered:
+        plan.aggregate, plan.count, state.count_open = ("sum", element.table, element.column), False, False
+        used.add(element.table)  # "how many homes passed": the column counts, so its total is the answer
+        return 0
+    if state.superlative:
+        _superlative_on(state, element, schema, used)
+        return 0
+    if state.group:
+        plan.group, state.group = (element.table, element.column), False
+        used.add(element.table)
+        return 0
+    if numbered:
+        state.last_column = element
+        return 0
+    if plan.order and plan.order[:2] == (element.table, element.column):
+        return 0  # "the biggest project by budget"
+    plan.attributes.append((element.table, element.column))
+    used.add(element.table)
+    return 1
+
+
+def _superlative_on(state: _State, element: Element, schema: Schema, used: set[str], direction: int | None = None):
+    plan = state.plan
+    column = schema.table(element.table).column(element.column)
+    if not (is_numeric(column) or is_date(column)):
+        raise _Unread(f"{element.column} has no order of size")
+    sign, limit = state.superlative or (1, 1)
+    direction = direction if direction is not None else sign
+    state.superlative = None
+    used.add(element.table)
+    if element.table == plan.subject:
+        if plan.group or plan.related:
+            raise _Unread("a superlative on top of a grouping")
+        plan.order, plan.limit = (element.table, element.column, direction), limit
+        return
+    own = tuple(f for f in plan.filters if f.table == element.table)
+    plan.filters = [f for f in plan.filters if f.table != element.table]
+    plan.nested.append(Nested(element.table, element.column, direction, limit, own))
+
+
+def _measure_column(schema: Schema, table_name: str, words: str) -> Element:
+    """The one measure a superlative on a whole table can mean ("the biggest POs"): its only
+    non-key number. Several: the question must say which."""
+    table = schema.table(table_name)
+    numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
+    money = [c for c in numbers if c.type.startswith(("numeric", "money"))]
+    pool = numbers if len(numbers) == 1 else money
+    if len(pool) != 1:
+        raise _Unread(f"'{words}' does not say by which measure")
+    return Element("column", table_name, pool[0].name)
+
+
+def _add_filter(state: _State, item: Filter, used: set[str]) -> None:
+    plan = state.plan
+    used.add(item.table)
+    if plan.related and item.table != plan.subject:
+        plan.related_filters.append(item)
+    elif plan.nested and item.table == plan.nested[-1].table and item.table != plan.subject:
+        last = plan.nested[-1]
+        plan.nested[-1] = replace(last, filters=(*last.filters, item))
+    else:
+        plan.filters.append(item)
+
+
+def _last_filter(state: _State) -> Filter | None:
+    plan = state.plan
+    pool = plan.related_filters if plan.related and plan.related_filters else plan.filters
+    return pool[-1] if pool else None
+
+
+def _replace_last(state: _State, item: Filter) -> None:
+    plan = state.plan
+    pool = plan.related_filters if plan.related and plan.related_filters else plan.filters
+    pool[-1] = item
+
+
+def _grammar(state: _State, meaning: Meaning, schema: Schema, tokens: list[str]) -> None:
+    plan = state.plan
+    if meaning.kind == "count":
+        plan.count = not meaning.value
+        state.count_open, state.how_much = True, bool(meaning.value)
+    elif meaning.kind == "agg":
+        state.agg = meaning.value
+    elif meaning.kind == "super":
+        state.superlative = meaning.value
+    elif meaning.kind == "not":
+        state.negate = True
+    elif meaning.kind == "group":
+        state.group = True
+    elif meaning.kind == "or":
+        state.either = True
+    elif meaning.kind == "number":
+        _number(state, meaning, schema)
+    elif meaning.kind == "window":
+        _window(state, meaning, schema, tokens)
+
+
+def _number(state: _State, meaning: Meaning, schema: Schema) -> None:
+    op, low, high, currency = meaning.value
+    target = state.last_column
+    state.last_column = None
+    if target is None:
+        target = _measure_for_number(schema, state.plan.subject, currency, meaning.words)
+    column = schema.table(target.table).column(target.column)
+    if not is_numeric(column):
+        raise _Unread(f"{target.column} is not a number to compare with {meaning.words}")
+    if state.negate:
+        op = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "=": "<>", "between": "not between"}[op]
+        state.negate = False
+    words = f"{target.column} {meaning.words}"
+    if op == "between":
+        _add_filter(state, Filter(target.table, target.column, ">=", (low,), words), set())
+        _add_filter(state, Filter(target.table, target.column, "<=", (high,), words), set())
+    elif op == "not between":
+        raise _Unread("'not between'")
+    else:
+        _add_filter(state, Filter(target.table, target.column, op, (low,), words), set())
+
+
+def _measure_for_number(schema: Schema, table_name: str, currency: bool, words: str) -> Element:
+    table = schema.table(table_name)
+    numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
+    if currency:
+        numbers = [c for c in numbers if c.type.startswith(("numeric", "money"))]
+    if len(numbers) != 1:
+        raise _Unread(f"'{words}' does not say which number it compares")
+    return Element("column", table_name, numbers[0].name)
+
+
+def _window(state: _State, meaning: Meaning, schema: Schema, tokens: list[str]) -> None:
+    window = meaning.value
+    target = state.last_column
+    state.last_column = None
+    if target is None:
+        table = schema.table(state.plan.subject)
+        dates = [c for c in table.columns if is_date(c)]
+        if len(dates) > 1:
+            hinted = {stem(t) for t in tokens}
+            dates = [c for c in dates if any(stem(part) in hinted for part in c.name.split("_"))] or dates
+        if len(dates) != 1:
+            raise _Unread(f"'{meaning.words}' does not say which date")
+        target = Element("column", table.name, dates[0].name)
+    column = schema.table(target.table).column(target.column)
+    if not is_date(column):
+        raise _Unread(f"{target.column} is not a date")
+    values = (window.start, window.end)
+    if state.negate:
+        raise _Unread(f"'not {meaning.words}'")
+    _add_filter(state, Filter(target.table, target.column, "window", values, f"{target.column} {window.words}"), set())
+
+
+def _finish(state: _State, schema: Schema, used: set[str]) -> None:
+    plan = state.plan
+    if state.negate:
+        raise _Unread("'not' with nothing after it to deny")
+    if state.agg:
+        table = schema.table(plan.subject)
+        numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
+        if state.agg == "sum" and plan.count is False and len(numbers) == 1:
+            plan.aggregate = ("sum", plan.subject, numbers[0].name)
+        else:
+            raise _Unread(f"'{state.agg}' of what")
+    if state.superlative:
+        if plan.group and not plan.order:
+            plan.order, plan.limit = (plan.subject, "", state.superlative[0]), state.superlative[1]
+        else:
+            raise _Unread("a superlative with nothing to order by")
+    if state.group:
+        raise _Unread("'per' with nothing to group by")
+    if state.last_column:
+        raise _Unread(f"{state.last_column.column} compared with nothing")
+    if state.how_much and not plan.aggregate:
+        raise _Unread("'how much' of what")
+    if plan.group and not (plan.count or plan.aggregate):
+        plan.count = True
+    if plan.group and plan.group[1] is None:
+        _group_as_related(plan)
+    if plan.related:
+        plan.related_filters += [f for f in plan.filters if f.table != plan.subject]
+        plan.filters = [f for f in plan.filters if f.table == plan.subject]
+    if plan.related and plan.group:
+        raise _Unread("two groupings")
+    if plan.yes_no and (plan.aggregate or plan.group or plan.related):
+        raise _Unread("a yes/no question about a total")
+    if plan.aggregate and plan.attributes:
+        raise _Unread("a total beside a field")
+    if plan.count and plan.attributes:
+        raise _Unread("a count beside a field")
+
+
+def _group_as_related(plan: Plan) -> None:
+    """ "How many sites per project": one row per project with its count of sites, zeros too, so the
+    grouped table becomes the subject and the counted one a correlated count."""
+    table = plan.group[0]
+    if plan.aggregate and plan.aggregate[1] != plan.subject:
+        raise _Unread("a total of another table per group")
+    func, column = (plan.aggregate[0], plan.aggregate[2]) if plan.aggregate else ("count", None)
+    counted = plan.subject
+    plan.subject, plan.related, plan.group, plan.aggregate, plan.count = (
+        table,
+        (func, counted, column),
+        None,
+        None,
+        False,
+    )
+    if plan.order:
+        plan.order_related, plan.order = plan.order[2], None
+    plan.related_filters = [f for f in plan.filters if f.table != table]
+    plan.filters = [f for f in plan.filters if f.table == table]
+
+
+def _shape_of(plan: Plan) -> str:
+    if plan.yes_no:
+        return "yes_no"
+    if plan.group or plan.related:
+        return "list"
+    if plan.count and not plan.aggregate:
+        return "count"
+    if plan.aggregate:
+        return "aggregate"
+    if plan.record:
+        return "value" if plan.attributes else "record"
+    return "list"
+
+
+# --- saying it ------------------------------------------------------------------------------------
+
+
+def _filter_words(item: Filter) -> str:
+    column = item.column.replace("_", " ")
+    if item.op in ("true", "not true"):
+        return f"{'not ' if item.op == 'not true' else ''}{column}"
+    if item.op == "window":
+        return item.words.replace("_", " ")
+    if item.op in ("in", "not in"):
+        return f"{column} {'not ' if item.op == 'not in' else ''}one of {', '.join(map(str, item.values))}"
+    if item.op in ("=", "<>"):
+        return f"{column} {'is' if item.op == '=' else 'is not'} {item.values[0]}"
+    return f"{column} {item.op} {_number_text(item.values[0])}"
+
+
+def _number_text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value == value.to_integral() else f"{value}"
+    return str(value)
+
+
+def describe(plan: Plan, shape: str) -> str:
+    """The reading in words: what is counted, listed or totalled, under which conditions."""
+    subject = plan.subject.replace("_", " ")
+    conditions = [
+        f"{item.table.replace('_', ' ')} {_filter_words(item)}" if item.table != plan.subject else _filter_words(item)
+        for item in plan.filters
+    ]
+    conditions += [
+        f"the {n.table.replace('_', ' ')} with the {'highest' if n.direction > 0 else 'lowest'} "
+        f"{n.column.replace('_', ' ')}" + (f" (top {n.limit})" if n.limit > 1 else "")
+        for n in plan.nested
+    ]
+    where = f" where {' and '.join(conditions)}" if conditions else ""
+    if plan.related:
+        func, table, _ = plan.related
+        inner = " and ".join(_filter_words(f) for f in plan.related_filters)
+        counted = f"{table.replace('_', ' ')}" + (f" where {inner}" if inner else "")
+        head = f"{subject}{where}, with their number of {counted}"
+        if plan.order_related:
+            head += f", the {'most' if plan.order_related > 0 else 'fewest'}" + (
+                f" {plan.limit}" if plan.limit and plan.limit > 1 else ""
+            )
+        return head
+    if plan.aggregate:
+        func, table, column = plan.aggregate
+        name = {"avg": "average", "sum": "total", "min": "minimum", "max": "maximum"}[func]
+        head = f"{name} {column.replace('_', ' ')} of {subject}{where}"
+    elif shape == "count" or (plan.group and plan.count):
+        head = f"number of {subject}{where}"
+    elif shape == "yes_no":
+        head = f"whether any {subject}{where}"
+    elif plan.attributes:
+        fields = ", ".join(c.replace("_", " ") for _, c in plan.attributes)
+        head = f"{fields} of {subject}{where}"
+    else:
+        head = f"{subject}{where}"
+    if plan.group:
+        table, column = plan.group
+        head += f", per {(column or table).replace('_', ' ')}"
+    if plan.order and plan.order[1]:
+        table, column, direction = plan.order
+        head += f", {'highest' if direction > 0 else 'lowest'} {column.replace('_', ' ')} first"
+        head += f" (top {plan.limit})" if plan.limit and plan.limit > 1 else " (the top one)"
+    return head
+
+
+def say(reading: Reading, columns: list[str], rows: list[tuple], truncated: bool) -> str:
+    """The result in words: a count with what was counted, Yes/No first for a yes/no question, a
+    record's fields, a list's names (with "and more" when the rows were capped)."""
+    thing = reading.table.replace("_", " ")
+    if reading.shape == "yes_no":
+        matching = rows[0][0] if rows else 0
+        return (
+            f"Yes: {matching} {thing} match ({reading.interpretation})."
+            if matching
+            else (f"No: no {thing} match ({reading.interpretation}).")
+        )
+    if reading.shape in ("count", "aggregate"):
+        value = rows[0][0] if rows else None
+        if value is None:
+            return f"No value: nothing matches ({reading.interpretation})."
+        return f"{_number_text(value)}: {reading.interpretation}."
+    if not rows:
+        return f"None: no {thing} match ({reading.interpretation})."
+    if reading.shape in ("record", "value") and len(rows) == 1:
+        fields = [f"{c.replace('_', ' ')}: {_number_text(v)}" for c, v in zip(columns, rows[0], strict=False)]
+        return "; ".join(fields) + "."
+    lines = []
+    for row in rows:
+        head = _number_text(row[0])
+        rest = ", ".join(f"{c.replace('_', ' ')} {_number_text(v)}" for c, v in zip(columns[1:], row[1:], strict=False))
+        lines.append(f"{head} ({rest})" if rest else head)
+    more = " and more" if truncated else ""
+    return f"{len(rows)}{'+' if truncated else ''} {thing} ({reading.interpretation}): " + "; ".join(lines) + more + "."

@@ -1,0 +1,175 @@
+"""Every phrase a question may use for something a database holds, computed once per (schema, lexicon).
+
+A table answers to its name split on `_` ("purchase_orders" -> "purchase orders"), singular or
+plural, and to its lexicon words; a column to its name, its name without generic affixes
+("onboarded_on" -> "onboarded", "is_active" -> "active") and its lexicon words; a stored value
+(a CHECK list, a few-valued column, a lexicon entry) to its words; a name held in a key column to
+itself and, more weakly, to any run of its words ("Karoo" -> "Karoo Haulage"). Lexicon adjectives
+of a numeric column count in their -er/-est forms. Phrases are keyed by their stems (words.stem).
+
+`vocabulary(schema, lexicon)` caches the result, so one interpretation pays only for its lookups.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from skills.answers.model import Column, Lexicon, Schema, Table
+from skills.answers.words import FILLER, comparative_forms, stems, tokenize
+
+NUMERIC_TYPES = ("integer", "bigint", "smallint", "numeric", "real", "double precision", "money", "decimal")
+DATE_TYPES = ("date", "timestamp", "timestamp without time zone", "timestamp with time zone")
+GENERIC_PREFIXES = ("is", "has", "was")
+GENERIC_SUFFIXES = ("on", "at", "date", "count", "num", "no")
+GENERIC_PARTS = frozenset({"id", "name", "date", "type", "code", "number", "no", "on", "at", "is", "has", "of"})
+
+
+@dataclass(frozen=True)
+class Element:
+    """What a phrase can mean. kind: table, column, value (column = value), name (a row by its name),
+    adjective (a numeric column's -est form: `value` is +1 for highest first)."""
+
+    kind: str
+    table: str
+    column: str = ""
+    value: object = None
+    partial: bool = False  # weak: a name matched by some of its words, a column by one word of its name
+
+    def words(self) -> str:
+        if self.kind == "table":
+            return self.table.replace("_", " ")
+        if self.kind == "column":
+            return f"{self.table}.{self.column}"
+        if self.kind == "name":
+            return f"{self.table} {self.value!r}"
+        if self.kind == "adjective":
+            return f"{'highest' if self.value > 0 else 'lowest'} {self.table}.{self.column}"
+        return f"{self.table}.{self.column} = {self.value!r}"
+
+
+@dataclass
+class Vocabulary:
+    schema: Schema
+    phrases: dict[tuple[str, ...], list[Element]] = field(default_factory=lambda: defaultdict(list))
+    longest: int = 1
+
+    def add(self, text_or_tokens: str | tuple[str, ...], element: Element) -> None:
+        tokens = tuple(tokenize(text_or_tokens)) if isinstance(text_or_tokens, str) else text_or_tokens
+        key = stems(tokens)
+        if not key or all(token in FILLER for token in tokens) and element.kind != "value":
+            return
+        if element not in self.phrases[key]:
+            self.phrases[key].append(element)
+            self.longest = max(self.longest, len(key))
+
+    def lookup(self, key: tuple[str, ...]) -> list[Element]:
+        return self.phrases.get(key, [])
+
+
+def is_numeric(column: Column) -> bool:
+    return column.type.split("(")[0].strip() in NUMERIC_TYPES
+
+
+def is_date(column: Column) -> bool:
+    return column.type.split("(")[0].strip() in DATE_TYPES
+
+
+def is_key(table: Table, column: Column) -> bool:
+    """A surrogate or foreign key: a number that identifies rows rather than measuring anything."""
+    in_foreign = any(column.name in key.columns for key in table.foreign_keys)
+    return (in_foreign or column.name in table.primary_key or column.name == "id") and not column.is_name
+
+
+def _column_phrases(column: str, table_words: set[tuple[str, ...]]) -> tuple[list[tuple[str, ...]], list[str]]:
+    parts = tuple(part for part in column.lower().split("_") if part)
+    full = [parts]
+    trimmed = parts
+    while len(trimmed) > 1 and trimmed[0] in GENERIC_PREFIXES:
+        trimmed = trimmed[1:]
+    while len(trimmed) > 1 and trimmed[-1] in GENERIC_SUFFIXES:
+        trimmed = trimmed[:-1]
+    if trimmed != parts:
+        full.append(trimmed)
+    singles = [p for p in parts if p not in GENERIC_PARTS and p not in FILLER and stems((p,)) not in table_words]
+    return full, singles if len(parts) > 1 else []
+
+
+def build(schema: Schema, lexicon: Lexicon) -> Vocabulary:
+    vocabulary = Vocabulary(schema)
+    table_words = {stems(tuple(t.name.lower().split("_"))) for t in schema.tables}
+    weak: list[tuple[str, Element]] = []
+    for table in schema.tables:
+        vocabulary.add(tuple(table.name.lower().split("_")), Element("table", table.name))
+        for word in lexicon.tables.get(table.name, ()):
+            vocabulary.add(word, Element("table", table.name))
+        for column in table.columns:
+            _add_column(vocabulary, table, column, lexicon, table_words, weak)
+        for column_name, names in table.names.items():
+            for name in names:
+                _add_name(vocabulary, table.name, column_name, name, weak)
+    for key, by_value in lexicon.values.items():
+        table_name, _, column_name = key.partition(".")
+        for value, words in by_value.items():
+            for word in words:
+                vocabulary.add(word, Element("value", table_name, column_name, value))
+    strong = set(vocabulary.phrases)
+    for text, element in weak:  # a weak phrase only where no strong one holds the same words
+        if stems(tuple(tokenize(text))) not in strong:
+            vocabulary.add(text, element)
+    return vocabulary
+
+
+def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
+    if is_key(table, column):
+        return
+    kind_boolean = column.type == "boolean"
+    phrases, singles = _column_phrases(column.name, table_words)
+    words = list(lexicon.columns.get(f"{table.name}.{column.name}", ()))
+    for phrase in phrases:
+        if kind_boolean:
+            vocabulary.add(phrase, Element("value", table.name, column.name, True))
+        else:
+            vocabulary.add(phrase, Element("column", table.name, column.name))
+    for word in words:
+        element = Element(
+            "value" if kind_boolean else "column", table.name, column.name, True if kind_boolean else None
+        )
+        vocabulary.add(word, element)
+        if is_numeric(column) and len(tokenize(word)) == 1:
+            vocabulary.add(comparative_forms(word)[1], Element("adjective", table.name, column.name, 1))
+    if not kind_boolean:
+        for single in singles:
+            weak.append((single, Element("column", table.name, column.name, partial=True)))
+    for value in column.values:
+        vocabulary.add(str(value).replace("_", " "), Element("value", table.name, column.name, value))
+
+
+def _add_name(vocabulary, table_name: str, column_name: str, name: str, weak) -> None:
+    tokens = tuple(tokenize(name))
+    if not tokens:
+        return
+    vocabulary.add(tokens, Element("name", table_name, column_name, name))
+    if len(tokens) == 1:
+        return
+    for length in range(1, min(len(tokens), 4)):
+        for start in range(len(tokens) - length + 1):
+            span = tokens[start : start + length]
+            if any(token not in FILLER and len(token) > 2 for token in span):
+                weak.append((" ".join(span), Element("name", table_name, column_name, name, partial=True)))
+
+
+_CACHE: dict[tuple[int, int], tuple[Schema, Lexicon, Vocabulary]] = {}
+
+
+def vocabulary(schema: Schema, lexicon: Lexicon) -> Vocabulary:
+    """The vocabulary of this schema and lexicon, built on first use and kept (a few at a time)."""
+    key = (id(schema), id(lexicon))
+    cached = _CACHE.get(key)
+    if cached and cached[0] is schema and cached[1] is lexicon:
+        return cached[2]
+    built = build(schema, lexicon)
+    if len(_CACHE) >= 16:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (schema, lexicon, built)
+    return built
