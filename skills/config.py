@@ -6,6 +6,7 @@ is imported only when a `.env` file exists (skills/lazy.py).
 Every setting is listed in `.env.example`.
 """
 
+import copy
 import os
 
 from skills import lazy
@@ -78,11 +79,14 @@ class Settings:
         self.max_tokens = _as_int(env, "ORCHESTRATOR_MAX_TOKENS", 1024)
         self.agent_timeout_s = _as_float(env, "ORCHESTRATOR_AGENT_TIMEOUT", 60.0)
         self.tool_result_chars = _as_int(env, "ORCHESTRATOR_TOOL_RESULT_CHARS", 4000)
+        # a data agent's schema and lexicon, summarised into the model's system prompt, within this many tokens
+        self.schema_summary_tokens = _as_int(env, "ORCHESTRATOR_SCHEMA_SUMMARY_TOKENS", 1500)
         # the one short call that settles an unsure route (skills/execution/fallback.py): no retries
         self.llm_fallback_timeout_s = _as_float(env, "ORCHESTRATOR_LLM_FALLBACK_TIMEOUT", 2.0)
 
         # PostgreSQL (Neon in production; the demo database otherwise)
         self.database_url = env.get("NEON_DATABASE_URL") or env.get("DATABASE_URL") or None
+        self.database_url_env = "NEON_DATABASE_URL"  # the variable named when no database is configured
         self.sql_statement_timeout_ms = _as_int(env, "ORCHESTRATOR_SQL_TIMEOUT_MS", 5000)
         self.sql_row_cap = _as_int(env, "ORCHESTRATOR_SQL_ROW_CAP", 200)
         # a result stops growing past this many bytes of JSON (and says truncated), whatever the row count
@@ -144,7 +148,7 @@ class Settings:
     def data_source_unavailable(self, source: str) -> str | None:
         """None when an agent's data source ("database", "convex") can be read, else what to set."""
         if source == "database" and not self.effective_database_url():
-            return "no database configured: set NEON_DATABASE_URL or run `bin/demo_database start`"
+            return f"no database configured: set {self.database_url_env} or run `bin/demo_database start`"
         if source == "convex" and not self.convex_url:
             return "Convex is not configured: set CONVEX_URL (and CONVEX_DEPLOY_KEY)"
         return None
@@ -153,6 +157,18 @@ class Settings:
     def demo_database_url_file(self) -> str:
         """Where the demo PostgreSQL started by `bin/demo_database` writes its URL."""
         return os.path.join(self.state_dir, "demo-postgres", "url")
+
+    def for_data(self, data: dict | None) -> "Settings":
+        """These settings over a data agent's own database (its registry `data.url_env`): that variable's
+        value, else the running demo database. NEON_DATABASE_URL and DATABASE_URL keep today's order
+        (NEON_DATABASE_URL, DATABASE_URL, the demo database), so the settings are these ones."""
+        url_env = (data or {}).get("url_env") or "NEON_DATABASE_URL"
+        if url_env in ("NEON_DATABASE_URL", "DATABASE_URL"):
+            return self
+        scoped = copy.copy(self)
+        scoped.database_url_env = url_env
+        scoped.database_url = self.env.get(url_env) or None
+        return scoped
 
     def effective_database_url(self) -> str | None:
         """NEON_DATABASE_URL / DATABASE_URL, else the running demo database, else None."""

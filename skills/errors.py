@@ -119,6 +119,24 @@ class ModelRequired(OrchestratorError):
     http_status = 503
 
 
+class ReadOnly(OrchestratorError):
+    """A request to change data (delete, update, cancel, mark ...) sent to a data agent, which only reads:
+    nothing was changed, no tool ran and no model was asked."""
+
+    code = "read_only"
+    exit_status = 1
+    http_status = 422
+
+
+class Ambiguous(OrchestratorError):
+    """A question a data agent can read in several ways that give different answers: it does not pick
+    one; `details["options"]` holds the readings in words, to ask again more precisely."""
+
+    code = "ambiguous"
+    exit_status = 1
+    http_status = 409
+
+
 class ToolRefused(OrchestratorError):
     """A tool refused the request for safety (a SQL write, a command not on the allow-list)."""
 

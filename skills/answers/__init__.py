@@ -1,7 +1,10 @@
-"""Answers users can trust: the data agents' offline planners and everyday tools, and how they read a question.
+"""Answers from the data itself: a data agent's question read into one SQL query, or refused in words.
 
-`reading` turns a person's words into what was asked (names, places, yes/no); `entities` and
-`places` know the names FibreFlow's data holds; `offline_plans` picks a tool and its arguments
-without a model; `procurement`, `project_sites` and `server_names` are the agents' shared tools;
-`evaluation` scores all of it against SQL truth (bin/evaluate_answers).
+Open `model.py` first (the shapes: Schema, Lexicon, Reading, Refusal). `schema.py` reads a
+database's schema through the read-only connection; `schema_cache.py` keeps it with the routing
+names; `lexicon.py` reads the words a person wrote for it (registry/lexicon/*.yaml);
+`interpreter.py` turns a question into a Reading or a Refusal and says the result in words;
+`data_tools.py` are the tools every data agent gets (list, describe, sizes, read-only SQL).
+`reading.py` and `server_names.py` serve the other agents' offline answers (yes/no from a tool's
+facts; the server a vps-monitor question names).
 """

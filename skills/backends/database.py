@@ -204,7 +204,11 @@ def connect(settings, *, deadline: float | None = None, timeout_ms: int | None =
     """A read-only psycopg2 connection with a checked role; errors never show the password."""
     url = settings.effective_database_url()
     if not url:
-        raise AgentNotConfigured(NOT_CONFIGURED, field="database")
+        url_env = getattr(settings, "database_url_env", "NEON_DATABASE_URL")
+        message = (
+            NOT_CONFIGURED if url_env == "NEON_DATABASE_URL" else NOT_CONFIGURED.replace("NEON_DATABASE_URL", url_env)
+        )
+        raise AgentNotConfigured(message, field="database")
     timeout = (
         CONNECT_TIMEOUT_S if deadline is None else max(1, min(CONNECT_TIMEOUT_S, int(deadline - time.monotonic())))
     )
@@ -215,7 +219,7 @@ def connect(settings, *, deadline: float | None = None, timeout_ms: int | None =
     except psycopg2.Error as error:
         raise UpstreamUnavailable(
             f"cannot connect to PostgreSQL at {describe_target(url)}: {redact(_first_line(error), url)}; "
-            "check NEON_DATABASE_URL, or start the demo database with `bin/demo_database start`"
+            f"check {getattr(settings, 'database_url_env', 'NEON_DATABASE_URL')}, or start the demo database with `bin/demo_database start`"
         ) from None
     try:
         check_role(connection, url, allow_privileged=settings.allow_privileged_database)
@@ -259,6 +263,16 @@ class ReadOnlySession:
                 self._connection.rollback()
             self._connection.close()
             self._connection = None
+
+    def cursor(self):
+        """A plain cursor inside this session's read-only transaction, for a reader that walks the
+        catalogue itself (skills/answers/schema.py) or renders a statement (`mogrify`); close it after."""
+        return self._connection.cursor()
+
+    def mogrify(self, statement, params=None) -> str:
+        """The statement with its parameters inline, as PostgreSQL would receive it (shown, never run)."""
+        with self._connection.cursor() as cursor:
+            return cursor.mogrify(statement, params).decode("utf-8", "replace")
 
     def _translate(self, error: psycopg2.Error, *, user_sql: bool) -> OrchestratorError:
         return translate(

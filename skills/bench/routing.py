@@ -29,7 +29,8 @@ import time
 from skills import lazy
 from skills.config import PROJECT_ROOT, load_settings
 from skills.errors import BadInput, OrchestratorError
-from skills.execution.tools import load_agent_prompt, load_agent_tools
+from skills.execution.data import agent_tools
+from skills.execution.tools import load_agent_prompt
 from skills.jsonout import dumps
 from skills.registry.loader import (
     _parse_yaml,
@@ -348,7 +349,7 @@ def request_sizes(settings) -> dict:
     for agent in registry["agents"]:
         try:
             prompt = load_agent_prompt(settings.agents_dir, agent["id"])
-            tools = [t.schema_for_model() for t in load_agent_tools(settings.agents_dir, agent["id"]).values()]
+            tools = [t.schema_for_model() for t in agent_tools(settings.agents_dir, agent).values()]
         except OrchestratorError as error:
             sizes[agent["id"]] = {"error": error.message}
             continue

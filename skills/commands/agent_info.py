@@ -12,17 +12,19 @@ OPTIONS = AGENT_INFO.fields
 
 
 def agent_details(agent: dict, settings) -> dict:
-    from skills.execution.tools import load_agent_tools  # only here: importing the tools is not free
+    from skills.execution.data import agent_tools  # only here: importing the tools is not free
 
-    tools = load_agent_tools(settings.agents_dir, agent["id"])
+    tools = agent_tools(settings.agents_dir, agent)
+    entries = agent.get("tools") or ([{"name": name} for name in tools] if agent.get("data") else [])
     return {
         **agent_summary(agent, settings),
         "weak_triggers": agent.get("weak_triggers", []),
         "examples": agent.get("examples", []),
         "requires": agent.get("requires", []),
+        **({"data": {k: v for k, v in agent["data"].items()}} if agent.get("data") else {}),
         "tools": [
             {"name": entry["name"], "description": tools[entry["name"]].description if entry["name"] in tools else None}
-            for entry in agent.get("tools", [])
+            for entry in entries
         ],
         **readiness(agent, settings),
     }

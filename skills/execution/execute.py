@@ -9,6 +9,10 @@
   `parse`. The tools' summaries are the answer; a yes/no question gets Yes or No first, from
   the facts (`checks`) the tool reports.
 
+A data agent (registry `data:`) is answered by the interpreter instead (skills/execution/data.py):
+one SQL query from its schema and lexicon, run directly with or without a key; only what the
+interpreter cannot read goes to the model.
+
 Either way the run is recorded in the ledger with its timings, tokens, cost and tool calls.
 """
 
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 
 from skills.answers.reading import answer_yes_no
 from skills.errors import AgentNotConfigured, AgentUnavailable, ModelRequired, NotFound, OrchestratorError
-from skills.execution.readiness import HOW_TO_CONFIGURE, missing_requirements
+from skills.execution.readiness import how_to_configure, missing_requirements
 from skills.execution.tools import (
     ToolCall,
     ToolContext,
@@ -51,6 +55,8 @@ class Outcome:
     data: object = None
     usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
     tool_calls: list[ToolCall] = field(default_factory=list)
+    interpretation: str | None = None  # a data agent's answer: the reading in words
+    sql: str | None = None  # and the statement as run, parameters inline
 
 
 # ---------------------------------------------------------------- offline fast path
@@ -111,9 +117,11 @@ def _model_required(agent: dict, why: str, *, field: str | None = None) -> Model
     )
 
 
-def plan_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> list[tuple[str, dict]]:
+def plan_direct(
+    agent: dict, tools: dict, query: str, ctx: ToolContext, *, planner: bool = True
+) -> list[tuple[str, dict]]:
     """(tool, arguments) pairs for the query: the agent's planner first, else the tool triggers."""
-    planner = load_offline_planner(ctx.settings.agents_dir, agent["id"])
+    planner = load_offline_planner(ctx.settings.agents_dir, agent["id"]) if planner else None
     plan = [(name, args) for name, args in (planner(ctx, query) if planner else []) if name in tools]
     if plan:
         return plan
@@ -134,9 +142,9 @@ def plan_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> list[
     return plan
 
 
-def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> Outcome:
+def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext, *, planner: bool = True) -> Outcome:
     summaries, data, calls, checks = [], {}, [], {}
-    for name, arguments in plan_direct(agent, tools, query, ctx):
+    for name, arguments in plan_direct(agent, tools, query, ctx, planner=planner):
         result, call, error = run_tool(tools[name], ctx, arguments)
         calls.append(call)
         if error is not None:
@@ -157,13 +165,21 @@ def run_direct(agent: dict, tools: dict, query: str, ctx: ToolContext) -> Outcom
 # ---------------------------------------------------------------- with Claude
 
 
-def run_with_claude(agent: dict, tools: dict, query: str, context: dict | None, ctx: ToolContext, settings) -> Outcome:
+def run_with_claude(
+    agent: dict,
+    tools: dict,
+    query: str,
+    context: dict | None,
+    ctx: ToolContext,
+    settings,
+    system_prompt: str | None = None,
+) -> Outcome:
     from skills.execution.claude_loop import run_tool_loop  # imports anthropic: only on this path
 
     loop = run_tool_loop(
         settings=settings,
         model=agent["model"],
-        system_prompt=load_agent_prompt(settings.agents_dir, agent["id"]),
+        system_prompt=system_prompt or load_agent_prompt(settings.agents_dir, agent["id"]),
         tools=tools,
         query=query,
         context=context,
@@ -189,6 +205,62 @@ def _refuse_unknown_names(loop) -> None:
     raise error
 
 
+# ---------------------------------------------------------------- a data agent
+
+CATALOGUE_WORDS = {"table", "tables", "database", "databases", "db", "schema", "schemas", "column", "columns", "sql"}
+
+
+def run_data_agent(agent: dict, query: str, context: dict | None, settings, mode: str, deadline: float) -> Outcome:
+    """The interpreter's answer (mode direct, no model, with a key too), else its refusal, else, for
+    words it does not understand: the model with the schema summary (key), or offline the catalogue
+    tools when the question is about the catalogue ("describe table rfqs", SQL in backticks)."""
+    from skills.answers import data_tools
+    from skills.answers.model import Reading
+    from skills.execution import data as data_answers
+
+    scoped = settings.for_data(agent["data"])
+    ctx = ToolContext(scoped, agent["id"], deadline, tuple(agent["data"].get("tables") or ()))
+    own = data_answers.agent_tools_module(settings.agents_dir, agent)
+    tools = data_answers.agent_tools(settings.agents_dir, agent)
+    reading, schema = data_answers.read_question(settings, agent, query, deadline)
+    if isinstance(reading, Reading):
+        answer = data_answers.answer_reading(settings, agent, reading, deadline)
+        return Outcome(
+            response=answer["response"],
+            mode="direct",
+            data=answer["data"],
+            interpretation=answer["interpretation"],
+            sql=answer["sql"],
+        )
+    if reading.code != "model_required":
+        raise data_answers.refusal_error(agent, reading)  # read_only, ambiguous, not_found: no tool, no model
+    if mode == "claude":
+        base = _prompt_or_default(settings, agent)
+        prompt = data_answers.system_prompt(settings, agent, schema, base)
+        return run_with_claude(agent, tools, query, context, ctx, settings, system_prompt=prompt)
+    said = set(re.findall(r"[a-z]+", query.lower()))
+    if said & CATALOGUE_WORDS or "`" in query:
+        entries = agent.get("tools") or data_tools.TOOL_ENTRIES
+        try:
+            return run_direct({**agent, "tools": entries, "default_tool": None}, tools, query, ctx, planner=own)
+        except ModelRequired as error:
+            if error.field:  # a catalogue tool fits but lacks an argument ("sql"): that is the more precise refusal
+                error.details["words"] = list(reading.words)
+                raise
+            # no catalogue tool fits either: the interpreter's words say what was not understood
+    raise data_answers.refusal_error(agent, reading)
+
+
+def _prompt_or_default(settings, agent: dict) -> str:
+    import os
+
+    if os.path.isfile(os.path.join(settings.agents_dir, agent["id"], "prompt.md")):
+        return load_agent_prompt(settings.agents_dir, agent["id"])
+    from skills.execution.data import default_prompt
+
+    return default_prompt(agent)
+
+
 # ---------------------------------------------------------------- the entry point
 
 
@@ -201,7 +273,7 @@ def _check_runnable(agent: dict, settings) -> None:
     missing = missing_requirements(agent, settings)
     if missing:
         raise AgentNotConfigured(
-            f"{agent['name']} is not configured: " + "; ".join(HOW_TO_CONFIGURE[m] for m in missing),
+            f"{agent['name']} is not configured: " + "; ".join(how_to_configure(m, agent) for m in missing),
             details={"missing": missing},
         )
 
@@ -219,6 +291,8 @@ def _success_json(agent: dict, outcome: Outcome, elapsed_ms: float, cost: float 
         "cost_usd": cost,
         "tool_calls": [call.to_json() for call in outcome.tool_calls],
         "data": outcome.data,
+        **({"interpretation": outcome.interpretation} if outcome.interpretation is not None else {}),
+        **({"sql": outcome.sql} if outcome.sql is not None else {}),
     }
 
 
@@ -245,15 +319,19 @@ def execute(
         entry.route_status, entry.route_score = route["status"], route["agent"]["score"]
     try:
         _check_runnable(agent, settings)
-        tools = load_agent_tools(settings.agents_dir, agent["id"])
-        ctx = ToolContext(settings, agent["id"], time.monotonic() + settings.agent_timeout_s)
-        check = load_question_check(settings.agents_dir, agent["id"])
-        if check is not None:
-            check(ctx, query)  # a question about a thing that does not exist is refused on either path
-        if mode == "claude":
-            outcome = run_with_claude(agent, tools, query, context, ctx, settings)
+        deadline = time.monotonic() + settings.agent_timeout_s
+        if agent.get("data"):
+            outcome = run_data_agent(agent, query, context, settings, mode, deadline)
         else:
-            outcome = run_direct(agent, tools, query, ctx)
+            tools = load_agent_tools(settings.agents_dir, agent["id"])
+            ctx = ToolContext(settings, agent["id"], deadline)
+            check = load_question_check(settings.agents_dir, agent["id"])
+            if check is not None:
+                check(ctx, query)  # a question about a thing that does not exist is refused on either path
+            if mode == "claude":
+                outcome = run_with_claude(agent, tools, query, context, ctx, settings)
+            else:
+                outcome = run_direct(agent, tools, query, ctx)
     except OrchestratorError as error:
         entry.duration_ms = (time.perf_counter() - started) * 1000
         entry.error_code, entry.error = error.code, error.message
@@ -266,6 +344,7 @@ def execute(
     elapsed_ms = (time.perf_counter() - started) * 1000
     cost = cost_usd(settings, outcome.model or agent["model"], outcome.usage)
     entry.success, entry.duration_ms, entry.model = True, elapsed_ms, outcome.model
+    entry.mode = outcome.mode  # a data agent answers directly with a key too
     entry.input_tokens = outcome.usage.get("input_tokens", 0)
     entry.output_tokens = outcome.usage.get("output_tokens", 0)
     entry.cost_usd = cost or 0.0

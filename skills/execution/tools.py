@@ -47,6 +47,7 @@ class ToolContext:
     settings: Any  # skills.config.Settings
     agent_id: str = ""
     deadline: float | None = None  # time.monotonic() value by which the tool must give up
+    tables: tuple[str, ...] = ()  # a data agent's own tables (registry `data.tables`); () = all the role reads
 
 
 @dataclass
@@ -194,8 +195,8 @@ def load_agent_tools(agents_dir: str, agent_id: str) -> dict[str, Tool]:
 def load_offline_planner(agents_dir: str, agent_id: str) -> Callable[[ToolContext, str], list] | None:
     """The agent's `plan_offline(ctx, query) -> [(tool name, arguments), ...]`, if it has one.
 
-    A planner reads names and filters from the question with the database's own vocabulary
-    (skills/answers/entities.py); an empty plan leaves the choice to the tool triggers in the registry.
+    A planner reads names and filters from the question; an empty plan leaves the choice to the
+    tool triggers in the registry. (Data agents have none: the interpreter reads their questions.)
     """
     return getattr(_agent_module(agents_dir, agent_id), "plan_offline", None)
 

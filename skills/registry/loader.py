@@ -23,7 +23,7 @@ from skills.registry.validation import invalid, unrelated_requests
 from skills.registry.validation import validate as check
 from skills.routing import index_file as store
 
-CACHE_FORMAT = 5  # bump when the cached structure or the index changes shape
+CACHE_FORMAT = 6  # bump when the cached structure or the index changes shape
 
 
 def validate(document, path: str) -> list[dict]:
@@ -140,16 +140,59 @@ def _cache_path(state_dir: str, path: str) -> str:
     return os.path.join(state_dir, "cache", name)
 
 
+def _unique(words: list[str]) -> list[str]:
+    return list(dict.fromkeys(words))
+
+
+def _telling(word: str) -> bool:
+    """A phrase ("project manager") or an abbreviation in capitals ("PM", "ETA"): telling on its own.
+    One everyday word ("town", "reason", "late") is not."""
+    return " " in word.strip() or (word.isupper() and len(word) >= 2)
+
+
+def routing_view(agent: dict) -> dict:
+    """The agent as routing sees it: a data agent's words for its tables count as its triggers ("POs",
+    "subbies", "rollouts"), and so do its telling words for columns ("PM", "phone number"); other column
+    words and the words for stored values only beside other evidence ("town" or "outstanding" alone
+    says little)."""
+    lexicon = agent.get("lexicon")
+    if not lexicon:
+        return agent
+    columns = [w for words in lexicon["columns"].values() for w in words]
+    strong = [w for words in lexicon["tables"].values() for w in words] + [w for w in columns if _telling(w)]
+    weak = [w for w in columns if not _telling(w)]
+    weak += [w for by_value in lexicon["values"].values() for words in by_value.values() for w in words]
+    return {
+        **agent,
+        "triggers": _unique([*agent["triggers"], *strong]),
+        "weak_triggers": _unique([*agent.get("weak_triggers", []), *weak]),
+    }
+
+
 def build_registry(agents: list[dict], path: str, inputs: dict | None = None, **parallel) -> dict:
     """The registry with its index; `inputs` are the routing inputs (see ROUTING_INPUTS);
     `parallel`: tables_done and in_background, see skills/routing/index.py's build_index."""
-    return {"path": path, "agents": agents, "index": lazy.routing_index.build_index(agents, inputs or {}, **parallel)}
+    index = lazy.routing_index.build_index([routing_view(agent) for agent in agents], inputs or {}, **parallel)
+    return {"path": path, "agents": agents, "index": index}
+
+
+def attach_lexicons(agents: list[dict], path: str) -> list[dict]:
+    """Each data agent's lexicon (`data.lexicon`, relative to the registry file) read into its entry as
+    plain values under `lexicon`: routing counts its words, execution hands it to the interpreter."""
+    from skills.answers.lexicon import lexicon_path, load_lexicon, to_json  # only when the index is built
+
+    for agent in agents:
+        relative = (agent.get("data") or {}).get("lexicon")
+        if relative:
+            lexicon = load_lexicon(path, relative, agent["id"])
+            agent["lexicon"] = {**to_json(lexicon), "file": lexicon_path(path, relative)}
+    return agents
 
 
 def build_from_document(document, path: str, inputs: dict | None = None, **parallel) -> dict:
     """A parsed registry document validated and built: its agents, and its `unrelated:` list
     handed to calibration beside the routing inputs (`parallel`: see build_registry)."""
-    agents = validate(document, path)
+    agents = attach_lexicons(validate(document, path), path)
     inputs = {**(inputs or {}), "unrelated": unrelated_requests(document, path)}
     return build_registry(agents, path, inputs, **parallel)
 
@@ -187,7 +230,29 @@ def _cache_key(path: str, state_dir: str | None) -> tuple:
         info.st_mtime_ns,
         _code_version(),
         _routing_inputs_identity(state_dir),
+        _lexicons_identity(path),
     )
+
+
+LEXICON_DIR = "lexicon"  # beside the registry file: an edited lexicon there rebuilds the index
+
+
+def _lexicons_identity(path: str) -> tuple:
+    """The lexicons' files (registry/lexicon/*.yaml) are read with the registry, so they key its cache
+    too: a listdir and a stat each. A lexicon kept elsewhere is re-read when the registry changes."""
+    folder = os.path.join(os.path.dirname(path), LEXICON_DIR)
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return ()
+    identity = []
+    for name in names:
+        try:
+            info = os.stat(os.path.join(folder, name))
+        except OSError:
+            continue
+        identity.append((name, info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(identity)
 
 
 def _built_in_child(build_and_write) -> bool:

@@ -28,6 +28,7 @@ OPTIONAL_FIELDS = {
     "tools": list,
     "default_tool": str,
     "entities": list,
+    "data": dict,
 }
 TOOL_FIELDS = {"name": str, "triggers": list, "examples": list}
 # Top-level fields of the original orchestrator's registry.json (skills/registry/importer.py reads it).
@@ -128,6 +129,41 @@ def _check_entity_source(path: str, agent: str, field: str, entry) -> None:
             raise fail(f"{column} must be a non-empty string or list of strings", "where")
 
 
+# A data agent's database (skills/answers/: the interpreter, its lexicon and the generic data tools):
+# {url_env: NEON_DATABASE_URL, tables: [contractors, ...], lexicon: lexicon/contractors.yaml}
+DATA_FIELDS = ("url_env", "tables", "lexicon")
+
+
+def _check_data(path: str, agent: str, data: dict) -> None:
+    def fail(message: str, key: str | None = None) -> RegistryInvalid:
+        return invalid(path, f"data{'.' + key if key else ''} {message}", agent, f"data.{key}" if key else "data")
+
+    unknown = sorted(set(data) - set(DATA_FIELDS))
+    if unknown:
+        raise fail(f"is not a field of data (known: {', '.join(DATA_FIELDS)})", unknown[0])
+    url_env = data.get("url_env")
+    if not isinstance(url_env, str) or not url_env or not url_env.replace("_", "A").isalnum() or url_env[0].isdigit():
+        raise fail(
+            f"must name the environment variable with its PostgreSQL URL (e.g. NEON_DATABASE_URL), got {url_env!r}",
+            "url_env",
+        )
+    tables = data.get("tables")
+    if tables is not None:
+        if not isinstance(tables, list) or not tables:
+            raise fail("must be a non-empty list of table names (omit it for every table the role can read)", "tables")
+        for table in tables:
+            if not _is_identifier(table):
+                raise fail(f"must hold table names (letters, digits, _; schema.table allowed), got {table!r}", "tables")
+        if len(set(tables)) != len(tables):
+            raise fail("lists a table twice", "tables")
+    lexicon = data.get("lexicon")
+    if lexicon is not None and (not isinstance(lexicon, str) or not lexicon.strip() or lexicon.startswith("/")):
+        raise fail(
+            f"must be a file path relative to the registry file (e.g. lexicon/contractors.yaml), got {lexicon!r}",
+            "lexicon",
+        )
+
+
 def _check_agent(path: str, position: int, agent) -> dict:
     if not isinstance(agent, dict):
         raise invalid(path, f"agents[{position}] must be a mapping of fields", field=f"agents[{position}]")
@@ -164,6 +200,8 @@ def _check_agent(path: str, position: int, agent) -> dict:
     _check_tools(path, name, agent.get("tools", []))
     for number, entry in enumerate(agent.get("entities", [])):
         _check_entity_source(path, name, f"entities[{number}]", entry)
+    if "data" in agent:
+        _check_data(path, name, agent["data"])
     if "default_tool" in agent and agent["default_tool"] not in {t["name"] for t in agent.get("tools", [])}:
         raise invalid(path, f"default_tool {agent['default_tool']!r} is not one of its tools", name, "default_tool")
     return agent

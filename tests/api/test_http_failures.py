@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.fixtures.http_server import fake_bin_dir, start_server
-from tests.fixtures.scripts import ROOT
+from tests.fixtures.scripts import ROOT, copy_lexicons
 
 FAKE_ROUTE = """
 def answer(request):
@@ -135,6 +135,7 @@ def test_too_many_requests_in_flight_get_503_and_health_still_answers(state_dir,
 def test_warm_workers_are_replaced_when_the_registry_file_changes(state_dir, bin_dir, tmp_path):
     registry = str(tmp_path / "agents.yaml")
     shutil.copy(os.path.join(ROOT, "registry", "agents.yaml"), registry)
+    copy_lexicons(tmp_path)
     running = start_server(
         state_dir, ORCHESTRATOR_BIN_DIR=bin_dir, ORCHESTRATOR_REGISTRY=registry, ORCHESTRATOR_WORKERS="1"
     )

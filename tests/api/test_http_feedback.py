@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.fixtures.http_server import start_server
-from tests.fixtures.scripts import ROOT
+from tests.fixtures.scripts import ROOT, copy_lexicons
 
 MISROUTED = "Are the blue hats overbooked this fortnight?"  # refused today; a contractor crew's question
 OWNER = "contractor-agent"
@@ -115,6 +115,7 @@ def test_feedback_needs_the_api_key_when_one_is_set(tmp_path):
 def test_feedback_leaves_the_registry_file_and_agent_statuses_as_they_were(tmp_path):
     registry = tmp_path / "agents.yaml"
     shutil.copy(os.path.join(ROOT, "registry", "agents.yaml"), registry)
+    copy_lexicons(tmp_path)
     digest = hashlib.sha256(registry.read_bytes()).hexdigest()
     (tmp_path / "state").mkdir()
     running = start_server(str(tmp_path / "state"), ORCHESTRATOR_REGISTRY=str(registry))

@@ -10,7 +10,7 @@ import yaml
 
 from skills.config import Settings
 from skills.ledger.records import ExecutionRecord, executions, record
-from tests.fixtures.scripts import ROOT
+from tests.fixtures.scripts import ROOT, copy_lexicons
 
 
 def test_offline_cpu_usage_gives_real_numbers(script):
@@ -104,6 +104,7 @@ def test_inactive_agent_is_refused(script, tmp_path):
         document = yaml.safe_load(handle)
     document["agents"][0]["status"] = "maintenance"
     path = tmp_path / "agents.yaml"
+    copy_lexicons(tmp_path)
     path.write_text(yaml.safe_dump(document))
     run = script("execute_agent", "--agent", "vps-monitor", "--query", "cpu", env={"ORCHESTRATOR_REGISTRY": str(path)})
     assert run.returncode == 1
@@ -189,17 +190,25 @@ def test_offline_path_does_not_invent_missing_arguments(script, db_settings):
     assert run.json["code"] == "model_required" and run.json["field"] == "sql"
 
 
-def test_vague_question_falls_back_to_the_agents_default_tool(script, db_settings):
+def test_vague_question_falls_back_to_the_agents_default_tool(script, fake_convex):
+    run = script("execute_agent", "--agent", "convex-database", "--query", "our bits please", env=fake_convex.env())
+    assert run.returncode == 0, run.stdout
+    assert run.json["tool_calls"][0]["name"] == "list_tasks"
+
+
+def test_a_data_agent_never_falls_back_to_a_default_answer(script, db_settings):
+    """A data agent has no default tool: what the interpreter cannot read is refused, naming the words."""
     run = script(
         "execute_agent",
         "--agent",
         "contractor-agent",
         "--query",
-        "our suppliers please",
+        "our zorbles please",
         env={"NEON_DATABASE_URL": db_settings.database_url},
     )
-    assert run.returncode == 0, run.stdout
-    assert run.json["tool_calls"][0]["name"] == "list_contractors"
+    assert run.returncode == 2, run.stdout
+    assert run.json["code"] == "model_required" and "zorbles" in run.json["details"]["words"]
+    assert run.json.get("tool_calls", []) == []
 
 
 def test_a_company_named_networks_is_not_a_network_question(script):

@@ -103,51 +103,51 @@ def test_a_server_that_is_not_configured_is_refused_before_the_model_is_asked(sc
 def test_a_tool_refuses_an_unknown_name_the_model_gives_and_the_run_is_not_found(script, fake_anthropic, pg_url):
     fake_anthropic.script(
         [
-            reply_tool_use("contractor_details", {"name": "Acme Fibre Holdings"}, input_tokens=300, output_tokens=20),
-            reply_text("I could not find Acme Fibre Holdings.", input_tokens=350, output_tokens=15),
+            reply_tool_use("describe_table", {"table": "ledgers"}, input_tokens=300, output_tokens=20),
+            reply_text("There is no ledgers table.", input_tokens=350, output_tokens=15),
         ]
     )
     run = script(
         "execute_agent",
         "--agent",
-        "contractor-agent",
+        "neon-database",
         "--query",
-        "What's the phone number of Acme Fibre Holdings?",
+        "Which fields does the ledgers thingamajig hold?",  # words the interpreter cannot read: the model's turn
         env={**fake_anthropic.env(), "DATABASE_URL": pg_url},
     )
     assert run.returncode == 1, run.stdout
     body = run.json
-    assert body["code"] == "not_found" and body["details"]["name"] == "Acme Fibre Holdings"
-    assert body["details"]["answer"] == "I could not find Acme Fibre Holdings."
+    assert body["code"] == "not_found" and body["details"]["name"] == "ledgers"
+    assert body["details"]["answer"] == "There is no ledgers table."
     assert [(c["name"], c["ok"], c.get("code")) for c in body["details"]["tool_calls"]] == [
-        ("contractor_details", False, "not_found")
+        ("describe_table", False, "not_found")
     ]
     refusal = next(b for b in fake_anthropic.bodies[1]["messages"][-1]["content"] if b["type"] == "tool_result")
-    assert refusal["is_error"] is True and "closest known contractors" in refusal["content"]
-    vps = script("workforce_stats").json["agents"]["contractor-agent"]
-    assert vps["calls"] == 1 and vps["successes"] == 0 and vps["input_tokens"] == 650
+    assert refusal["is_error"] is True and "closest known tables" in refusal["content"]
+    stats = script("workforce_stats").json["agents"]["neon-database"]
+    assert stats["calls"] == 1 and stats["successes"] == 0 and stats["input_tokens"] == 650
 
 
 def test_the_model_may_correct_a_name_from_the_closest_ones(script, fake_anthropic, pg_url):
     fake_anthropic.script(
         [
-            reply_tool_use("contractor_details", {"name": "Thuthuka Installers"}),
-            reply_tool_use("contractor_details", {"name": "Thuthuka Installations"}),
-            reply_text("Thuthuka Installations' phone number is on record."),
+            reply_tool_use("describe_table", {"table": "purchase_order"}),
+            reply_tool_use("describe_table", {"table": "purchase_orders"}),
+            reply_text("purchase_orders has a po_number and a total."),
         ]
     )
     run = script(
         "execute_agent",
         "--agent",
-        "contractor-agent",
+        "neon-database",
         "--query",
-        "Phone number for Thuthuka Installers?",
+        "Which fields does the purchase order thingamajig hold?",
         env={**fake_anthropic.env(), "DATABASE_URL": pg_url},
     )
     assert run.returncode == 0, run.stdout
     assert [(c["name"], c["ok"]) for c in run.json["tool_calls"]] == [
-        ("contractor_details", False),
-        ("contractor_details", True),
+        ("describe_table", False),
+        ("describe_table", True),
     ]
     first_refusal = fake_anthropic.bodies[1]["messages"][-1]["content"][0]["content"]
-    assert "Thuthuka Installations" in first_refusal  # the closest name is offered to the model
+    assert "purchase_orders" in first_refusal  # the closest name is offered to the model

@@ -13,7 +13,7 @@ import pytest
 
 from skills.ledger.corrections import task_key, verdicts
 from skills.registry.loader import read_routing_inputs
-from tests.fixtures.scripts import ROOT
+from tests.fixtures.scripts import ROOT, copy_lexicons
 
 # No agent's trigger or example shares a word with this: it is refused today, though it asks
 # about a contractor crew ("blue hats" is what the site teams call one).
@@ -154,6 +154,7 @@ def test_bad_verdicts_exit_2_naming_the_field_and_record_nothing(script, state_d
 def test_feedback_never_changes_the_registry_file_or_an_agents_status(script, tmp_path):
     registry = tmp_path / "agents.yaml"
     shutil.copy(os.path.join(ROOT, "registry", "agents.yaml"), registry)
+    copy_lexicons(tmp_path)
     env = {"ORCHESTRATOR_REGISTRY": str(registry)}
     before_hash, before_mtime = sha256(str(registry)), os.stat(registry).st_mtime_ns
     before = {a["id"]: a["status"] for a in script("list_agents", env=env).json}

@@ -138,16 +138,17 @@ def test_a_route_with_a_env_file_reads_it_with_python_dotenv(tmp_path):
 
 
 def test_shipped_registry_matches_agent_folders():
-    """Every agent has a prompt and a tools module providing each tool the registry names."""
-    from skills.execution.tools import load_agent_tools
+    """Every agent has a prompt and its tools (a tools module, or a data agent's generic data tools)
+    provide each tool the registry names."""
+    from skills.execution.data import agent_tools
 
     registry = load_registry(os.path.join(ROOT, "registry", "agents.yaml"))
     assert len(registry["agents"]) == 5
     for agent in registry["agents"]:
         folder = os.path.join(ROOT, "agents", agent["id"])
         assert os.path.isfile(os.path.join(folder, "prompt.md")), agent["id"]
-        tools = load_agent_tools(os.path.join(ROOT, "agents"), agent["id"])
-        for entry in agent["tools"]:
+        tools = agent_tools(os.path.join(ROOT, "agents"), agent)
+        for entry in agent.get("tools", []):
             assert entry["name"] in tools, f"{agent['id']} lacks tool {entry['name']}"
     assert os.path.isfile(os.path.join(BIN, "route_task"))
 

@@ -19,6 +19,7 @@ from skills.ledger.stats import workforce_stats
 from skills.registry.loader import load_registry
 from skills.routing import route
 from tests.fixtures.fake_anthropic import api_error, delayed, rate_limited, reply_choice, reply_text
+from tests.fixtures.scripts import copy_lexicons
 
 BASE = {"category": "test", "status": "active", "cost_per_query": 0.001}
 TWIN_EVIDENCE = {"triggers": ["gizmo", "widget"], "examples": ["Check the gizmo", "Is the widget fine?"]}
@@ -225,10 +226,12 @@ def tied_registry_env(tmp_path, fake_anthropic) -> dict:
         document = yaml.safe_load(handle)
     for agent in document["agents"]:
         if agent["id"] in ("vps-monitor", "neon-database"):
-            for key in ("weak_triggers", "tools", "default_tool", "context"):  # tools' examples are evidence too
+            # tools' examples and a lexicon are evidence too
+            for key in ("weak_triggers", "tools", "default_tool", "context", "data"):
                 agent.pop(key, None)
             agent.update(TWIN_EVIDENCE)
     path = tmp_path / "tied-agents.yaml"
+    copy_lexicons(tmp_path)
     path.write_text(yaml.safe_dump(document))
     return {**fake_anthropic.env(), "ORCHESTRATOR_REGISTRY": str(path)}
 

@@ -256,6 +256,8 @@ def build_tables(agents: list[dict], entities: dict | None) -> dict:
     """The entity tables for the routing index, from the `entities` routing input (may be None)."""
     value = entities if isinstance(entities, dict) else {}
     backends = {entry.get("source") for agent in agents for entry in agent.get("entities", ())}
+    if any(agent.get("data") for agent in agents):
+        backends.add("database")  # a data agent's schema is refreshed with the names
     if not any(value.get(key) for key in ("agents", "places", "references", "identifiers", "titles")):
         return _tables(0, 0, backends, {}, {}, {}, {}, {})  # nothing read: no vocabulary to build (10,000 agents)
     positions = {agent["id"]: position for position, agent in enumerate(agents)}

@@ -13,7 +13,11 @@ skills/registry/loader.py):
 or NEON_DATABASE_URL; Convex through skills/backends/convex.py) into the `entities` routing input:
 
     {"fetched_at": unix seconds, "agents": {agent_id: [name, ...]}, "places": {...}, "references": {...},
-     "identifiers": {...}, "titles": {...}, "errors": {agent_id: message}, "skipped": {agent_id: reason}}
+     "identifiers": {...}, "titles": {...}, "errors": {agent_id: message}, "skipped": {agent_id: reason},
+     "schemas": {agent_id: Schema JSON}}
+
+A data agent's (registry `data:`) schema is read with them (skills/answers/schema_cache.py), so the
+interpreter's view of the database is as fresh as routing's names.
 
 A source that fails keeps the agent's previous names and records the error (never a secret).
 Routes ask skills/registry/loader.py's `entity_names_due()`: it costs a stat until the names are older
@@ -167,13 +171,15 @@ def _read_all(settings, agents: list[dict], deadline: float | None) -> dict:
     value: dict = {"fetched_at": time.time(), "errors": {}, "skipped": {}}
     for role in ROLES:
         value[role] = {}
-    database = _Database(settings, deadline)
+    databases: dict[str, _Database] = {}  # one session per database URL variable (a data agent's `url_env`)
     try:
         for agent in agents:
             entries = agent.get("entities")
             if not entries:
                 continue
-            read = _read_agent(settings, entries, database, deadline)
+            scoped = settings.for_data(agent.get("data"))
+            database = databases.setdefault(scoped.database_url_env, _Database(scoped, deadline))
+            read = _read_agent(scoped, entries, database, deadline)
             if "error" in read:
                 value["errors"][agent["id"]] = read["error"]
                 read = {role: (previous.get(role) or {}).get(agent["id"]) for role in ROLES}  # keep what it had
@@ -184,7 +190,23 @@ def _read_all(settings, agents: list[dict], deadline: float | None) -> dict:
                 if read.get(role):
                     value[role][agent["id"]] = read[role]
     finally:
-        database.close()
+        for database in databases.values():
+            database.close()
+    if any(agent.get("data") for agent in agents):
+        from skills.answers.schema_cache import read_schemas  # the data agents' schemas, kept beside the names
+
+        value["schemas"], failed = read_schemas(settings, agents, previous.get("schemas") or {}, deadline)
+        for agent_id, message in failed.items():
+            known = value["errors"].get(agent_id)
+            value["errors"][agent_id] = f"{known}; {message}" if known else message
+        for agent in agents:  # a data agent that declares no `entities:` is known by the names its schema holds
+            schema = value["schemas"].get(agent["id"])
+            if agent.get("data") and not agent.get("entities") and schema:
+                names = {
+                    name for table in schema["tables"] for held in table.get("names", {}).values() for name in held
+                }
+                if names:
+                    value["agents"][agent["id"]] = sorted(names)[:MAX_NAMES_PER_SOURCE]
     return value
 
 
@@ -198,6 +220,8 @@ def summary(value: dict) -> dict:
     for role in ROLES:
         for agent_id, names in value.get(role, {}).items():
             counts(agent_id)["names" if role == "agents" else role] = len(names)
+    for agent_id, schema in (value.get("schemas") or {}).items():
+        counts(agent_id)["tables"] = len(schema.get("tables", ()))
     for agent_id, message in value.get("errors", {}).items():
         counts(agent_id)["error"] = message
     for agent_id, reason in value.get("skipped", {}).items():

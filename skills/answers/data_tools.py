@@ -1,22 +1,59 @@
-"""Neon PostgreSQL Agent: the catalogue (tables, columns, sizes), read-only SQL analytics, and everyday
-RFQ, purchase-order, stock, material and BOQ questions (the tools in skills/answers/procurement.py).
+"""The generic data tools every data agent gets: list its tables, describe one, their sizes, a read-only query.
+
+An agent declared with `data:` in the registry and no tools module of its own is given these
+(skills/execution/execute.py), over its own database (`data.url_env`: ctx.settings is scoped to
+it) and its own tables (`data.tables`: ctx.tables; none listed = every table the role can read).
+With a model they are the model's tools; offline they answer the catalogue questions the
+interpreter does not read ("describe table rfqs", "how big is the database", SQL in backticks).
 
 Catalogue lookups bind names as parameters; where a name must become part of the SQL text (an
 exact count(*) per table) it is a psycopg2.sql.Identifier of a table that was first found in
 pg_class, so a name like `rfqs"; drop table x; --` can neither match nor inject. Free SQL goes
-through skills.backends.database.run_sql: one read-only statement, refused otherwise.
+through skills.backends.database.run_sql: one read-only statement, refused otherwise. (The
+role's grants, not `data.tables`, bound what free SQL may read.)
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 
-from skills.answers.entities import closest
-from skills.answers.offline_plans import plan_neon as plan_offline  # noqa: F401 (the offline path's planner)
-from skills.answers.procurement import boq_totals, material_details, purchase_orders, rfqs, stock_levels  # noqa: F401
 from skills.backends.database import ReadOnlySession, run_sql
 from skills.errors import NotFound
 from skills.execution.tools import ToolContext, ToolResult, tool
+
+# How the offline path picks one of these for a question the interpreter did not read (the
+# registry's `tools:` entries of a data agent, when it lists none of its own).
+TOOL_ENTRIES = [
+    {
+        "name": "list_tables",
+        "triggers": ["tables", "list tables", "schemas", "schema", "how many tables"],
+        "examples": ["How many tables are in the database?", "list the schemas and their tables"],
+    },
+    {
+        "name": "describe_table",
+        "triggers": ["describe", "columns", "column", "structure", "describe table", "fields", "definition"],
+        "examples": ["show the columns of the rfqs table", "describe table stock_movements"],
+    },
+    {
+        "name": "table_statistics",
+        "triggers": ["size", "statistics", "stats", "big", "rows", "row count", "largest", "space"],
+        "examples": ["what is the size of the database", "how many rows does each table have"],
+    },
+    {
+        "name": "run_query",
+        "triggers": ["sql", "select", "query"],
+        "examples": ["run this SQL select count(*) from rfqs"],
+    },
+]
+
+
+def closest(name: str, names: list[str], limit: int = 5) -> list[str]:
+    """Known names most like `name`, else a few that exist, so the reader sees what there is."""
+    by_lower = {n.lower(): n for n in names}
+    found = [by_lower[c] for c in difflib.get_close_matches(name.lower(), list(by_lower), n=limit, cutoff=0.45)]
+    return found or names[:limit]
+
 
 RELATION_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}
 USER_RELATIONS = (
@@ -115,14 +152,18 @@ def parse_sql(query: str) -> dict:
 # -- catalogue helpers -----------------------------------------------------------------------------
 
 
-def _relations(db) -> list[dict]:
-    return db.query(
+def _relations(db, tables: tuple[str, ...] = ()) -> list[dict]:
+    """The user relations, or only the agent's own `tables` (name or schema.name) when it lists them."""
+    rows = db.query(
         "SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind, "
         "greatest(c.reltuples, 0)::bigint AS estimated_rows, "
         "(SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) "
         f"AS columns {USER_RELATIONS} ORDER BY n.nspname <> 'public', n.nspname, c.relname",
         cap=1000,
     ).rows
+    if not tables:
+        return rows
+    return [row for row in rows if row["name"] in tables or f"{row['schema']}.{row['name']}" in tables]
 
 
 def _unquote(part: str) -> str:
@@ -130,11 +171,11 @@ def _unquote(part: str) -> str:
     return part[1:-1].replace('""', '"') if len(part) >= 2 and part[0] == part[-1] == '"' else part
 
 
-def _find(db, table: str) -> dict:
+def _find(db, table: str, tables: tuple[str, ...] = ()) -> dict:
     """The relation a user's `table` (or schema.table, any case, quotes optional) names."""
     schema, _, name = table.strip().rpartition(".")
     schema, name = _unquote(schema), _unquote(name)
-    relations = _relations(db)
+    relations = _relations(db, tables)
     for exact in (True, False):
         for relation in relations:
             same = relation["name"] == name if exact else relation["name"].lower() == name.lower()
@@ -156,7 +197,7 @@ def _row_count(db, relation: dict) -> tuple[int, bool]:
     return db.query(statement).rows[0]["n"], True
 
 
-# -- tools -------------------------------------------------------------------------------------
+# -- tools (TOOLS below: by name) -------------------------------------------------------------------------------------
 
 
 def no_arguments(query: str) -> dict:
@@ -167,7 +208,7 @@ def no_arguments(query: str) -> dict:
 def list_tables(ctx: ToolContext) -> ToolResult:
     """List the database's tables and views with schema, column count and estimated rows."""
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
-        rows = _relations(db)
+        rows = _relations(db, ctx.tables)
     for row in rows:
         row["type"] = RELATION_KINDS.get(row.pop("kind"), "table")
         row.pop("oid")
@@ -190,7 +231,7 @@ def describe_table(ctx: ToolContext, table: str) -> ToolResult:
         table: table name, optionally schema.table.
     """
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
-        relation = _find(db, table)
+        relation = _find(db, table, ctx.tables)
         columns = db.query(
             "SELECT a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable, "
             "pg_get_expr(d.adbin, d.adrelid) AS default, a.attgenerated = 's' AS generated "
@@ -253,7 +294,11 @@ def table_statistics(ctx: ToolContext, table: str | None = None) -> ToolResult:
     """
     with ReadOnlySession(ctx.settings, deadline=ctx.deadline) as db:
         database = db.query("SELECT current_database() AS name, pg_database_size(current_database()) AS bytes").rows[0]
-        relations = [_find(db, table)] if table else [r for r in _relations(db) if r["kind"] in ("r", "p", "m")]
+        relations = (
+            [_find(db, table, ctx.tables)]
+            if table
+            else [r for r in _relations(db, ctx.tables) if r["kind"] in ("r", "p", "m")]
+        )
         rows = []
         for relation in relations[:100]:
             count, exact = _row_count(db, relation)
@@ -314,3 +359,8 @@ def run_query(ctx: ToolContext, sql: str) -> ToolResult:
             "aggregate or add a LIMIT."
         )
     return ToolResult(summary, result.to_json())
+
+
+TOOLS = {
+    function.__tool__.name: function.__tool__ for function in (list_tables, describe_table, table_statistics, run_query)
+}

@@ -1,0 +1,165 @@
+"""Answering a data agent's question: the interpreter first, the model only for what it cannot read.
+
+A data agent (registry `data:`) is answered from its database's own schema and its lexicon
+(skills/answers/): `interpret` gives one SQL query that accounts for every content word of the
+question, or says why not. Then:
+- a Reading: its SQL runs read-only on the agent's own database (rows and bytes capped) and the
+  reply carries `response` (the interpreter's `say`), `interpretation`, `sql` as run (parameters
+  inline) and `data` (the rows as objects): mode "direct", no model, cost 0, with a key or not;
+- read_only (a request to change data), ambiguous (several readings, in `options`), not_found (a
+  name the data does not hold): refused in words on both paths, no tool run, no model asked;
+- model_required (words it does not understand): offline, the catalogue tools may still answer
+  ("describe table rfqs", SQL in backticks) else the refusal names the words; with ANTHROPIC_API_KEY
+  the model answers, its system prompt holding a compact summary of the schema and the lexicon and
+  its tools the generic data tools (skills/answers/data_tools.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from skills.answers.model import Reading, Refusal, Schema
+from skills.answers.schema_cache import agent_lexicon, cached_schema, check_lexicon, read_schema_in
+from skills.errors import Ambiguous, ModelRequired, NotFound, ReadOnly
+
+SUMMARY_CHARS_PER_TOKEN = 4  # a rough, safe measure of English and SQL names
+
+
+def agent_tools_module(agents_dir: str, agent: dict) -> bool:
+    """Whether the agent brings its own tools (agents/<id>/tools.py); a data agent need not."""
+    return os.path.isfile(os.path.join(agents_dir, agent["id"], "tools.py"))
+
+
+def agent_tools(agents_dir: str, agent: dict) -> dict:
+    """The agent's tools by name: its own module's, else (a data agent) the generic data tools."""
+    from skills.execution.tools import load_agent_tools
+
+    if agent.get("data") and not agent_tools_module(agents_dir, agent):
+        from skills.answers.data_tools import TOOLS
+
+        return dict(TOOLS)
+    return load_agent_tools(agents_dir, agent["id"])
+
+
+def default_prompt(agent: dict) -> str:
+    """The system prompt of a data agent without a prompt.md: what it is for, from the registry."""
+    return (
+        f"You are {agent['name']}. {agent['description']}\n"
+        "Answer from the database with the tools given: read-only SQL only. Say plainly when the data "
+        "does not hold what was asked; never invent rows, names or figures. Nothing can be changed "
+        "through you: a request to change data is refused."
+    )
+
+
+# ---------------------------------------------------------------- reading the question
+
+
+def _schema(settings, agent: dict, deadline: float | None) -> Schema:
+    from skills.backends.database import ReadOnlySession
+
+    schema = cached_schema(settings, agent)
+    if schema is not None:
+        check_lexicon(agent, schema)
+        return schema
+    with ReadOnlySession(settings.for_data(agent["data"]), deadline=deadline) as db:
+        return read_schema_in(db, agent)
+
+
+def read_question(settings, agent: dict, query: str, deadline: float | None) -> tuple[Reading | Refusal, Schema]:
+    """(the interpreter's reading of `query` or its refusal, the schema it was read against)."""
+    from skills.answers.interpreter import interpret
+
+    schema = _schema(settings, agent, deadline)
+    return interpret(query, schema, agent_lexicon(agent), today=dt.date.today()), schema
+
+
+def refusal_error(agent: dict, refusal: Refusal):
+    """The error of the family for a refusal (model_required included: the offline path's answer)."""
+    if refusal.code == "read_only":
+        return ReadOnly(
+            refusal.message or f"Nothing was changed: {agent['name']} only reads this database.",
+            details={"agent": agent["id"]},
+        )
+    if refusal.code == "ambiguous":
+        return Ambiguous(refusal.message, details={"options": list(refusal.options)})
+    if refusal.code == "not_found":
+        error = NotFound("thing", refusal.words[0] if refusal.words else "")
+        error.message = refusal.message or error.message
+        error.args = (error.message,)
+        error.details["words"] = list(refusal.words)
+        return error
+    words = ", ".join(repr(word) for word in refusal.words)
+    message = refusal.message or f"{agent['name']} cannot read this question"
+    if refusal.words and not all(word in message for word in refusal.words):
+        message += f" (words it does not understand: {words})"
+    return ModelRequired(
+        f"{message}. Set ANTHROPIC_API_KEY to let Claude answer it, or ask again in the words of the data.",
+        details={"words": list(refusal.words)},
+    )
+
+
+# ---------------------------------------------------------------- answering a reading
+
+
+def answer_reading(settings, agent: dict, reading: Reading, deadline: float | None) -> dict:
+    """Run the reading's one SELECT read-only on the agent's database: the answer's parts as plain values."""
+    from skills.answers.interpreter import say
+    from skills.backends.database import ReadOnlySession
+
+    scoped = settings.for_data(agent["data"])
+    with ReadOnlySession(scoped, deadline=deadline) as db:
+        shown = db.mogrify(reading.sql, reading.params or None)
+        result = db.query(reading.sql, reading.params or None, byte_cap=settings.sql_result_bytes)
+    rows = [tuple(row.get(column) for column in result.columns) for row in result.rows]
+    return {
+        "response": say(reading, list(result.columns), rows, result.truncated),
+        "interpretation": reading.interpretation,
+        "sql": shown,
+        "data": result.rows,
+        "truncated": result.truncated,
+    }
+
+
+# ---------------------------------------------------------------- the model's view of the data
+
+
+def _column_text(column) -> str:
+    text = f"{column.name} {column.type}"
+    if column.values:
+        text += " in (" + "|".join(column.values[:12]) + ("|..." if len(column.values) > 12 else "") + ")"
+    return text
+
+
+def schema_summary(schema: Schema, lexicon, budget_tokens: int) -> str:
+    """The tables, columns (with their value lists), keys and the lexicon's words in a few lines, cut to
+    `budget_tokens`: what the model needs to write the SQL itself, without a describe call per table."""
+    lines = ["The database (read-only; PostgreSQL):"]
+    for table in schema.tables:
+        keys = [f"{','.join(k.columns)} -> {k.ref_table}({','.join(k.ref_columns)})" for k in table.foreign_keys]
+        line = f"- {table.name}(" + ", ".join(_column_text(c) for c in table.columns) + ")"
+        if table.primary_key:
+            line += f" key {','.join(table.primary_key)}"
+        if keys:
+            line += "; " + "; ".join(keys)
+        lines.append(line)
+    words = [f"{', '.join(w)} = table {t}" for t, w in lexicon.tables.items()]
+    words += [f"{', '.join(w)} = {c}" for c, w in lexicon.columns.items()]
+    words += [f"{', '.join(w)} = {c} '{v}'" for c, by in lexicon.values.items() for v, w in by.items()]
+    if words:
+        lines.append("Words people use for them:")
+        lines += [f"- {w}" for w in words]
+    budget = max(200, budget_tokens * SUMMARY_CHARS_PER_TOKEN)
+    kept, used = [], 0
+    for number, line in enumerate(lines):
+        if used + len(line) + 1 > budget:
+            kept.append(f"(... {len(lines) - number} more lines left out: use describe_table and list_tables)")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
+def system_prompt(settings, agent: dict, schema: Schema, base_prompt: str) -> str:
+    summary = schema_summary(schema, agent_lexicon(agent), settings.schema_summary_tokens)
+    return f"{base_prompt}\n\n{summary}"
