@@ -54,6 +54,14 @@ def interpret(question: str, schema: Schema, lexicon: Lexicon, *, today: datetim
             f"nothing was changed: '{change}' asks to change data, and this database is only read",
             (change,),
         )
+    elsewhere = _outside_table(tokens, schema, lexicon)
+    if elsewhere:
+        words, table = elsewhere
+        return Refusal(
+            "model_required",
+            f"'{words}' are rows of the table {table}, which this agent does not read: ask the agent that owns it",
+            (words,),
+        )
     vocab = vocabulary(schema, lexicon)
     items, unknown = scan(tokens, vocab, today)
     if unknown:
@@ -78,6 +86,7 @@ class _Candidate:
     shape: str
     table: str
     cost: int
+    grouped: bool = False  # "per X", "in each X": several rows are the answer
 
 
 def _choose(items, schema: Schema, vocab: Vocabulary, yes_no: bool, tokens: list[str]) -> Reading | Refusal:
@@ -107,7 +116,38 @@ def _choose(items, schema: Schema, vocab: Vocabulary, yes_no: bool, tokens: list
         options = tuple(dict.fromkeys(c.words for c in distinct.values()))
         return Refusal("ambiguous", "the question can be read in more than one way", (), options)
     chosen = next(iter(distinct.values()))
-    return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table)
+    one = chosen.shape == "list" and not chosen.grouped and _speaks_of_one(items, chosen.table, tokens)
+    return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table, one)
+
+
+def _outside_table(tokens: list[str], schema: Schema, lexicon: Lexicon) -> tuple[str, str] | None:
+    """(the words, the table) when the question names, in the plural, a table of the database that is
+    not the agent's: read against the agent's own tables, "installations" could only be taken for
+    something else (a specialty called "installation"), an answer about another thing than asked."""
+    own = {table.name.replace("_", " ") for table in schema.tables}
+    own |= {word.lower() for words in lexicon.tables.values() for word in words}
+    text = " " + " ".join(tokens) + " "
+    for table in schema.outside:
+        words = table.replace("_", " ").lower()
+        if words.endswith("s") and words not in own and f" {words} " in text:
+            return words, table
+    return None
+
+
+def _speaks_of_one(items, table: str, tokens: list[str]) -> bool:
+    """Whether the question names its table in the singular after "the" ("show me the Durban project"):
+    it presupposes one row, so a list of several is not its answer (the caller refuses as ambiguous)."""
+    for choices in items:
+        for meaning in choices:
+            if not (meaning.element and meaning.element.kind == "table" and meaning.element.table == table):
+                continue
+            said = meaning.words.split()
+            if not said or stem(said[-1]) != said[-1] or said[-1].endswith("s"):
+                continue  # plural: a list is what was asked
+            for at in range(len(tokens) - len(said) + 1):
+                if tokens[at : at + len(said)] == said and "the" in tokens[max(0, at - 3) : at]:
+                    return True
+    return False
 
 
 def _write(plan: Plan, schema: Schema, shape: str, cost: int, failures: list[str]) -> list[_Candidate]:
@@ -124,7 +164,7 @@ def _write(plan: Plan, schema: Schema, shape: str, cost: int, failures: list[str
             failures.append(str(problem))
             continue
         words = describe(plan, shape) + (_path_words(picks, plan, schema) if picks else "")
-        found.append(_Candidate(sql, params, words, shape, plan.subject, cost))
+        found.append(_Candidate(sql, params, words, shape, plan.subject, cost, bool(plan.group)))
     return found
 
 

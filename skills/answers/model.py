@@ -52,12 +52,13 @@ class Schema:
     """The tables an agent may read, as the database describes them."""
 
     tables: tuple[Table, ...]
+    outside: tuple[str, ...] = ()  # the database's other readable tables, which the agent does not own
 
     def table(self, name: str) -> Table | None:
         return next((table for table in self.tables if table.name == name), None)
 
     def to_json(self) -> dict:
-        return {"tables": [asdict(table) for table in self.tables]}
+        return {"tables": [asdict(table) for table in self.tables], "outside": list(self.outside)}
 
     @classmethod
     def from_json(cls, data: dict) -> Schema:
@@ -69,7 +70,7 @@ class Schema:
             )
             names = {column: tuple(values) for column, values in raw.get("names", {}).items()}
             tables.append(Table(raw["name"], columns, tuple(raw["primary_key"]), keys, raw.get("comment", ""), names))
-        return cls(tuple(tables))
+        return cls(tuple(tables), tuple(data.get("outside", ())))
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Reading:
     interpretation: str = ""  # "purchase orders with status draft and amount over 100000, counted"
     shape: str = "list"
     table: str = ""  # the table the answer is about
+    one: bool = False  # the question speaks of one ("the Durban project"): more rows than one is no answer
 
 
 @dataclass(frozen=True)

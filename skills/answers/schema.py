@@ -70,13 +70,17 @@ def read_schema(cursor: Any, tables: list[str] | None = None) -> Schema:
     found: dict[int, tuple[str, str, str, str]] = {}
     seen: set[str] = set()
     wanted = set(tables) if tables is not None else None
+    outside: list[str] = []  # readable, but not this agent's: a question about them is not its to answer
     for oid, schema_name, name, kind, comment in cursor.fetchall():
-        if name in seen or (wanted is not None and name not in wanted):
+        if name in seen:
             continue  # a name earlier on search_path hides the later one, as it does in queries
         seen.add(name)
+        if wanted is not None and name not in wanted:
+            outside.append(name)
+            continue
         found[oid] = (schema_name, name, kind, comment)
     if not found:
-        return Schema(())
+        return Schema((), tuple(outside))
     oids = list(found)
     cursor.execute(_COLUMNS, (oids,))
     columns: dict[int, list[list]] = {oid: [] for oid in oids}
@@ -90,7 +94,7 @@ def read_schema(cursor: Any, tables: list[str] | None = None) -> Schema:
     for oid, (schema_name, name, _kind, comment) in found.items():
         table = _table(cursor, schema_name, name, comment, columns[oid], constraints[oid], found, columns)
         result.append(table)
-    return Schema(tuple(result))
+    return Schema(tuple(result), tuple(outside))
 
 
 def _table(

@@ -101,6 +101,8 @@ def refusal_error(agent: dict, refusal: Refusal):
 
 # ---------------------------------------------------------------- answering a reading
 
+MAX_OPTIONS = 10  # rows named in an ambiguous answer
+
 
 def answer_reading(settings, agent: dict, reading: Reading, deadline: float | None) -> dict:
     """Run the reading's one SELECT read-only on the agent's database: the answer's parts as plain values."""
@@ -112,6 +114,13 @@ def answer_reading(settings, agent: dict, reading: Reading, deadline: float | No
         shown = db.mogrify(reading.sql, reading.params or None)
         result = db.query(reading.sql, reading.params or None, byte_cap=settings.sql_result_bytes)
     rows = [tuple(row.get(column) for column in result.columns) for row in result.rows]
+    if reading.one and len(rows) > 1:  # "the Durban project", and two are: which one is not ours to pick
+        options = [" ".join(str(value) for value in row[:2] if value is not None) for row in rows[:MAX_OPTIONS]]
+        raise Ambiguous(
+            f"the question speaks of one, and {len(rows)}{'+' if result.truncated else ''} match: "
+            f"{'; '.join(options)}. Name the one you mean.",
+            details={"options": options},
+        )
     return {
         "response": say(reading, list(result.columns), rows, result.truncated),
         "interpretation": reading.interpretation,

@@ -346,3 +346,27 @@ def test_the_schema_summary_names_tables_columns_values_keys_and_lexicon_words_w
     assert "vessel, vessels = table boats" in summary and "in port = boats.state 'docked'" in summary
     short = schema_summary(schema, lexicon, 0)  # below the floor: the first lines, and what was left out
     assert "more lines left out" in short and len(short) <= 200 + 80
+
+
+def test_the_singular_with_the_presupposes_one_row_and_several_are_ambiguous(db, pg_url):
+    """ "Show me the <place> project" when the place has several is not answered with a list of them."""
+    places = truth(pg_url, "SELECT province, count(*) FROM projects GROUP BY province ORDER BY province")
+    several = next(place for place, count in places if count > 1)
+    names = {name for (name,) in truth(pg_url, "SELECT name FROM projects WHERE province = %s", (several,))}
+    run = db("project-agent", f"Show me the {several} project")
+    assert run.returncode == 1, run.stdout
+    assert run.json["code"] == "ambiguous"
+    assert len(run.json["details"]["options"]) == len(names)
+    assert all(any(name in option for option in run.json["details"]["options"]) for name in names)
+    plural = db("project-agent", f"Show me the {several} projects")  # a list is what the plural asks
+    assert plural.returncode == 0, plural.stdout
+    assert {row["name"] for row in plural.json["data"]} == names
+
+
+def test_a_table_of_the_database_the_agent_does_not_own_is_refused_by_name(db, pg_url):
+    """contractor-agent does not read `sites`: "sites" must not be taken for something of its own tables."""
+    (name,) = truth(pg_url, "SELECT name FROM contractors ORDER BY name LIMIT 1")[0]
+    run = db("contractor-agent", f"How many sites does {name} have?")
+    assert run.returncode == 2, run.stdout
+    assert run.json["code"] == "model_required"
+    assert "sites" in run.json["details"]["words"]
