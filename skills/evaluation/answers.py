@@ -5,21 +5,28 @@ right answer holds; the truth itself is computed from the database at evaluation
 question's `sql`, never written down. Each answer gets one verdict:
 
 - right: the answer states the truth (or refuses a thing that does not exist, naming it);
-- wrong_thing: the answer is about something other than what was named, or answers for a thing
-  that does not exist: the worst outcome, counted on its own;
-- wrong: anything else (a wrong figure, a missing name, a refusal where an answer was due);
-- model_required: the offline path gave up and asked for the model.
+- refused: any other answer that is not a success (model_required, ambiguous, not_found,
+  read_only...): honest, if not helpful; `refused_by_code` counts them by their code;
+- wrong: success true but not the truth (a wrong figure, a missing name): the answerer believed it;
+- wrong_thing: success true about something other than what was named, or for a thing that does
+  not exist: the worst outcome, counted on its own.
+
+`wrong_with_success` (wrong + wrong_thing) is the count the answerer promises to keep at 0: a
+refusal costs the user a retry, a wrong answer given as right costs their trust.
 
 Evaluation runs on the offline path with a throw-away state directory, so it leaves no runs in
-the user's ledger.
+the user's ledger. For a data agent it also times the interpreter alone (question to SQL, the
+query itself aside) on the schema the answer was read against.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
 import tempfile
+import time
 
 from skills.errors import BadInput, OrchestratorError
 
@@ -107,9 +114,10 @@ def compute_truths(settings, questions: list[dict]) -> list:
 
 
 def _number_pattern(value: float) -> re.Pattern:
+    """The ways an answer may write `value`: 1,182 / 1182 / 1182.00 / 1182.0 (a float as the database gives it)."""
     whole = round(value)
     renderings = (
-        {str(whole), f"{whole:,}", f"{value:,.2f}", f"{value:.2f}"}
+        {str(whole), f"{whole:,}", f"{value:,.2f}", f"{value:.2f}", f"{whole}.0"}
         if value == whole
         else {f"{value:,.2f}", f"{value:.2f}", f"{value:g}"}
     )
@@ -167,7 +175,7 @@ def _about_local(question: dict, answer: dict) -> bool:
 
 
 def judge(question: dict, truth, answer: dict) -> str:
-    """right, wrong, wrong_thing or model_required for one answer (the execute JSON or its error JSON)."""
+    """right, refused, wrong or wrong_thing for one answer (the execute JSON or its error JSON)."""
     kind = question["truth"]
     if not answer.get("success"):
         if (
@@ -176,7 +184,7 @@ def judge(question: dict, truth, answer: dict) -> str:
             and _names(answer.get("error", ""), question["name"])
         ):
             return "right"
-        return "model_required" if answer.get("code") == "model_required" else "wrong"
+        return "refused"
     text = answer.get("response") or ""
     if kind == "not_found" or (question.get("about") and not _names(text, question["about"])):
         return "wrong_thing"
@@ -190,6 +198,11 @@ def judge(question: dict, truth, answer: dict) -> str:
         "local_yes_no": lambda: _about_local(question, answer) and _yes_no(text) == bool(truth[0]),
     }
     return "right" if checks[kind]() else "wrong"
+
+
+def question_id(number: int, question: dict) -> str:
+    """How a report names a question: its `id` when the set gives one, else its position (1-based)."""
+    return str(question.get("id") or f"q{number}")
 
 
 # -- the whole set ---------------------------------------------------------------------------------
@@ -222,37 +235,80 @@ def isolated_settings(settings):
     return Settings(env)
 
 
+def _interpreter_ms(registry: dict, settings, question: dict) -> float | None:
+    """Milliseconds the interpreter takes to read the question (no SQL run); None for an agent without `data:`."""
+    from skills.answers.interpreter import interpret
+    from skills.answers.schema_cache import agent_lexicon
+    from skills.execution.data import read_question
+    from skills.registry.loader import find_agent
+
+    try:
+        agent = find_agent(registry, question["agent"])
+        if not agent.get("data"):
+            return None
+        _, schema = read_question(settings.for_data(agent["data"]), agent, question["question"], None)
+        lexicon = agent_lexicon(agent)
+        start = time.perf_counter()
+        interpret(question["question"], schema, lexicon, today=dt.date.today())
+        return (time.perf_counter() - start) * 1000.0
+    except OrchestratorError:
+        return None
+
+
+def _timing(samples: list[float]) -> dict:
+    if not samples:
+        return {"questions": 0, "mean_ms": None, "max_ms": None}
+    return {
+        "questions": len(samples),
+        "mean_ms": round(sum(samples) / len(samples), 2),
+        "max_ms": round(max(samples), 2),
+    }
+
+
 def evaluate(registry: dict, settings, questions: list[dict], *, route: bool = False) -> dict:
     """Score every question; `route`: route each question first, as smart execute does."""
     quiet = isolated_settings(settings)
     try:
         truths = compute_truths(quiet, questions)
-        verdicts = {"right": 0, "wrong": 0, "wrong_thing": 0, "model_required": 0}
-        misses = []
-        for question, truth in zip(questions, truths, strict=True):
+        verdicts = {"right": 0, "refused": 0, "wrong": 0, "wrong_thing": 0}
+        refused_by_code: dict[str, int] = {}
+        misses, samples = [], []
+        for number, (question, truth) in enumerate(zip(questions, truths, strict=True), 1):
             answer = _answer(registry, quiet, question, route)
             verdict = judge(question, truth, answer)
             verdicts[verdict] += 1
+            if verdict == "refused":
+                code = str(answer.get("code"))
+                refused_by_code[code] = refused_by_code.get(code, 0) + 1
             if verdict != "right":
-                misses.append(_miss(question, truth, answer, verdict))
+                misses.append(_miss(question_id(number, question), question, truth, answer, verdict))
+            took = _interpreter_ms(registry, quiet, question)
+            if took is not None:
+                samples.append(took)
     finally:
         shutil.rmtree(quiet.state_dir, ignore_errors=True)
     return {
         "total": len(questions),
         "right": verdicts["right"],
+        "refused": verdicts["refused"],
+        "wrong_with_success": verdicts["wrong"] + verdicts["wrong_thing"],
         "score": round(verdicts["right"] / len(questions), 4),
         "verdicts": verdicts,
+        "refused_by_code": refused_by_code,
+        "interpreter": _timing(samples),
         "routed": route,
         "misses": misses,
     }
 
 
-def _miss(question: dict, truth, answer: dict, verdict: str) -> dict:
+def _miss(ident: str, question: dict, truth, answer: dict, verdict: str) -> dict:
     said = answer.get("response") if answer.get("success") else f"{answer.get('code')}: {answer.get('error')}"
     expected = question.get("name") or question.get("tool") if truth is None else truth[:SHOWN_IN_FULL]
     return {
+        "id": ident,
         "question": question["question"],
         "agent": question["agent"],
+        "code": None if answer.get("success") else answer.get("code"),
         "verdict": verdict,
         "truth": question["truth"],
         "expected": expected,
@@ -262,16 +318,27 @@ def _miss(question: dict, truth, answer: dict, verdict: str) -> dict:
 
 
 def as_table(report: dict) -> str:
-    v = report["verdicts"]
+    v, timing = report["verdicts"], report["interpreter"]
+    took = (
+        f"interpreter: {timing['mean_ms']:.2f} ms per question (max {timing['max_ms']:.2f} ms, "
+        f"{timing['questions']} questions, the query aside)"
+        if timing["questions"]
+        else "interpreter: not timed (no data agent asked)"
+    )
+    refused = ", ".join(f"{code} {count}" for code, count in sorted(report["refused_by_code"].items()))
     lines = [
         f"answered right offline: {report['score']:.1%} ({report['right']}/{report['total']})"
         + (" (routed first)" if report["routed"] else ""),
-        f"about another thing: {v['wrong_thing']}   wrong: {v['wrong']}   model_required: {v['model_required']}",
+        f"right: {report['right']}   refused: {report['refused']}"
+        + (f" ({refused})" if refused else "")
+        + f"   wrong with success: {report['wrong_with_success']} (about another thing: {v['wrong_thing']})",
+        took,
     ]
     if report["misses"]:
         lines += ["", "misses:"]
         for miss in report["misses"]:
-            lines.append(f"  [{miss['verdict']}] {miss['question']!r} ({miss['agent']}, {miss['truth']})")
+            verdict = miss["verdict"] + (f": {miss['code']}" if miss["code"] else "")
+            lines.append(f"  {miss['id']} [{verdict}] {miss['question']!r} ({miss['agent']}, {miss['truth']})")
             lines.append(f"      expected {miss['expected']!r}")
             lines.append(f"      answered {miss['answer']!r}")
     return "\n".join(lines)

@@ -1,8 +1,10 @@
 """evaluate_answers [FILE.yaml]: how many everyday questions the agents answer right offline.
 
 Scores a labelled set (default tests/data/everyday_questions.yaml) against truth computed from
-the database by each question's SQL; see skills/evaluation/answers.py. Needs the database the
-agents use (NEON_DATABASE_URL, or `bin/demo_database start`).
+the database by each question's SQL; see skills/evaluation/answers.py. Prints right, refused (by
+code) and wrong with success (the count that must stay 0), and the interpreter's time per question
+(question to SQL, the query aside). Needs the database the agents use (NEON_DATABASE_URL, or
+`bin/demo_database start`).
 """
 
 from __future__ import annotations
