@@ -183,7 +183,8 @@ def test_smart_execute_refusals_in_the_scripts_page_match_the_code():
     from skills.execution import smart
     from skills.gateway.replies import CODE_STATUS
 
-    rows = re.findall(r"^\| `([a-z_]+)` \| (\d) \| (\d{3}) \|", read("docs/scripts.md"), re.MULTILINE)
+    section = read("docs/scripts.md").split("## execute_agent", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| (\d) \| (\d{3}) \|", section, re.MULTILINE)
     assert {code for code, _, _ in rows} == {"no_match", "ambiguous_task", "agent_not_configured", "model_required"}
     exits = {cls.code: cls.exit_status for cls in vars(errors).values() if isinstance(cls, type)}
     for code, exit_status, http_status in rows:
@@ -199,3 +200,23 @@ def test_smart_execute_refusals_in_the_scripts_page_match_the_code():
 def test_the_requests_version_the_http_page_names_is_the_one_setup_installs():
     pinned = re.search(r'"(requests[^"]*)"', read("pyproject.toml")).group(1)
     assert f"pip install '{pinned}'" in read("docs/http-api.md")
+
+
+def test_the_error_code_table_in_docs_scripts_is_the_error_family():
+    """docs/scripts.md lists every code of skills/errors.py with its exit and HTTP status, and no other."""
+    import inspect
+
+    from skills import errors
+
+    family = {
+        cls.code: (cls.exit_status, cls.http_status)
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.OrchestratorError)
+    }
+    with open(os.path.join(ROOT, "docs", "scripts.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    table = {
+        code: (int(exit_status), int(http_status))
+        for code, exit_status, http_status in re.findall(r"^\| `([a-z_]+)` \| (\d) \| (\d{3}) \|", text, re.MULTILINE)
+    }
+    assert table == family
