@@ -257,6 +257,11 @@ def _element(state: _State, meaning: Meaning, following: Meaning | None, schema:
     if element.kind == "name":
         op = "<>" if state.negate else "="
         state.negate = False
+        if element.table == plan.subject and plan.count and not plan.aggregate and op == "=":
+            # "how many rivers does colorado have": a count of rows by their own name is never what is
+            # asked (it is 1, or how often a name repeats); the name more likely stands for something
+            # the data holds elsewhere, in a column whose values are not all known
+            raise _Unread(f"'{element.value}' names {plan.subject.replace('_', ' ')} themselves")
         _add_filter(state, Filter(element.table, element.column, op, (element.value,), f"{element.value}"), used)
         if element.table == plan.subject and not plan.count:
             plan.record = True
