@@ -485,3 +485,31 @@ def test_the_models_text_shows_as_it_is_written(browser, tmp_path, _fake_anthrop
     finally:
         tab.close()
         running.stop()
+
+
+def test_a_data_answer_shows_what_it_was_understood_as_its_sql_and_its_rows(browser, tmp_path, pg_url):
+    """A question a data agent reads: the reading in words, the SQL as run, then the rows as a table."""
+    import psycopg2
+
+    (tmp_path / "state").mkdir()
+    running = start_server(str(tmp_path / "state"), DATABASE_URL=pg_url)
+    tab = browser.new_page()
+    try:
+        ready(tab, running.url)
+        ask(tab, "List the purchase orders in draft")
+        expect(tab.locator("#interpretation")).to_contain_text("draft", timeout=30_000)
+        sql = tab.locator("pre.sql code").inner_text()
+        assert "'draft'" in sql and "%s" not in sql  # the statement as run, parameters inline
+        connection = psycopg2.connect(pg_url)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)  # what the page shows is what ran: run apart, it gives the rows shown
+                expected = len(cursor.fetchall())
+        finally:
+            connection.close()
+        assert expected > 1
+        expect(tab.locator("#data-table tbody tr")).to_have_count(expected)
+        shot(tab, tmp_path, "page-data-answer")
+    finally:
+        tab.close()
+        running.stop()
