@@ -142,8 +142,8 @@ def _speaks_of_one(items, table: str, tokens: list[str]) -> bool:
             if not (meaning.element and meaning.element.kind == "table" and meaning.element.table == table):
                 continue
             said = meaning.words.split()
-            if not said or stem(said[-1]) != said[-1] or said[-1].endswith("s"):
-                continue  # plural: a list is what was asked
+            if not said or said[-1].endswith("s"):
+                continue  # plural (or a word that looks it): a list is what was asked
             for at in range(len(tokens) - len(said) + 1):
                 if tokens[at : at + len(said)] == said and "the" in tokens[max(0, at - 3) : at]:
                     return True
