@@ -17,12 +17,14 @@ question, or says why not. Then:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 
-from skills.answers.model import Reading, Refusal, Schema
+from skills.answers.model import Lexicon, Reading, Refusal, Schema
 from skills.answers.schema_cache import agent_lexicon, cached_schema, check_lexicon, read_schema_in
-from skills.errors import Ambiguous, ModelRequired, NotFound, ReadOnly
+from skills.errors import Ambiguous, ModelRequired, NotFound, ReadOnly, RegistryInvalid
 
+log = logging.getLogger(__name__)
 SUMMARY_CHARS_PER_TOKEN = 4  # a rough, safe measure of English and SQL names
 
 
@@ -59,11 +61,32 @@ def _schema(settings, agent: dict, deadline: float | None) -> Schema:
     from skills.backends.database import ReadOnlySession
 
     schema = cached_schema(settings, agent)
-    if schema is not None:
+    if schema is None:
+        with ReadOnlySession(settings.for_data(agent["data"]), deadline=deadline) as db:
+            schema = read_schema_in(db, agent, check=False)
+    try:
         check_lexicon(agent, schema)
-        return schema
-    with ReadOnlySession(settings.for_data(agent["data"]), deadline=deadline) as db:
-        return read_schema_in(db, agent)
+    except RegistryInvalid as error:
+        # a database of another shape than the lexicon was written for: its words that name nothing
+        # here are left out (bin/refresh_entities reports them), the rest of the agent keeps working
+        log.warning("%s; those lexicon entries are ignored", error.message)
+    return schema
+
+
+def fitted_lexicon(agent: dict, schema: Schema) -> Lexicon:
+    """The agent's lexicon without the entries that name a table or column this database lacks."""
+    lexicon = agent_lexicon(agent)
+
+    def held(key: str) -> bool:
+        table_name, _, column_name = key.partition(".")
+        table = schema.table(table_name)
+        return table is not None and (not column_name or table.column(column_name) is not None)
+
+    return Lexicon(
+        {table: words for table, words in lexicon.tables.items() if held(table)},
+        {key: words for key, words in lexicon.columns.items() if held(key)},
+        {key: values for key, values in lexicon.values.items() if held(key)},
+    )
 
 
 def read_question(settings, agent: dict, query: str, deadline: float | None) -> tuple[Reading | Refusal, Schema]:
@@ -71,7 +94,7 @@ def read_question(settings, agent: dict, query: str, deadline: float | None) -> 
     from skills.answers.interpreter import interpret
 
     schema = _schema(settings, agent, deadline)
-    return interpret(query, schema, agent_lexicon(agent), today=dt.date.today()), schema
+    return interpret(query, schema, fitted_lexicon(agent, schema), today=dt.date.today()), schema
 
 
 def refusal_error(agent: dict, refusal: Refusal):
@@ -170,5 +193,5 @@ def schema_summary(schema: Schema, lexicon, budget_tokens: int) -> str:
 
 
 def system_prompt(settings, agent: dict, schema: Schema, base_prompt: str) -> str:
-    summary = schema_summary(schema, agent_lexicon(agent), settings.schema_summary_tokens)
+    summary = schema_summary(schema, fitted_lexicon(agent, schema), settings.schema_summary_tokens)
     return f"{base_prompt}\n\n{summary}"

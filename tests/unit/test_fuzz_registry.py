@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -61,6 +62,8 @@ def broken_documents(draw) -> tuple[dict, str]:
 
 
 def write(tmp_path, text: str) -> str:
+    """The text as agents.yaml beside a copy of the shipped lexicons (data agents name theirs relative to it)."""
+    shutil.copytree(os.path.join(ROOT, "registry", "lexicon"), tmp_path / "lexicon", dirs_exist_ok=True)
     path = tmp_path / "agents.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
     return str(path)
