@@ -233,7 +233,9 @@ def tied_registry_env(tmp_path, fake_anthropic) -> dict:
     path = tmp_path / "tied-agents.yaml"
     copy_lexicons(tmp_path)
     path.write_text(yaml.safe_dump(document))
-    return {**fake_anthropic.env(), "ORCHESTRATOR_REGISTRY": str(path)}
+    # a script imports the SDK before it asks: on a loaded machine that alone can pass the 2 s default
+    # (its timeout is tested in-process, test_a_slow_answer_times_out_and_the_lexical_answer_stands)
+    return {**fake_anthropic.env(), "ORCHESTRATOR_REGISTRY": str(path), "ORCHESTRATOR_LLM_FALLBACK_TIMEOUT": "30"}
 
 
 def test_route_task_asks_the_model_only_with_llm_fallback(script, tied_registry_env, fake_anthropic):
