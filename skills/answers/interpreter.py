@@ -34,6 +34,7 @@ from skills.answers.saying import describe, say
 from skills.answers.scanning import Meaning, change_request, not_found, scan
 from skills.answers.vocabulary import Element, Vocabulary, is_date, is_key, is_numeric, vocabulary
 from skills.answers.words import (
+    UNITS,
     YES_NO_STARTS,
     stem,
     tokenize,
@@ -190,7 +191,9 @@ class _State:
     group: bool = False
     superlative: tuple[int, int] | None = None
     last_column: Element | None = None  # a column that a following number or date may compare
+    dated: bool = False  # the superlative is one of time ("latest"): it orders by a date
     either: bool = False  # "or" seen: the next value joins the previous filter
+    cost: int = 0  # readings that stretch a word (a value also taken as the hint of a date) cost more
 
 
 def _subject(meanings: list[Meaning]) -> str:
@@ -212,8 +215,15 @@ def _plan(meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[st
     cost = sum(1 for m in meanings if m.weak)
     named = [m.element.table for m in meanings if m.element and m.element.kind == "table"]
     cost += len(named) - len(set(named))  # a table said twice is likelier a value spelt like its synonym
+    meanings = _limit_before_table(meanings)
+    skip = set()
     for index, meaning in enumerate(meanings):
+        if index in skip:
+            continue
         following = meanings[index + 1] if index + 1 < len(meanings) else None
+        if _compares_next(meaning, following, state, schema):
+            state.last_column = following.element  # "more than 200 homes planned": the number's column follows
+            skip.add(index + 1)
         element = meaning.element
         if (
             element
@@ -227,6 +237,7 @@ def _plan(meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[st
         else:
             _grammar(state, meaning, schema, tokens)
     _finish(state, schema, used_tables)
+    cost += state.cost
     plan = state.plan
     for item in plan.filters:
         if item.table not in mentioned and any(map(fans_out, shortest_paths(schema, plan.subject, item.table))):
@@ -235,6 +246,32 @@ def _plan(meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[st
         if meaning.element and meaning.element.kind == "table" and meaning.element.table not in used_tables:
             raise _Unread(f"'{meaning.words}' is not tied to the rest of the question")
     return plan, _shape_of(plan), cost
+
+
+def _limit_before_table(meanings: list[Meaning]) -> list[Meaning]:
+    """ "Which 3 contractors have the most crews": a bare whole number just before a table, with a
+    superlative after it, is how many of the top rows are asked for."""
+    for index, meaning in enumerate(meanings[:-1]):
+        following = meanings[index + 1]
+        if not (meaning.kind == "number" and meaning.value[0] == "=" and not meaning.value[3] and not meaning.value[4]):
+            continue
+        count = meaning.value[1]
+        if not (following.element and following.element.kind == "table" and count == int(count) and 0 < count <= 1000):
+            continue
+        later = [k for k in range(index + 2, len(meanings)) if meanings[k].kind == "super"]
+        if len(later) == 1 and meanings[later[0]].value[1] == 1:
+            top = meanings[later[0]]
+            changed = replace(top, value=(top.value[0], int(count)), words=f"{meaning.words} {top.words}")
+            return [*meanings[:index], *meanings[index + 1 : later[0]], changed, *meanings[later[0] + 1 :]]
+    return meanings
+
+
+def _compares_next(meaning: Meaning, following: Meaning | None, state: _State, schema: Schema) -> bool:
+    """Whether a comparison with no column before it names its column just after ("over 200 homes")."""
+    if meaning.kind != "number" or state.last_column is not None or not following or not following.element:
+        return False
+    element = following.element
+    return element.kind == "column" and is_numeric(schema.table(element.table).column(element.column))
 
 
 def _element(state: _State, meaning: Meaning, following: Meaning | None, schema: Schema, used: set[str]) -> int:
@@ -251,8 +288,13 @@ def _element(state: _State, meaning: Meaning, following: Meaning | None, schema:
             used.add(element.table)
         elif state.superlative and element.table == plan.subject and _next_is_measure(following):
             pass  # "the biggest project by budget": the column that follows says by what
+        elif state.superlative and not state.dated and _grouping_column(plan, schema):
+            # "which province has the most projects": the projects are counted per province
+            plan.group = _grouping_column(plan, schema)
+            plan.attributes.remove(plan.group)
         elif state.superlative:
-            _superlative_on(state, _measure_column(schema, element.table, meaning.words), schema, used)
+            measure = (_date_column if state.dated else _measure_column)(schema, element.table, meaning.words)
+            _superlative_on(state, measure, schema, used)
         return 0
     if element.kind == "name":
         op = "<>" if state.negate else "="
@@ -339,6 +381,8 @@ def _column(state: _State, meaning: Meaning, following: Meaning | None, schema: 
         return 0
     if plan.order and plan.order[:2] == (element.table, element.column):
         return 0  # "the biggest project by budget"
+    if any((f.table, f.column) == (element.table, element.column) for f in plan.filters):
+        return 0  # "the projects Johan Botha is managing": the word says whose the name is
     plan.attributes.append((element.table, element.column))
     used.add(element.table)
     return 1
@@ -347,8 +391,9 @@ def _column(state: _State, meaning: Meaning, following: Meaning | None, schema: 
 def _superlative_on(state: _State, element: Element, schema: Schema, used: set[str], direction: int | None = None):
     plan = state.plan
     column = schema.table(element.table).column(element.column)
-    if not (is_numeric(column) or is_date(column)):
-        raise _Unread(f"{element.column} has no order of size")
+    if not (is_numeric(column) or is_date(column)) or (state.dated and not is_date(column)):
+        raise _Unread(f"{element.column} has no order of {'time' if state.dated else 'size'}")
+    state.dated = False
     sign, limit = state.superlative or (1, 1)
     direction = direction if direction is not None else sign
     state.superlative = None
@@ -361,6 +406,26 @@ def _superlative_on(state: _State, element: Element, schema: Schema, used: set[s
     own = tuple(f for f in plan.filters if f.table == element.table)
     plan.filters = [f for f in plan.filters if f.table != element.table]
     plan.nested.append(Nested(element.table, element.column, direction, limit, own))
+
+
+def _grouping_column(plan: Plan, schema: Schema) -> tuple[str, str] | None:
+    """The one field asked for before a superlative on the subject's rows ("which province ... the
+    most projects"): a text column of the subject, which the rows can be counted by."""
+    if plan.group or plan.related or plan.count or plan.aggregate or len(plan.attributes) != 1:
+        return None
+    table, column = plan.attributes[0]
+    if table != plan.subject:
+        return None
+    kind = schema.table(table).column(column)
+    return None if is_numeric(kind) or is_date(kind) else (table, column)
+
+
+def _date_column(schema: Schema, table_name: str, words: str) -> Element:
+    """The one date a superlative of time on a whole table can mean ("the latest PO")."""
+    dates = [c for c in schema.table(table_name).columns if is_date(c)]
+    if len(dates) != 1:
+        raise _Unread(f"'{words}' does not say by which date")
+    return Element("column", table_name, dates[0].name)
 
 
 def _measure_column(schema: Schema, table_name: str, words: str) -> Element:
@@ -381,6 +446,14 @@ def _is_money(type_name: str) -> bool:
 
 def _add_filter(state: _State, item: Filter, used: set[str]) -> None:
     plan = state.plan
+    for other in (*plan.filters, *plan.related_filters):
+        if (other.table, other.column, other.op, item.op) == (
+            item.table,
+            item.column,
+            "=",
+            "=",
+        ) and other.values != item.values:
+            raise _Unread(f"'{other.words}' and '{item.words}' cannot both be its {item.column.replace('_', ' ')}")
     used.add(item.table)
     if plan.related and item.table != plan.subject:
         plan.related_filters.append(item)
@@ -411,7 +484,7 @@ def _grammar(state: _State, meaning: Meaning, schema: Schema, tokens: list[str])
     elif meaning.kind == "agg":
         state.agg = meaning.value
     elif meaning.kind == "super":
-        state.superlative = meaning.value
+        state.superlative, state.dated = meaning.value, meaning.dated
     elif meaning.kind == "not":
         state.negate = True
     elif meaning.kind == "group":
@@ -425,11 +498,11 @@ def _grammar(state: _State, meaning: Meaning, schema: Schema, tokens: list[str])
 
 
 def _number(state: _State, meaning: Meaning, schema: Schema) -> None:
-    op, low, high, currency = meaning.value
+    op, low, high, currency, unit = meaning.value
     target = state.last_column
     state.last_column = None
     if target is None:
-        target = _measure_for_number(schema, state.plan.subject, currency, meaning.words)
+        target = _measure_for_number(schema, state.plan.subject, currency, meaning.words, unit)
     column = schema.table(target.table).column(target.column)
     if not is_numeric(column):
         raise _Unread(f"{target.column} is not a number to compare with {meaning.words}")
@@ -446,11 +519,15 @@ def _number(state: _State, meaning: Meaning, schema: Schema) -> None:
         _add_filter(state, Filter(target.table, target.column, op, (low,), words), set())
 
 
-def _measure_for_number(schema: Schema, table_name: str, currency: bool, words: str) -> Element:
+def _measure_for_number(schema: Schema, table_name: str, currency: bool, words: str, unit: str | None) -> Element:
+    """The one number a comparison with no column named can compare: the table's only measure, its
+    only amount of money for a sum in rand, its only column named in the number's unit ("80 m")."""
     table = schema.table(table_name)
     numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
     if currency:
         numbers = [c for c in numbers if _is_money(c.type)]
+    if unit:
+        numbers = [c for c in numbers if c.name.lower().rsplit("_", 1)[-1] in UNITS[unit]]
     if len(numbers) != 1:
         raise _Unread(f"'{words}' does not say which number it compares")
     return Element("column", table_name, numbers[0].name)
@@ -469,6 +546,9 @@ def _window(state: _State, meaning: Meaning, schema: Schema, tokens: list[str]) 
         if len(dates) != 1:
             raise _Unread(f"'{meaning.words}' does not say which date")
         target = Element("column", table.name, dates[0].name)
+        parts = {stem(part) for part in dates[0].name.split("_")}
+        if parts & {stem(w) for f in state.plan.filters if f.op in ("=", "<>") for w in str(f.words).split()}:
+            state.cost += 1  # "connected this month": the word that names the date was read as a value
     column = schema.table(target.table).column(target.column)
     if not is_date(column):
         raise _Unread(f"{target.column} is not a date")

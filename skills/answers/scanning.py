@@ -19,14 +19,19 @@ from skills.answers.words import (
     AGGREGATES,
     CHANGE_VERBS,
     COMPARISONS,
+    CURRENCY,
+    DATE_SUPERLATIVES,
     FILLER,
     NEGATIONS,
+    NO_OP_PHRASES,
     POLITE_OPENINGS,
     SUPERLATIVES,
+    UNITS,
     read_dates,
     read_number,
     stem,
     stems,
+    tokenize,
 )
 
 GROUP_WORDS = frozenset({"per", "each", "by"})
@@ -42,6 +47,7 @@ class Meaning:
     element: Element | None = None
     value: object = None  # agg: func; super: (direction, n); number: (op, Decimal, Decimal|None, currency)
     weak: bool = False
+    dated: bool = False  # a superlative of time ("latest", "oldest"): it orders by a date
 
 
 def change_request(tokens: list[str]) -> str | None:
@@ -67,6 +73,10 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
     tokens = _split_unknown_hyphens(tokens, vocab)
     i = 0
     while i < len(tokens):
+        quiet = _no_op_at(tokens, i)
+        if quiet:
+            i += quiet
+            continue
         found = _grammar_at(tokens, i, today)
         phrase, length = _phrase_at(tokens, i, vocab)
         if found and (not phrase or found[1] >= length):
@@ -83,9 +93,56 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
         if word:
             items.append([word])
         elif tokens[i] not in FILLER and stem(tokens[i]) not in FILLER:
-            unknown.append(tokens[i])
+            near = _misspelt(tokens[i], vocab)
+            if near:
+                items.append(near)
+            else:
+                unknown.append(tokens[i])
         i += 1
     return _drop_bare_grammar(items), unknown
+
+
+def _no_op_at(tokens: list[str], i: int) -> int:
+    """How many tokens at i say only "now" or "all of it" ("at the moment", "in total", "in rand")."""
+    for phrase in NO_OP_PHRASES:
+        if tuple(tokens[i : i + len(phrase)]) == phrase:
+            return len(phrase)
+    if tokens[i] == "in" and i + 1 < len(tokens) and tokens[i + 1] in CURRENCY and len(tokens[i + 1]) > 1:
+        return 2  # "the average PO value in rand": the unit of what is asked, not a condition
+    return 0
+
+
+MISSPELT_MIN_LETTERS = 7  # shorter words are too close to other words to be corrected safely
+
+
+def _misspelt(token: str, vocab: Vocabulary) -> list[Meaning]:
+    """The meanings of the one single word of the vocabulary one edit away from `token` (a letter
+    missing, added, changed, or two swapped: "installtions"), as weak meanings; none when no word or
+    several are that close, or the word is short."""
+    if len(token) < MISSPELT_MIN_LETTERS or not token.isalpha():
+        return []
+    target = stem(token)
+    close = {key for key in vocab.single_words() if _one_edit(target, key)}
+    if len(close) != 1:
+        return []
+    elements = [e for e in vocab.lookup((close.pop(),)) if not e.partial]
+    return [Meaning("element", token, e, weak=True) for e in elements]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether a and b differ by one insertion, deletion, substitution or swap of neighbours."""
+    if a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < MISSPELT_MIN_LETTERS - 2:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    k = 0
+    while k < len(short) and short[k] == long_[k]:
+        k += 1
+    return short[k:] == long_[k + 1 :]
 
 
 def _split_unknown_hyphens(tokens: list[str], vocab: Vocabulary) -> list[str]:
@@ -102,15 +159,32 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
     for length in range(min(vocab.longest, len(tokens) - i), 0, -1):
         key = stems(tokens[i : i + length])
         elements = vocab.lookup(key)
+        last = tokens[i + length - 1]
+        if not elements and len(last) > 3 and last.endswith("s") and last.isalpha():
+            # a plural the light stem keeps whole ("MDUs", "POSs"): the word without its s
+            elements = vocab.lookup((*key[:-1], stem(last[:-1])))
         if any(e.kind == "table" and e.value is None for e in elements):
-            elements = [e for e in elements if e.kind == "table"]  # a table's own name is the table, not a value
+            # a table's own name is the table, not a value elsewhere; but where its own rows hold the
+            # word as a kind ("contractors" of kind "contractor"), all rows and those rows are two readings
+            tables = {e.table for e in elements if e.kind == "table" and e.value is None}
+            elements = [e for e in elements if e.kind == "table" or (e.kind == "value" and e.table in tables)]
+        elements = [e for e in elements if not (e.kind == "name" and e.partial) or _said_in(tokens[i : i + length], e)]
         if elements:
             words = " ".join(tokens[i : i + length])
             return [Meaning("element", words, e, weak=e.partial) for e in elements], length
     return [], 0
 
 
+def _said_in(said: list[str], element: Element) -> bool:
+    """Whether words taken for part of a name are the name's own words, or their singular or plural:
+    "worked" is no part of "Ithemba Civil Works", nor "cable" of "Blue Crane Cabling"."""
+    own = set(tokenize(str(element.value)))
+    return all(w in own or w + "s" in own or w + "es" in own or w.removesuffix("s") in own for w in said)
+
+
 def _grammar_word(token: str) -> Meaning | None:
+    if token in DATE_SUPERLATIVES:
+        return Meaning("super", token, value=(DATE_SUPERLATIVES[token], 1), dated=True)
     if token in AGGREGATES:
         return Meaning("agg", token, value=AGGREGATES[token])
     if token in SUPERLATIVES:
@@ -130,8 +204,12 @@ def _grammar_at(tokens: list[str], i: int, today: datetime.date) -> tuple[list[M
     """Multi-word grammar at tokens[i]: how many, number of, for each, comparisons with their
     numbers, between, top N, N biggest, date windows."""
     pair = tuple(tokens[i : i + 2])
+    if pair == ("most", "recent") or pair == ("most", "recently"):
+        return [Meaning("super", "most recent", value=(1, 1), dated=True)], 2
     if pair in (("how", "many"), ("number", "of"), ("how", "much")):
         return [Meaning("count", " ".join(pair), value=pair == ("how", "much"))], 2
+    if tuple(tokens[i : i + 3]) == ("total", "number", "of"):
+        return [Meaning("count", "total number of", value=False)], 3
     if pair in (("for", "each"), ("for", "every"), ("broken", "down"), ("grouped", "by"), ("split", "by")):
         return [Meaning("group", " ".join(pair))], 2
     window = read_dates(tokens, i, today)
@@ -143,14 +221,15 @@ def _grammar_at(tokens: list[str], i: int, today: datetime.date) -> tuple[list[M
             high = read_number(tokens, i + 2 + low.consumed)
             if high:
                 used = 2 + low.consumed + high.consumed
-                value = ("between", low.value, high.value, low.currency or high.currency)
+                unit, used = _unit_at(tokens, i + used, used)
+                value = ("between", low.value, high.value, low.currency or high.currency, unit)
                 return [Meaning("number", " ".join(tokens[i : i + used]), value=value)], used
     for words, op in COMPARISONS:
         if tuple(tokens[i : i + len(words)]) == words:
             number = read_number(tokens, i + len(words))
             if number:
-                used = len(words) + number.consumed
-                value = (op, number.value, None, number.currency)
+                unit, used = _unit_at(tokens, i + len(words) + number.consumed, len(words) + number.consumed)
+                value = (op, number.value, None, number.currency, unit)
                 return [Meaning("number", " ".join(tokens[i : i + used]), value=value)], used
     if tokens[i] in ("top", "bottom", "first", "last"):
         number = read_number(tokens, i + 1)
@@ -163,9 +242,17 @@ def _grammar_at(tokens: list[str], i: int, today: datetime.date) -> tuple[list[M
         if following in SUPERLATIVES and number.value == int(number.value) and 0 < number.value <= 1000:
             value = (SUPERLATIVES[following], int(number.value))
             return [Meaning("super", f"{tokens[i]} {following}", value=value)], number.consumed + 1
-        words = " ".join(tokens[i : i + number.consumed])
-        return [Meaning("number", words, value=("=", number.value, None, number.currency))], number.consumed
+        unit, used = _unit_at(tokens, i + number.consumed, number.consumed)
+        words = " ".join(tokens[i : i + used])
+        return [Meaning("number", words, value=("=", number.value, None, number.currency, unit))], used
     return None
+
+
+def _unit_at(tokens: list[str], j: int, used: int) -> tuple[str | None, int]:
+    """(the unit at tokens[j], the tokens used with it): "80 m", "5 days", "12 %"."""
+    if j < len(tokens) and tokens[j] in UNITS:
+        return tokens[j], used + 1
+    return None, used
 
 
 def _drop_bare_grammar(items: list[list[Meaning]]) -> list[list[Meaning]]:

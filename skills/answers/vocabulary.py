@@ -22,6 +22,7 @@ NUMERIC_TYPES = ("integer", "bigint", "smallint", "numeric", "real", "double pre
 DATE_TYPES = ("date", "timestamp", "timestamp without time zone", "timestamp with time zone")
 GENERIC_PREFIXES = ("is", "has", "was")
 GENERIC_SUFFIXES = ("on", "at", "date", "count", "num", "no")
+AGENT_NOUN_MIN = 7  # "manager", "supplier": shorter -er words ("order", "owner") are seldom a doer of a verb
 GENERIC_PARTS = frozenset({"id", "name", "date", "type", "code", "number", "no", "on", "at", "is", "has", "of"})
 
 
@@ -53,6 +54,7 @@ class Vocabulary:
     schema: Schema
     phrases: dict[tuple[str, ...], list[Element]] = field(default_factory=lambda: defaultdict(list))
     longest: int = 1
+    _singles: list[str] | None = None
 
     def add(self, text_or_tokens: str | tuple[str, ...], element: Element) -> None:
         tokens = tuple(tokenize(text_or_tokens)) if isinstance(text_or_tokens, str) else text_or_tokens
@@ -65,6 +67,14 @@ class Vocabulary:
 
     def lookup(self, key: tuple[str, ...]) -> list[Element]:
         return self.phrases.get(key, [])
+
+    def single_words(self) -> list[str]:
+        """The one-word phrases with a strong meaning (what a misspelt word may be corrected to)."""
+        if self._singles is None:
+            self._singles = [
+                k[0] for k, elements in self.phrases.items() if len(k) == 1 and any(not e.partial for e in elements)
+            ]
+        return self._singles
 
 
 def is_numeric(column: Column) -> bool:
@@ -92,7 +102,12 @@ def _column_phrases(column: str, table_words: set[tuple[str, ...]]) -> tuple[lis
     if trimmed != parts:
         full.append(trimmed)
     singles = [p for p in parts if p not in GENERIC_PARTS and p not in FILLER and stems((p,)) not in table_words]
-    return full, singles if len(parts) > 1 else []
+    singles = singles if len(parts) > 1 else []
+    # the doer's verb: "manager" -> "managing", "managed"; "supplier" -> "supplies", "supplying"
+    singles += [
+        p[:-2] for p in parts if len(p) >= AGENT_NOUN_MIN and p.endswith(("er", "or")) and p not in GENERIC_PARTS
+    ]
+    return full, singles
 
 
 def build(schema: Schema, lexicon: Lexicon) -> Vocabulary:

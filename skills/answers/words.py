@@ -92,6 +92,11 @@ FILLER = frozenset(
         "fetch",
         "display",
         "see",
+        "pull",
+        "bring",
+        "based",
+        "located",
+        "situated",
         "all",
         "any",
         "every",
@@ -166,6 +171,20 @@ FILLER = frozenset(
         "total",
     ]
 )
+# phrases that say "now" or "all of it" and nothing a query needs ("at the moment", "in total")
+NO_OP_PHRASES = (
+    ("at", "the", "moment"),
+    ("at", "this", "moment"),
+    ("at", "present"),
+    ("as", "of", "now"),
+    ("as", "of", "today"),
+    ("as", "it", "stands"),
+    ("right", "now"),
+    ("to", "date"),
+    ("in", "total"),
+    ("all", "together"),
+    ("all", "in", "all"),
+)
 QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "how"})
 YES_NO_STARTS = frozenset({"is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "can", "any"})
 NEGATIONS = frozenset({"not", "no", "non", "without", "except", "excluding", "never", "none"})
@@ -216,6 +235,34 @@ CHANGE_VERBS = frozenset(
         "revoke",
         "make",
         "put",
+        "raise",
+        "bump",
+        "increase",
+        "decrease",
+        "lower",
+        "reduce",
+        "boost",
+        "upgrade",
+        "downgrade",
+        "allocate",
+        "reassign",
+        "unassign",
+        "submit",
+        "place",
+        "restore",
+        "switch",
+        "flag",
+        "unflag",
+        "terminate",
+        "finalise",
+        "finalize",
+        "delist",
+        "onboard",
+        "offboard",
+        "hire",
+        "fire",
+        "dismiss",
+        "blacklist",
     ]
 )
 POLITE_OPENINGS = (
@@ -263,6 +310,8 @@ SUPERLATIVES = {
     "worst": -1,
     "bottom": -1,
 }
+# superlatives of time, over a date column: +1 latest first
+DATE_SUPERLATIVES = {"latest": 1, "newest": 1, "earliest": -1, "oldest": -1}
 COMPARISONS = [  # longest first: (words, operator)
     (("greater", "than", "or", "equal", "to"), ">="),
     (("less", "than", "or", "equal", "to"), "<="),
@@ -304,6 +353,29 @@ MULTIPLIERS = {
     "bn": 1_000_000_000,
     "billion": 1_000_000_000,
     "b": 1_000_000_000,
+}
+# units a number may carry ("80 m of cable"), each with the endings a column named in it may have ("cable_length_m")
+UNITS = {
+    "m": ("m", "metres", "meters"),
+    "metres": ("m", "metres", "meters"),
+    "meters": ("m", "metres", "meters"),
+    "km": ("km",),
+    "kilometres": ("km",),
+    "kilometers": ("km",),
+    "cm": ("cm",),
+    "mm": ("mm",),
+    "kg": ("kg",),
+    "kilograms": ("kg",),
+    "tonnes": ("t", "tonnes", "tons"),
+    "tons": ("t", "tonnes", "tons"),
+    "hours": ("hours", "hrs", "h"),
+    "hrs": ("hours", "hrs", "h"),
+    "minutes": ("minutes", "mins", "min"),
+    "mins": ("minutes", "mins", "min"),
+    "days": ("days",),
+    "weeks": ("weeks",),
+    "%": ("pct", "percent", "percentage"),
+    "percent": ("pct", "percent", "percentage"),
 }
 CURRENCY = frozenset({"r", "$", "rand", "zar", "usd", "dollars", "dollar", "eur", "euro", "euros", "gbp", "pounds"})
 NUMBER_WORDS = {
