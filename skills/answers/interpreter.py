@@ -41,6 +41,7 @@ from skills.answers.words import (
 )
 
 MAX_READINGS = 512  # combinations of word meanings tried before the question counts as too loose to read
+MAX_COMPARED = 4  # readings of an ambiguous question few enough to run, so that equal results count as one answer
 
 
 def interpret(question: str, schema: Schema, lexicon: Lexicon, *, today: datetime.date) -> Reading | Refusal:
@@ -73,7 +74,7 @@ def interpret(question: str, schema: Schema, lexicon: Lexicon, *, today: datetim
     if not any(m.element for choices in items for m in choices):
         return Refusal("model_required", "the question names nothing this database holds", ())
     yes_no = tokens[0] in YES_NO_STARTS
-    return _choose(items, schema, vocab, yes_no, tokens)
+    return _choose(items, schema, vocab, yes_no, tokens, today)
 
 
 # --- choosing one reading ------------------------------------------------------------------------
@@ -90,7 +91,9 @@ class _Candidate:
     grouped: bool = False  # "per X", "in each X": several rows are the answer
 
 
-def _choose(items, schema: Schema, vocab: Vocabulary, yes_no: bool, tokens: list[str]) -> Reading | Refusal:
+def _choose(
+    items, schema: Schema, vocab: Vocabulary, yes_no: bool, tokens: list[str], today: datetime.date
+) -> Reading | Refusal:
     combos = 1
     for choices in items:
         combos *= len(choices)
@@ -100,7 +103,7 @@ def _choose(items, schema: Schema, vocab: Vocabulary, yes_no: bool, tokens: list
     failures: list[str] = []
     for combination in itertools.product(*items):
         try:
-            plan, shape, cost = _plan(list(combination), schema, yes_no, tokens)
+            plan, shape, cost = _plan(list(combination), schema, yes_no, tokens, today)
         except _Unread as problem:
             failures.append(problem.args[0])
             continue
@@ -113,10 +116,15 @@ def _choose(items, schema: Schema, vocab: Vocabulary, yes_no: bool, tokens: list
     for candidate in candidates:
         if candidate.cost == best:
             distinct.setdefault((candidate.sql, repr(candidate.params)), candidate)
-    if len(distinct) > 1:
-        options = tuple(dict.fromkeys(c.words for c in distinct.values()))
-        return Refusal("ambiguous", "the question can be read in more than one way", (), options)
-    chosen = next(iter(distinct.values()))
+    readings = [_reading(c, items, tokens) for c in distinct.values()]
+    if len(readings) > 1:
+        options = tuple(dict.fromkeys(r.interpretation for r in readings))
+        runnable = tuple(readings) if len(readings) <= MAX_COMPARED else ()
+        return Refusal("ambiguous", "the question can be read in more than one way", (), options, runnable)
+    return readings[0]
+
+
+def _reading(chosen: _Candidate, items, tokens: list[str]) -> Reading:
     one = chosen.shape == "list" and not chosen.grouped and _speaks_of_one(items, chosen.table, tokens)
     return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table, one)
 
@@ -193,6 +201,7 @@ class _State:
     last_column: Element | None = None  # a column that a following number or date may compare
     dated: bool = False  # the superlative is one of time ("latest"): it orders by a date
     either: bool = False  # "or" seen: the next value joins the previous filter
+    today: datetime.date = datetime.date.min
     cost: int = 0  # readings that stretch a word (a value also taken as the hint of a date) cost more
 
 
@@ -207,10 +216,12 @@ def _subject(meanings: list[Meaning]) -> str:
     raise _Unread("nothing to ask about")
 
 
-def _plan(meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[str]) -> tuple[Plan, str, int]:
+def _plan(
+    meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[str], today: datetime.date
+) -> tuple[Plan, str, int]:
     subject = _subject(meanings)
     mentioned = {m.element.table for m in meanings if m.element and m.element.kind in ("table", "name")}
-    state = _State(Plan(subject, yes_no=yes_no))
+    state = _State(Plan(subject, yes_no=yes_no), today=today)
     used_tables: set[str] = {subject}
     cost = sum(1 for m in meanings if m.weak)
     named = [m.element.table for m in meanings if m.element and m.element.kind == "table"]
@@ -233,10 +244,11 @@ def _plan(meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[st
         ):
             cost += 1  # a column or value of a table the question names is the likelier meaning
         if meaning.kind == "element":
-            cost += _element(state, meaning, following, schema, used_tables)
+            cost += _element(state, meaning, following, schema, used_tables, tokens)
         else:
             _grammar(state, meaning, schema, tokens)
     _finish(state, schema, used_tables)
+    _how_big(state.plan, tokens)
     cost += state.cost
     plan = state.plan
     for item in plan.filters:
@@ -274,7 +286,9 @@ def _compares_next(meaning: Meaning, following: Meaning | None, state: _State, s
     return element.kind == "column" and is_numeric(schema.table(element.table).column(element.column))
 
 
-def _element(state: _State, meaning: Meaning, following: Meaning | None, schema: Schema, used: set[str]) -> int:
+def _element(
+    state: _State, meaning: Meaning, following: Meaning | None, schema: Schema, used: set[str], tokens: list[str]
+) -> int:
     element, plan = meaning.element, state.plan
     if element.kind == "table":
         state.count_open = False
@@ -314,7 +328,7 @@ def _element(state: _State, meaning: Meaning, following: Meaning | None, schema:
     if element.kind == "adjective":
         _superlative_on(state, element, schema, used, direction=element.value * (state.superlative or (1, 1))[0])
         return 0
-    return _column(state, meaning, following, schema, used)
+    return _column(state, meaning, following, schema, used, tokens)
 
 
 def _next_is_measure(following: Meaning | None) -> bool:
@@ -348,7 +362,9 @@ def _value(state: _State, element: Element, used: set[str]) -> None:
     _add_filter(state, Filter(element.table, column, op, (element.value,), str(element.value)), used)
 
 
-def _column(state: _State, meaning: Meaning, following: Meaning | None, schema: Schema, used: set[str]) -> int:
+def _column(
+    state: _State, meaning: Meaning, following: Meaning | None, schema: Schema, used: set[str], tokens: list[str]
+) -> int:
     element, plan = meaning.element, state.plan
     column = schema.table(element.table).column(element.column)
     if state.agg:
@@ -379,6 +395,14 @@ def _column(state: _State, meaning: Meaning, following: Meaning | None, schema: 
     if numbered:
         state.last_column = element
         return 0
+    if _happened(column, meaning, state, tokens):
+        # "how many poles have been erected": the event's date is recorded and not in the future
+        if state.negate:
+            raise _Unread(f"'not {meaning.words}'")
+        state.cost += meaning.rival  # "delivered" is first the stored status, then the date being past
+        window = (None, state.today + datetime.timedelta(days=1))
+        _add_filter(state, Filter(element.table, element.column, "window", window, f"{meaning.words} by today"), used)
+        return 0
     if plan.order and plan.order[:2] == (element.table, element.column):
         return 0  # "the biggest project by budget"
     if any((f.table, f.column) == (element.table, element.column) for f in plan.filters):
@@ -386,6 +410,15 @@ def _column(state: _State, meaning: Meaning, following: Meaning | None, schema: 
     plan.attributes.append((element.table, element.column))
     used.add(element.table)
     return 1
+
+
+def _happened(column, meaning: Meaning, state: _State, tokens: list[str]) -> bool:
+    """Whether a date column named by a past participle ("erected", "delivered") says that the event
+    happened, rather than asking for its date ("when was it delivered", "delivery date")."""
+    said = meaning.words.split()
+    if not is_date(column) or not said or not said[0].endswith("ed") or state.superlative or state.group or state.agg:
+        return False
+    return tokens[0] != "when" and "date" not in tokens and "dates" not in tokens
 
 
 def _superlative_on(state: _State, element: Element, schema: Schema, used: set[str], direction: int | None = None):
@@ -593,8 +626,24 @@ def _finish(state: _State, schema: Schema, used: set[str]) -> None:
         raise _Unread("a yes/no question about a total")
     if plan.aggregate and plan.attributes:
         raise _Unread("a total beside a field")
+    if plan.aggregate and (plan.order or plan.nested and plan.aggregate[1] == plan.subject and not plan.filters):
+        raise _Unread("a total and a superlative at once")
     if plan.count and plan.attributes:
         raise _Unread("a count beside a field")
+
+
+def _how_big(plan: Plan, tokens: list[str]) -> None:
+    """ "How tall is our tallest pole?": "how <word>" asks for the measure itself, so the top row's
+    number is the answer (its maximum or minimum), not the row."""
+    if tokens[:1] != ["how"] or tokens[1:2] in (["many"], ["much"]) or not plan.order or plan.limit != 1:
+        return
+    if plan.group or plan.related or plan.nested or plan.count or plan.aggregate or not plan.order[1]:
+        return
+    table, column, direction = plan.order
+    if any(attribute != (table, column) for attribute in plan.attributes):
+        return
+    plan.aggregate = ("max" if direction > 0 else "min", table, column)
+    plan.order, plan.limit, plan.attributes = None, None, []
 
 
 def _group_as_related(plan: Plan) -> None:

@@ -117,3 +117,4 @@ class Refusal:
     message: str
     words: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+    readings: tuple[Reading, ...] = ()  # ambiguous: the readings themselves, when few enough to run and compare

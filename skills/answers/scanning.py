@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 
 from skills.answers.model import Refusal
-from skills.answers.vocabulary import Element, Vocabulary
+from skills.answers.vocabulary import Element, Vocabulary, is_date
 from skills.answers.words import (
     AGGREGATES,
+    CHANGE_OBJECT_STARTS,
     CHANGE_VERBS,
     COMPARISONS,
     CURRENCY,
@@ -24,6 +25,7 @@ from skills.answers.words import (
     FILLER,
     NEGATIONS,
     NO_OP_PHRASES,
+    NOUN_LIKE_CHANGE_VERBS,
     POLITE_OPENINGS,
     SUPERLATIVES,
     UNITS,
@@ -48,6 +50,7 @@ class Meaning:
     value: object = None  # agg: func; super: (direction, n); number: (op, Decimal, Decimal|None, currency)
     weak: bool = False
     dated: bool = False  # a superlative of time ("latest", "oldest"): it orders by a date
+    rival: bool = False  # a date column whose words are also a stored value of its table ("delivered")
 
 
 def change_request(tokens: list[str]) -> str | None:
@@ -58,6 +61,9 @@ def change_request(tokens: list[str]) -> str | None:
             text = text[len(opening) + 1 :]
             break
     first, _, rest = text.partition(" ")
+    if first in NOUN_LIKE_CHANGE_VERBS:
+        following = rest.split(" ", 1)[0]
+        return first if following in CHANGE_OBJECT_STARTS or following[:1].isdigit() else None
     if first not in CHANGE_VERBS:
         return None
     if first == "add" and rest.startswith("up"):
@@ -169,10 +175,19 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
             tables = {e.table for e in elements if e.kind == "table" and e.value is None}
             elements = [e for e in elements if e.kind == "table" or (e.kind == "value" and e.table in tables)]
         elements = [e for e in elements if not (e.kind == "name" and e.partial) or _said_in(tokens[i : i + length], e)]
+        valued = {e.table for e in elements if e.kind == "value"}
         if elements:
             words = " ".join(tokens[i : i + length])
-            return [Meaning("element", words, e, weak=e.partial) for e in elements], length
+            return [
+                Meaning("element", words, e, weak=e.partial, rival=_dated_in(e, valued, vocab)) for e in elements
+            ], length
     return [], 0
+
+
+def _dated_in(element: Element, valued: set[str], vocab: Vocabulary) -> bool:
+    if element.kind != "column" or element.table not in valued:
+        return False
+    return is_date(vocab.schema.table(element.table).column(element.column))
 
 
 def _said_in(said: list[str], element: Element) -> bool:

@@ -143,7 +143,6 @@ FILLER = frozenset(
         "ones",
         "thing",
         "things",
-        "record",
         "records",
         "entry",
         "entries",
@@ -263,8 +262,50 @@ CHANGE_VERBS = frozenset(
         "fire",
         "dismiss",
         "blacklist",
+        "pause",
+        "unpause",
+        "resume",
+        "freeze",
+        "unfreeze",
+        "lock",
+        "unlock",
+        "enable",
+        "disable",
+        "unblock",
+        "unblacklist",
+        "refund",
+        "decline",
+        "accept",
+        "withdraw",
+        "extend",
+        "postpone",
+        "reschedule",
+        "expedite",
+        "unlink",
+        "attach",
+        "detach",
+        "upload",
+        "overwrite",
+        "fix",
+        "correct",
+        "adjust",
+        "amend",
+        "revise",
+        "duplicate",
+        "clone",
+        "merge",
+        "promote",
+        "demote",
+        "retire",
+        "decommission",
     ]
 )
+# verbs that also open a question as nouns ("start date of ...", "complete list of ..."): a change only
+# when what follows is a determiner or a number ("Start the Soweto build", "Order 200 poles")
+NOUN_LIKE_CHANGE_VERBS = frozenset(
+    ["start", "stop", "complete", "record", "delay", "block", "log", "order", "pay", "name", "enter", "save", "copy"]
+)
+CHANGE_OBJECT_STARTS = frozenset(["the", "a", "an", "all", "this", "that", "these", "those", "our", "every", "each"])
 POLITE_OPENINGS = (
     "please",
     "can you",

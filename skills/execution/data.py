@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from dataclasses import replace
 
 from skills.answers.model import Lexicon, Reading, Refusal, Schema
 from skills.answers.schema_cache import agent_lexicon, cached_schema, check_lexicon, read_schema_in
@@ -94,7 +95,32 @@ def read_question(settings, agent: dict, query: str, deadline: float | None) -> 
     from skills.answers.interpreter import interpret
 
     schema = _schema(settings, agent, deadline)
-    return interpret(query, schema, fitted_lexicon(agent, schema), today=dt.date.today()), schema
+    reading = interpret(query, schema, fitted_lexicon(agent, schema), today=dt.date.today())
+    if isinstance(reading, Refusal) and reading.code == "ambiguous":
+        reading = same_result(settings, agent, reading, deadline) or reading
+    return reading, schema
+
+
+def same_result(settings, agent: dict, refusal: Refusal, deadline: float | None) -> Reading | None:
+    """An ambiguous question whose few readings all give the same rows has one answer: the first
+    reading, saying the others. Several readings with different rows stay ambiguous (None)."""
+    if refusal.code != "ambiguous" or len(refusal.readings) < 2:
+        return None
+    from skills.backends.database import ReadOnlySession
+
+    results = []
+    with ReadOnlySession(settings.for_data(agent["data"]), deadline=deadline) as db:
+        for reading in refusal.readings:
+            result = db.query(reading.sql, reading.params or None, byte_cap=settings.sql_result_bytes)
+            if result.truncated or reading.one and len(result.rows) > 1:
+                return None  # a capped result, or one that asks for one row and has several: not compared
+            rows = sorted(repr(tuple(row.get(column) for column in result.columns)) for row in result.rows)
+            results.append((tuple(result.columns), rows))
+    if any(result != results[0] for result in results[1:]) or len({r.shape for r in refusal.readings}) > 1:
+        return None
+    first = refusal.readings[0]
+    others = "; ".join(r.interpretation for r in refusal.readings[1:])
+    return replace(first, interpretation=f"{first.interpretation} (also read as: {others}; the same result)")
 
 
 def refusal_error(agent: dict, refusal: Refusal):
