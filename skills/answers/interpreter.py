@@ -247,6 +247,10 @@ def _plan(
             cost += _element(state, meaning, following, schema, used_tables, tokens)
         else:
             _grammar(state, meaning, schema, tokens)
+    first = next((m.element for m in meanings if m.element), None)
+    asks_column = tokens[0] in ("which", "what") and first is not None and first.kind == "column"
+    if asks_column or not any(m.element and m.element.kind == "table" for m in meanings):
+        _only_values(state.plan)  # "which warehouses do we have", "which cities do we have projects in"
     _finish(state, schema, used_tables)
     _how_big(state.plan, tokens)
     cost += state.cost
@@ -628,8 +632,18 @@ def _finish(state: _State, schema: Schema, used: set[str]) -> None:
         raise _Unread("a total beside a field")
     if plan.aggregate and (plan.order or plan.nested and plan.aggregate[1] == plan.subject and not plan.filters):
         raise _Unread("a total and a superlative at once")
-    if plan.count and plan.attributes:
+    if plan.count and plan.attributes and not plan.distinct:
         raise _Unread("a count beside a field")
+
+
+def _only_values(plan: Plan) -> None:
+    """ "Which warehouses do we have?", "how many provinces": a question that names a column and no
+    table asks for the column's different values (or how many there are), not for every row."""
+    if len(plan.attributes) != 1 or plan.attributes[0][0] != plan.subject:
+        return
+    if plan.group or plan.related or plan.order or plan.aggregate or plan.record or plan.yes_no or plan.nested:
+        return
+    plan.distinct = True
 
 
 def _how_big(plan: Plan, tokens: list[str]) -> None:

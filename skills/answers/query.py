@@ -55,6 +55,7 @@ class Plan:
     nested: list[Nested] = field(default_factory=list)
     record: bool = False  # every column of the subject
     yes_no: bool = False
+    distinct: bool = False  # the different values of the one attribute ("which warehouses do we have")
 
 
 class Forks(Exception):
@@ -309,6 +310,15 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
         else:
             direction = "DESC" if plan.order[2] > 0 else "ASC"
             tail += f" ORDER BY {len(keys) + 1} {direction} NULLS LAST FETCH FIRST {plan.limit or 1} ROWS WITH TIES"
+    elif plan.distinct:
+        table, column = plan.attributes[0]
+        value = f"{source.reach(table)}.{_ident(column)}"
+        if plan.count:
+            select = [f"count(DISTINCT {value})"]
+        else:
+            select = [f"DISTINCT {value}"]
+            source.where.append(f"{value} IS NOT NULL")
+            tail = f" ORDER BY {value}"
     elif plan.yes_no:
         select = ["count(*)"]
     elif plan.count or plan.aggregate:

@@ -62,6 +62,9 @@ def describe(plan: Plan, shape: str) -> str:
         func, table, column = plan.aggregate
         name = {"avg": "average", "sum": "total", "min": "minimum", "max": "maximum"}[func]
         head = f"{name} {column.replace('_', ' ')} of {subject}{where}"
+    elif plan.distinct:
+        column = plan.attributes[0][1].replace("_", " ")
+        head = f"{'number of ' if plan.count else ''}different {column} values of {subject}{where}"
     elif shape == "count" or (plan.group and plan.count):
         head = f"number of {subject}{where}"
     elif shape == "yes_no":
@@ -99,6 +102,9 @@ def say(reading: Reading, columns: list[str], rows: list[tuple], truncated: bool
         return f"{_number_text(value)}: {reading.interpretation}."
     if not rows:
         return f"None: no {thing} match ({reading.interpretation})."
+    if len(columns) == 1 and reading.shape == "list":  # the different values of one column
+        values = "; ".join(_number_text(row[0]) for row in rows)
+        return f"{len(rows)}{'+' if truncated else ''} ({reading.interpretation}): {values}{' and more' if truncated else ''}."
     if reading.shape in ("record", "value") and len(rows) == 1:
         fields = [f"{c.replace('_', ' ')}: {_number_text(v)}" for c, v in zip(columns, rows[0], strict=False)]
         return "; ".join(fields) + "."

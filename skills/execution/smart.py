@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from skills import progress
-from skills.errors import AmbiguousTask, NoMatch
+from skills.errors import AmbiguousTask, NoMatch, OrchestratorError
 
 
 def _unsure(route: dict) -> tuple[dict, int]:
@@ -74,6 +74,7 @@ def smart_execute(
         from skills.execution.fallback import settle
 
         decision = settle(registry, decision, task, settings, context=context)
+    decision = settle_among_data_agents(registry, settings, decision, task)
     if decision["agent"] is None:
         return _unsure(decision)
     agent = decision["agent"]
@@ -84,5 +85,85 @@ def smart_execute(
     result["routing"]["status"] = decision["status"]
     if "llm_fallback" in decision:
         result["routing"]["llm_fallback"] = decision["llm_fallback"]
+    if "settled_by" in decision:
+        result["routing"]["settled_by"] = decision["settled_by"]
     result["execution_time_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result, 0
+
+
+# ---------------------------------------------------------------- data agents settle between themselves
+
+
+def _data_agent(registry: dict, settings, agent_id: str) -> dict | None:
+    from skills.execution.readiness import missing_requirements
+    from skills.registry.loader import find_agent
+
+    agent = find_agent(registry, agent_id)
+    if not agent or not agent.get("data") or agent["status"] != "active" or missing_requirements(agent, settings):
+        return None
+    return agent
+
+
+def _reading_of(settings, agent: dict, task: str):
+    """The agent's interpreter on the task (a Reading or a Refusal); None when its database cannot be read."""
+    from skills.execution.data import read_question
+
+    try:
+        return read_question(settings, agent, task, None)[0]
+    except OrchestratorError:
+        return None
+
+
+def _pick(candidates: list[tuple[dict, dict]], settings, task: str, why: str) -> dict | None:
+    """(routing entry, agent) pairs: the one entry whose agent reads the task as one query, or whose
+    readings are all the same query on the same database; None when none or several differ."""
+    from skills.answers.model import Reading
+
+    readings = [(entry, agent, _reading_of(settings, agent, task)) for entry, agent in candidates]
+    if readings and all(r is not None and not isinstance(r, Reading) and r.code == "read_only" for _, _, r in readings):
+        return readings[0][0]  # a change asked of read-only agents: the first one says so
+    answered = [(entry, agent, r) for entry, agent, r in readings if isinstance(r, Reading)]
+    queries = {(agent["data"].get("url_env"), r.sql, repr(r.params)) for _, agent, r in answered}
+    if len(queries) == 1:
+        return {**answered[0][0], "settled_by": why}
+    understood = [entry for entry, _, r in readings if r is not None and r.code != "model_required"]
+    if not answered and len(understood) == 1:  # the one agent that knows every word: its refusal is the answer
+        return {**understood[0], "settled_by": why.replace("reads", "knows every word of")}
+    return None
+
+
+def settle_among_data_agents(registry: dict, settings, decision: dict, task: str) -> dict:
+    """Data agents answer from their schemas, so routing's doubt between them can be settled by
+    reading: of several equally fit data agents (multiple_matches), the one whose interpreter reads
+    the whole task; of a routed data agent that cannot read it (words or tables it does not have),
+    the one other data agent on the same database that can. Anything else is left as routed."""
+    if decision["agent"] is None and decision.get("status") == "multiple_matches":
+        options = decision.get("options") or []
+        candidates = [(o, _data_agent(registry, settings, o["agent_id"])) for o in options]
+        if not options or any(agent is None for _, agent in candidates):
+            return decision
+        chosen = _pick(candidates, settings, task, "the only data agent that reads the whole task")
+        if chosen is None:
+            return decision
+        why = chosen.pop("settled_by", "")
+        return {**decision, "status": "routed", "agent": chosen, "settled_by": why or "read_only"}
+    routed = decision.get("agent")
+    first = routed and _data_agent(registry, settings, routed["agent_id"])
+    if not first:
+        return decision
+    reading = _reading_of(settings, first, task)
+    if reading is None or getattr(reading, "code", None) != "model_required":
+        return decision
+    others = [
+        agent
+        for agent in registry["agents"]
+        if agent["id"] != first["id"]
+        and agent.get("data", {}).get("url_env") == first["data"].get("url_env")
+        and _data_agent(registry, settings, agent["id"])
+    ]
+    entries = [({**routed, "agent_id": agent["id"], "agent_name": agent["name"]}, agent) for agent in others]
+    chosen = _pick(entries, settings, task, f"{first['id']} could not read the task")
+    if chosen is None or "settled_by" not in chosen:
+        return decision
+    why = chosen.pop("settled_by")
+    return {**decision, "agent": chosen, "settled_by": why}
