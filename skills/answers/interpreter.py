@@ -89,6 +89,7 @@ class _Candidate:
     table: str
     cost: int
     grouped: bool = False  # "per X", "in each X": several rows are the answer
+    guesses: tuple[str, ...] = ()
 
 
 def _choose(
@@ -125,8 +126,8 @@ def _choose(
 
 
 def _reading(chosen: _Candidate, items, tokens: list[str]) -> Reading:
-    one = chosen.shape == "list" and not chosen.grouped and _speaks_of_one(items, chosen.table, tokens)
-    return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table, one)
+    one = chosen.shape in ("list", "value") and not chosen.grouped and _speaks_of_one(items, chosen.table, tokens)
+    return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table, one, chosen.guesses)
 
 
 def _outside_table(tokens: list[str], schema: Schema, lexicon: Lexicon) -> tuple[str, str] | None:
@@ -173,7 +174,7 @@ def _write(plan: Plan, schema: Schema, shape: str, cost: int, failures: list[str
             failures.append(str(problem))
             continue
         words = describe(plan, shape) + (_path_words(picks, plan, schema) if picks else "")
-        found.append(_Candidate(sql, params, words, shape, plan.subject, cost, bool(plan.group)))
+        found.append(_Candidate(sql, params, words, shape, plan.subject, cost, bool(plan.group), tuple(plan.guesses)))
     return found
 
 
@@ -247,12 +248,15 @@ def _plan(
             cost += _element(state, meaning, following, schema, used_tables, tokens)
         else:
             _grammar(state, meaning, schema, tokens)
-    first = next((m.element for m in meanings if m.element), None)
-    asks_column = tokens[0] in ("which", "what") and first is not None and first.kind == "column"
-    if asks_column or not any(m.element and m.element.kind == "table" for m in meanings):
+    first = next((m for m in meanings if m.element), None)
+    plural = first is not None and first.element.kind == "column" and _plural(first.words.split()[-1])
+    if plural and (
+        tokens[0] in ("which", "what") or not any(m.element and m.element.kind == "table" for m in meanings)
+    ):
         _only_values(state.plan)  # "which warehouses do we have", "which cities do we have projects in"
     _finish(state, schema, used_tables)
     _how_big(state.plan, tokens)
+    _of_the_one(state.plan, meanings, tokens)
     cost += state.cost
     plan = state.plan
     for item in plan.filters:
@@ -323,6 +327,8 @@ def _element(
             # the data holds elsewhere, in a column whose values are not all known
             raise _Unread(f"'{element.value}' names {plan.subject.replace('_', ' ')} themselves")
         _add_filter(state, Filter(element.table, element.column, op, (element.value,), f"{element.value}"), used)
+        if meaning.weak:
+            plan.guesses.append(f"'{meaning.words}' for {element.value}")
         if element.table == plan.subject and not plan.count:
             plan.record = True
         return 0
@@ -399,7 +405,7 @@ def _column(
     if numbered:
         state.last_column = element
         return 0
-    if _happened(column, meaning, state, tokens):
+    if _happened(schema.table(element.table), column, meaning, state, tokens):
         # "how many poles have been erected": the event's date is recorded and not in the future
         if state.negate:
             raise _Unread(f"'not {meaning.words}'")
@@ -416,12 +422,14 @@ def _column(
     return 1
 
 
-def _happened(column, meaning: Meaning, state: _State, tokens: list[str]) -> bool:
+def _happened(table, column, meaning: Meaning, state: _State, tokens: list[str]) -> bool:
     """Whether a date column named by a past participle ("erected", "delivered") says that the event
     happened, rather than asking for its date ("when was it delivered", "delivery date")."""
     said = meaning.words.split()
     if not is_date(column) or not said or not said[0].endswith("ed") or state.superlative or state.group or state.agg:
         return False
+    if meaning.element and any(stem(str(value)) == stem(said[0]) for other in table.columns for value in other.values):
+        return False  # "scheduled for": also a stored status, which may say otherwise than the date
     return tokens[0] != "when" and "date" not in tokens and "dates" not in tokens
 
 
@@ -636,6 +644,10 @@ def _finish(state: _State, schema: Schema, used: set[str]) -> None:
         raise _Unread("a count beside a field")
 
 
+def _plural(word: str) -> bool:
+    return word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
 def _only_values(plan: Plan) -> None:
     """ "Which warehouses do we have?", "how many provinces": a question that names a column and no
     table asks for the column's different values (or how many there are), not for every row."""
@@ -658,6 +670,17 @@ def _how_big(plan: Plan, tokens: list[str]) -> None:
         return
     plan.aggregate = ("max" if direction > 0 else "min", table, column)
     plan.order, plan.limit, plan.attributes = None, None, []
+
+
+def _of_the_one(plan: Plan, meanings: list[Meaning], tokens: list[str]) -> None:
+    """ "How much have we spent on the Polokwane project?": a total over the one row the question
+    speaks of is that row's own figure, so the answer names the row (and two rows are ambiguous)."""
+    if not plan.aggregate or plan.aggregate[1] != plan.subject or plan.group or plan.related or not plan.filters:
+        return
+    if not _speaks_of_one([[m] for m in meanings], plan.subject, tokens):
+        return
+    plan.attributes, plan.record = [(plan.subject, plan.aggregate[2])], True
+    plan.aggregate, plan.count = None, False
 
 
 def _group_as_related(plan: Plan) -> None:
@@ -692,4 +715,6 @@ def _shape_of(plan: Plan) -> str:
         return "aggregate"
     if plan.record:
         return "value" if plan.attributes else "record"
+    if plan.distinct:
+        return "values"
     return "list"

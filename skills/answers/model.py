@@ -96,7 +96,7 @@ class Reading:
     """One way the whole question was understood: a single SELECT and what it means in words.
 
     `sql` holds %s placeholders for `params` (values never go into the text; identifiers come only
-    from the Schema); `shape` says how to say the result: "count", "list", "record", "value",
+    from the Schema); `shape` says how to say the result: "count", "list", "values" (one column's different values), "record", "value",
     "aggregate", "yes_no" (answer "Yes"/"No" first, from whether/what the query returns)."""
 
     sql: str
@@ -105,6 +105,7 @@ class Reading:
     shape: str = "list"
     table: str = ""  # the table the answer is about
     one: bool = False  # the question speaks of one ("the Durban project"): more rows than one is no answer
+    guesses: tuple[str, ...] = ()  # names read from some of their words: an empty result then proves nothing
 
 
 @dataclass(frozen=True)

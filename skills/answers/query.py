@@ -56,6 +56,9 @@ class Plan:
     record: bool = False  # every column of the subject
     yes_no: bool = False
     distinct: bool = False  # the different values of the one attribute ("which warehouses do we have")
+    guesses: list[str] = field(
+        default_factory=list
+    )  # names taken from some of their words ("'Karoo' for Karoo Haulage")
 
 
 class Forks(Exception):

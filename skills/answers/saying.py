@@ -102,7 +102,7 @@ def say(reading: Reading, columns: list[str], rows: list[tuple], truncated: bool
         return f"{_number_text(value)}: {reading.interpretation}."
     if not rows:
         return f"None: no {thing} match ({reading.interpretation})."
-    if len(columns) == 1 and reading.shape == "list":  # the different values of one column
+    if reading.shape == "values":  # the different values of one column
         values = "; ".join(_number_text(row[0]) for row in rows)
         return f"{len(rows)}{'+' if truncated else ''} ({reading.interpretation}): {values}{' and more' if truncated else ''}."
     if reading.shape in ("record", "value") and len(rows) == 1:

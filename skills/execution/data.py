@@ -163,6 +163,15 @@ def answer_reading(settings, agent: dict, reading: Reading, deadline: float | No
         shown = db.mogrify(reading.sql, reading.params or None)
         result = db.query(reading.sql, reading.params or None, byte_cap=settings.sql_result_bytes)
     rows = [tuple(row.get(column) for column in result.columns) for row in result.rows]
+    if reading.guesses and _nothing(reading, rows):
+        # "Which suppliers supply poles?" with "supply" taken for part of a company's name: no rows then
+        # says only that the guess was wrong, not that there are none
+        raise ModelRequired(
+            f"nothing matches, and the question was read with a name guessed from part of its words "
+            f"({'; '.join(reading.guesses)}): no answer is better than a wrong 'none'. "
+            "Set ANTHROPIC_API_KEY to let Claude answer it, or give the name in full.",
+            details={"words": [guess.split("'")[1] for guess in reading.guesses]},
+        )
     if reading.one and len(rows) > 1:  # "the Durban project", and two are: which one is not ours to pick
         options = [" ".join(str(value) for value in row[:2] if value is not None) for row in rows[:MAX_OPTIONS]]
         raise Ambiguous(
@@ -177,6 +186,13 @@ def answer_reading(settings, agent: dict, reading: Reading, deadline: float | No
         "data": result.rows,
         "truncated": result.truncated,
     }
+
+
+def _nothing(reading: Reading, rows: list[tuple]) -> bool:
+    """Whether the result says "none": no rows, a count of 0, a No."""
+    if not rows:
+        return True
+    return reading.shape in ("count", "yes_no") and not rows[0][0]
 
 
 # ---------------------------------------------------------------- the model's view of the data

@@ -224,7 +224,15 @@ def run_data_agent(agent: dict, query: str, context: dict | None, settings, mode
     tools = data_answers.agent_tools(settings.agents_dir, agent)
     reading, schema = data_answers.read_question(settings, agent, query, deadline)
     if isinstance(reading, Reading):
-        answer = data_answers.answer_reading(settings, agent, reading, deadline)
+        try:
+            answer = data_answers.answer_reading(settings, agent, reading, deadline)
+        except ModelRequired:
+            if mode != "claude" or not reading.guesses:
+                raise
+            # nothing matched a name guessed from part of its words: the model may know better
+            base = _prompt_or_default(settings, agent)
+            prompt = data_answers.system_prompt(settings, agent, schema, base)
+            return run_with_claude(agent, tools, query, context, ctx, settings, system_prompt=prompt)
         return Outcome(
             response=answer["response"],
             mode="direct",
