@@ -304,9 +304,10 @@ CHANGE_VERBS = frozenset(
     ]
 )
 # verbs that also open a question as nouns ("start date of ...", "complete list of ..."): a change only
-# when what follows is a determiner or a number ("Start the Soweto build", "Order 200 poles")
+# when what follows is a determiner or a number ("Start the Soweto build", "Record 3 faults"); "order" is
+# left out: "order the list by rating" asks for a sort
 NOUN_LIKE_CHANGE_VERBS = frozenset(
-    ["start", "stop", "complete", "record", "delay", "block", "log", "order", "pay", "name", "enter", "save", "copy"]
+    ["start", "stop", "complete", "record", "delay", "block", "log", "pay", "enter", "save", "copy"]
 )
 CHANGE_OBJECT_STARTS = frozenset(["the", "a", "an", "all", "this", "that", "these", "those", "our", "every", "each"])
 POLITE_OPENINGS = (

@@ -370,3 +370,73 @@ def test_a_table_of_the_database_the_agent_does_not_own_is_refused_by_name(db, p
     assert run.returncode == 2, run.stdout
     assert run.json["code"] == "model_required"
     assert "sites" in run.json["details"]["words"]
+
+
+# ---------------------------------------------------------------- readings settled by the data, and guesses
+
+
+def test_a_table_named_like_its_rows_kind_is_ambiguous_with_both_counts_as_options(db, pg_url):
+    kinds = dict(truth(pg_url, "SELECT kind, count(*) FROM contractors GROUP BY kind"))
+    assert "contractor" in kinds and len(kinds) > 1  # the demo holds suppliers and vendors beside contractors
+    run = db("contractor-agent", "How many contractors do we have?")
+    assert run.returncode == 1, run.stdout
+    assert run.json["code"] == "ambiguous"
+    options = run.json["details"]["options"]
+    assert len(options) == 2 and any("kind is contractor" in option for option in options)
+
+
+def test_readings_with_the_same_rows_are_one_answer_that_names_the_other_reading(db, pg_url):
+    """A place that is both the city and the area of one project: two readings, one result."""
+    rows = truth(pg_url, "SELECT name, city, spend FROM projects p WHERE city = area ORDER BY name")
+    name, place, spend = next(
+        row
+        for row in rows
+        if truth(pg_url, "SELECT count(*) FROM projects WHERE %s IN (city, area)", (row[1],))[0][0] == 1
+    )
+    run = db("project-agent", f"How much have we spent so far on the {place} project?")
+    assert run.returncode == 0, run.stdout
+    assert "also read as" in run.json["interpretation"] and "the same result" in run.json["interpretation"]
+    assert name in run.json["response"] and str(spend) in run.json["response"].replace(",", "")
+
+
+def test_a_name_guessed_from_part_of_its_words_does_not_answer_none(db, pg_url):
+    """ "supply" is a word of one company's name: read that way, nothing matches, which proves nothing."""
+    assert truth(pg_url, "SELECT count(*) FROM contractors WHERE name ILIKE '%% supply'")[0][0] == 1
+    run = db("contractor-agent", "Which suppliers can supply poles?")
+    assert run.returncode == 2, run.stdout
+    assert run.json["code"] == "model_required" and "supply" in run.json["details"]["words"]
+    assert "guessed" in run.json["error"]
+
+
+def test_the_doers_column_answers_to_its_verb(db, pg_url):
+    manager, names = truth(
+        pg_url, "SELECT project_manager, array_agg(name) FROM projects GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    )[0]
+    run = db("project-agent", f"What projects is {manager} managing?")
+    assert run.returncode == 0, run.stdout
+    assert {row["name"] for row in run.json["data"]} == set(names)
+
+
+def test_smart_execute_hands_a_task_to_the_data_agent_that_owns_its_tables(script, pg_url):
+    (contractor, installs) = truth(
+        pg_url,
+        "SELECT c.name, count(i.id) FROM contractors c JOIN installations i ON i.contractor_id = c.id "
+        "GROUP BY c.name ORDER BY 2 DESC LIMIT 1",
+    )[0]
+    task = f"How many installations does {contractor} have?"
+    routed = script("route_task", "--task", task, env={"DATABASE_URL": pg_url})
+    assert routed.json["agent"] and routed.json["agent"]["agent_id"] == "contractor-agent"  # it lacks installations
+    run = script("execute_agent", "--task", task, env={"DATABASE_URL": pg_url})
+    assert run.returncode == 0, run.stdout
+    assert run.json["agent"] == "project-agent"
+    assert "contractor-agent could not read" in run.json["routing"]["settled_by"]
+    assert str(installs) in run.json["response"]
+
+
+def test_a_change_asked_when_routing_cannot_choose_between_data_agents_is_read_only(script, pg_url):
+    task = "Raise a PO for R50k with Fibretech Supplies for the Polokwane project"
+    routed = script("route_task", "--task", task, env={"DATABASE_URL": pg_url})
+    assert routed.json["status"] == "multiple_matches"
+    run = script("execute_agent", "--task", task, env={"DATABASE_URL": pg_url})
+    assert run.returncode == 1, run.stdout
+    assert run.json["code"] == "read_only"

@@ -1,0 +1,190 @@
+"""The everyday English the interpreter reads without any lexicon entry, each rule against the two invented
+domains of test_interpreter.py (real PostgreSQL; truth written by hand in SQL): phrases that say nothing,
+misspellings, units, numbers before their column, top N before the noun, counts per a field, superlatives
+of time, "how tall is the tallest", the values of one column, participles of date columns, and the
+readings that must not be made (two names for one field, a total with a superlative)."""
+
+import pytest
+
+from skills.answers.interpreter import interpret
+from skills.answers.model import Column, Lexicon, Reading, Refusal, Schema, Table
+from skills.answers.scanning import change_request
+from skills.answers.words import tokenize
+from tests.fixtures.answer_databases import clinic_db, freight_db  # noqa: F401 - session fixtures
+from tests.unit.test_interpreter import CLINIC_LEXICON, FREIGHT_LEXICON, TODAY, Database
+
+
+@pytest.fixture(scope="module")
+def clinic(clinic_db):  # noqa: F811
+    database = Database(clinic_db.url, CLINIC_LEXICON)
+    yield database
+    database.connection.close()
+
+
+@pytest.fixture(scope="module")
+def freight(freight_db):  # noqa: F811
+    database = Database(freight_db.url, FREIGHT_LEXICON)
+    yield database
+    database.connection.close()
+
+
+def same(database: Database, question: str, truth: str) -> Reading:
+    reading, rows = database.answer(question)
+    assert sorted(map(repr, rows)) == sorted(map(repr, database.rows(truth))), (question, reading)
+    return reading
+
+
+@pytest.mark.parametrize(
+    ("question", "truth"),
+    [
+        ("How many patients are there in total?", "SELECT count(*) FROM patients"),
+        (
+            "How many appointments are missed at the moment?",
+            "SELECT count(*) FROM appointments WHERE status = 'missed'",
+        ),
+        ("What is the total number of doctors?", "SELECT count(*) FROM doctors"),
+        ("Pull up the cardiology doctors", "SELECT full_name FROM doctors WHERE specialty = 'cardiology'"),
+        # one letter swapped or missing in a long word is still the word
+        ("How many appointmnets were missed?", "SELECT count(*) FROM appointments WHERE status = 'missed'"),
+        ("How many apointments were missed?", "SELECT count(*) FROM appointments WHERE status = 'missed'"),
+    ],
+)
+def test_words_that_say_nothing_and_misspelt_long_words(clinic, question, truth):
+    same(clinic, question, truth)
+
+
+def test_a_short_word_is_not_corrected_into_another(clinic):
+    refusal = clinic.read("How many appts were missed?")
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required" and "appts" in refusal.words
+
+
+def test_a_unit_after_a_number_names_the_column_measured_in_it(freight):
+    same(freight, "How many shipments over 500 kg?", "SELECT count(*) FROM shipments WHERE weight_kg > 500")
+    # rand picks the money column, kg the weight: the same table, two different comparisons
+    same(freight, "How many shipments over R5,000?", "SELECT count(*) FROM shipments WHERE cost > 5000")
+
+
+def test_a_number_followed_by_its_column_compares_that_column(freight):
+    same(freight, "How many carriers have more than 20 trucks?", "SELECT count(*) FROM carriers WHERE fleet_size > 20")
+
+
+def test_a_number_before_the_noun_is_the_top_n_of_a_later_superlative(freight):
+    reading = same(
+        freight,
+        "Which 2 carriers have the most trucks?",
+        "SELECT company_name, fleet_size FROM carriers ORDER BY fleet_size DESC LIMIT 2",
+    )
+    assert "top 2" in reading.interpretation
+
+
+def test_which_field_has_the_most_rows_counts_the_rows_per_value_and_keeps_ties(freight):
+    reading = same(
+        freight,
+        "Which country has the most carriers?",
+        "SELECT country, count(*) FROM carriers GROUP BY country ORDER BY 2 DESC FETCH FIRST 1 ROWS WITH TIES",
+    )
+    assert len(freight.rows(reading.sql, reading.params)) == 2  # South Africa and Botswana, two each
+
+
+def test_superlatives_of_time_order_by_the_one_date(clinic, freight):
+    same(clinic, "Who is the newest doctor?", "SELECT full_name, hired_on FROM doctors ORDER BY hired_on DESC LIMIT 1")
+    same(
+        freight,
+        "What is the oldest contract?",
+        "SELECT project_name, signed_on FROM contracts ORDER BY signed_on LIMIT 1",
+    )
+    # shipments have two dates: "latest" alone does not say which
+    assert isinstance(freight.read("the latest shipment"), Refusal)
+
+
+def test_how_tall_is_the_tallest_asks_for_the_measure(clinic):
+    reading = same(
+        clinic, "How experienced is the most experienced doctor?", "SELECT max(years_experience) FROM doctors"
+    )
+    assert reading.shape == "aggregate"
+
+
+def test_a_question_about_a_column_alone_gets_its_different_values(clinic):
+    reading = same(
+        clinic, "Which insurers do we have?", "SELECT DISTINCT insurer FROM patients WHERE insurer IS NOT NULL"
+    )
+    assert reading.shape == "values"
+    same(clinic, "How many insurers are there?", "SELECT count(DISTINCT insurer) FROM patients")
+    same(
+        clinic,
+        "Which cities are the cardiology doctors in?",
+        "SELECT DISTINCT city FROM doctors WHERE specialty = 'cardiology'",
+    )
+    # the singular asks for one row's field, not the values
+    assert clinic.read("What is the rating of the cardiology doctor?").shape != "values"
+
+
+def test_a_past_participle_of_a_date_column_means_the_event_happened_by_today(freight):
+    today = TODAY.isoformat()
+    same(
+        freight,
+        "How many shipments have been shipped?",
+        f"SELECT count(*) FROM shipments WHERE shipped_on <= '{today}'",
+    )
+    reading = freight.read("Has the Copper Belt Run contract been signed?")
+    assert reading.shape == "yes_no"
+    assert freight.rows(reading.sql, reading.params)[0][0] == 1
+    # the word is also a stored state: that reading comes first
+    same(freight, "How many shipments were delivered?", "SELECT count(*) FROM shipments WHERE state = 'delivered'")
+    # "when" asks for the date itself
+    when = freight.read("When was the Copper Belt Run contract signed?")
+    assert isinstance(when, Reading) and "signed_on" in when.sql and "<" not in when.sql
+
+
+def test_a_total_over_the_one_row_asked_about_is_that_rows_figure_named(freight):
+    reading, rows = freight.answer("What is the total contract value of the Copper Belt Run contract?")
+    assert reading.shape == "value" and reading.one
+    assert rows == freight.rows(
+        "SELECT project_name, contract_value FROM contracts WHERE project_name = 'Copper Belt Run'"
+    )
+
+
+def test_readings_that_cannot_be_one_query_are_not_made(clinic, freight):
+    # two different names for one field would ask for no rows at all
+    both = clinic.read("appointments of Naledi Mokoena and Ayesha Patel")
+    assert isinstance(both, Refusal) and both.code == "model_required"
+    # a total and a superlative at once: neither is dropped silently
+    assert isinstance(clinic.read("What is the lowest total fee of appointments?"), Refusal)
+
+
+def test_an_ambiguous_reading_carries_its_readings_to_be_compared(clinic):
+    refusal = clinic.read("appointments in Durban")  # the patient's city or the doctor's
+    assert refusal.code == "ambiguous" and len(refusal.readings) == 2
+    assert all(isinstance(r, Reading) for r in refusal.readings)
+    assert {r.interpretation for r in refusal.readings} == set(refusal.options)
+    first, second = (sorted(clinic.rows(r.sql, r.params)) for r in refusal.readings)
+    assert first != second  # different rows: the comparison in execution/data.py leaves it ambiguous
+
+
+@pytest.mark.parametrize(
+    ("text", "verb"),
+    [
+        ("Pause the Copper Belt Run contract", "pause"),
+        ("Please increase the fee of appointment 3", "increase"),
+        ("Raise a PO for R50k", "raise"),
+        ("Start the Maize Harvest Lift contract", "start"),
+        ("Start date of the Maize Harvest Lift contract", None),
+        ("Complete list of carriers", None),
+        ("Order the carriers by rating", None),
+        ("Name the carriers in Botswana", None),
+    ],
+)
+def test_change_verbs_and_the_nouns_spelt_like_them(text, verb):
+    assert change_request(tokenize(text)) == verb
+
+
+def test_a_table_named_like_its_own_rows_kind_is_two_readings():
+    """A table whose rows hold its own name as a kind (carriers of kind "carrier") is ambiguous alone:
+    all its rows, or those of that kind. (The demo's contractors are run in test_data_agents.py.)"""
+    names = Column("company_name", "text", is_name=True)
+    kinds = Table("carriers", (names, Column("kind", "text", values=("carrier", "broker"))), ("company_name",))
+    schema = Schema((kinds,))
+    refusal = interpret("How many carriers are there?", schema, Lexicon(), today=TODAY)
+    assert isinstance(refusal, Refusal) and refusal.code == "ambiguous" and len(refusal.options) == 2
+    brokers = interpret("How many brokers are there?", schema, Lexicon(), today=TODAY)
+    assert isinstance(brokers, Reading) and '"kind" = %s' in brokers.sql and brokers.params == ("broker",)
