@@ -336,6 +336,11 @@ def _element(
         _value(state, element, used)
         return 0
     if element.kind == "adjective":
+        if following and following.element and following.element.kind == "column":
+            described = schema.table(following.element.table).column(following.element.column)
+            if not (is_numeric(described) or is_date(described)):
+                # "the largest capital": the adjective describes the capital, which has no size here
+                raise _Unread(f"'{meaning.words} {following.words}' has no measure")
         _superlative_on(state, element, schema, used, direction=element.value * (state.superlative or (1, 1))[0])
         return 0
     return _column(state, meaning, following, schema, used, tokens)
@@ -471,6 +476,16 @@ def _date_column(schema: Schema, table_name: str, words: str) -> Element:
     if len(dates) != 1:
         raise _Unread(f"'{words}' does not say by which date")
     return Element("column", table_name, dates[0].name)
+
+
+def _name_columns(schema: Schema, table_name: str) -> set[str]:
+    """The columns that name the table's own rows: "name", "<table>_name", or its only name column
+    ("state_name" names a city's state, not the city)."""
+    table = schema.table(table_name)
+    names = [column.name for column in table.columns if column.is_name]
+    singular = table.name.lower().removesuffix("s")
+    own = [n for n in names if n == "name" or n.split("_")[0] in (table.name.lower(), singular)]
+    return set(own or (names if len(names) == 1 else []))
 
 
 def _measure_column(schema: Schema, table_name: str, words: str) -> Element:
@@ -636,6 +651,10 @@ def _finish(state: _State, schema: Schema, used: set[str]) -> None:
         raise _Unread("two groupings")
     if plan.yes_no and (plan.aggregate or plan.group or plan.related or plan.attributes or plan.order):
         raise _Unread("a yes/no question about a total")
+    if plan.order and any(
+        f.table == plan.subject and f.op == "=" and f.column in _name_columns(schema, f.table) for f in plan.filters
+    ):
+        raise _Unread("a superlative over one row named already")  # "the most populated area of new mexico"
     if plan.aggregate and plan.attributes:
         raise _Unread("a total beside a field")
     if plan.aggregate and (plan.order or plan.nested and plan.aggregate[1] == plan.subject and not plan.filters):
@@ -675,7 +694,9 @@ def _how_big(plan: Plan, tokens: list[str]) -> None:
 def _of_the_one(plan: Plan, meanings: list[Meaning], tokens: list[str]) -> None:
     """ "How much have we spent on the Polokwane project?": a total over the one row the question
     speaks of is that row's own figure, so the answer names the row (and two rows are ambiguous)."""
-    if not plan.aggregate or plan.aggregate[1] != plan.subject or plan.group or plan.related or not plan.filters:
+    if not plan.aggregate or plan.aggregate[0] not in ("sum", "avg") or plan.aggregate[1] != plan.subject:
+        return  # a maximum is "the longest river"'s length: a superlative, not the one row's own figure
+    if plan.group or plan.related or not plan.filters:
         return
     if not _speaks_of_one([[m] for m in meanings], plan.subject, tokens):
         return

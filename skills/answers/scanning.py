@@ -64,8 +64,8 @@ def change_request(tokens: list[str]) -> str | None:
     if first in NOUN_LIKE_CHANGE_VERBS:
         following = rest.split(" ", 1)[0]
         return first if following in CHANGE_OBJECT_STARTS or following[:1].isdigit() else None
-    if first not in CHANGE_VERBS:
-        return None
+    if first not in CHANGE_VERBS and not (first[:2] in ("re", "un", "de") and first[2:].lstrip("-") in CHANGE_VERBS):
+        return None  # "reactivate", "unassign", "deregister": a change verb again, undone or reversed
     if first == "add" and rest.startswith("up"):
         return None  # "add up the totals" is a sum
     return first

@@ -69,7 +69,17 @@ def _judge_set(args) -> int:
     except OrchestratorError as error:
         print(dumps(error.to_json()))
         return error.exit_status
-    connection = psycopg2.connect(url)
+    try:
+        connection = psycopg2.connect(url, connect_timeout=10)
+    except psycopg2.Error as error:
+        from skills.errors import UpstreamUnavailable
+        from skills.redaction import mask_urls
+
+        failure = UpstreamUnavailable(
+            f"cannot reach the database the set's truth runs on: {mask_urls(str(error).strip())}", field="truth_url"
+        )
+        print(dumps(failure.to_json()))
+        return failure.exit_status
     connection.set_session(readonly=True, autocommit=True)
 
     def truth(sql: str):

@@ -51,13 +51,15 @@ def ask(registry, settings, agent: str, question: str) -> dict:
 # -- the score -------------------------------------------------------------------------------------
 
 # Measured on the demo database with the schema-driven interpreter (issue 23), rounded down:
-# built_against 40/72 right (55.6%), 30 refused (23 model_required, 7 ambiguous), 2 wrong with success;
-# fresh 23/35 right (65.7%), 11 refused (9 model_required, 2 ambiguous), 1 wrong with success.
-FLOORS = {"built_against": 0.55, "fresh": 0.65}
+# built_against 41/72 right (56.9%; 40 before the reading rules of 2026-12-07), 29 refused, 2 wrong with
+# success; fresh 25/35 right (71.4%; 23 before), 9 refused, 1 wrong with success. This set counts
+# "contractors" alone as the whole table; the sets in tests/data/answers/ count it as ambiguous (the table,
+# or the rows of kind 'contractor'), which the interpreter now says, so q2, q3 and q8 are refused here.
+FLOORS = {"built_against": 0.56, "fresh": 0.71}
 
-# Wrong with success true, known today (the interpreter is not changed here); the count may only go down:
+# Wrong with success true, known today; the count may only go down:
 # built_against q10 "Which aerial crews do we have?": read as the one company named "Lowveld Aerial Crews",
-#   not the contractors whose specialty is aerial;
+#   not the contractors whose specialty is aerial (either reading accounts for every word);
 # built_against q49 "Total value of purchase orders for the Durban North project": sums cancelled POs too;
 # fresh q1 "Give me the contact details for Khanyisa Splicing": gives the contact person, not the phone.
 KNOWN_WRONG_WITH_SUCCESS = {"built_against": {"q10", "q49"}, "fresh": {"q1"}}

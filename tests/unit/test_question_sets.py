@@ -23,11 +23,12 @@ from tests.fixtures.scripts import ROOT
 SETS = Path(ROOT) / "tests" / "data" / "answers"
 # Known wrong with success, each a disagreement to fix, not to hide:
 KNOWN_WRONG = {
-    # the set counts "contractors" alone as ambiguous (the table, or rows of kind 'contractor'); the
-    # interpreter reads a table's own name as the table
-    "demo-r06",
     # "per contractor" lists the contractors with no invoices as 0; the truth leaves them out
     "orig-17",
+    # "Which contractor has erected the most poles?": the set calls it ambiguous (the stored status
+    # 'erected', or every pole put up including the rejected ones); the interpreter reads the stored
+    # value first, as it does for "the delivered purchase orders"
+    "ho-24",
 }
 
 
@@ -53,7 +54,15 @@ def check(report: dict, floor_right: int) -> None:
 def test_the_demo_set(script, pg_url):
     report = judged(script, SETS / "demo.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 110
-    check(report, floor_right=78)  # 81 on 2026-12-07: 54/80 answerable, 14/15 refusals, 13/15 changes
+    check(report, floor_right=97)  # 99 on 2026-12-07 (81 before): 69/80 answerable, 15/15 refusals, 15/15 changes
+
+
+def test_the_held_out_demo_set(script, pg_url):
+    """Written after the interpreter, by a helper that read neither it nor the other sets; only its
+    wrong answers were looked at (to find what was unsound), never its refusals."""
+    report = judged(script, SETS / "demo_holdout.yaml", pg_url, {"DATABASE_URL": pg_url})
+    assert report["questions"] == 60
+    check(report, floor_right=40)  # 42 on 2026-12-07 (32 with the code it was written against): 27/45, 8/8, 7/7
 
 
 @pytest.fixture
@@ -95,4 +104,20 @@ def test_the_second_database_declared_in_yaml_alone(script, tmp_path, original_u
     env = {"ORCHESTRATOR_REGISTRY": str(tmp_path / "agents.yaml"), "ORIGINAL_URL": original_url}
     report = judged(script, SETS / "original.yaml", original_url, env)
     assert report["questions"] == 50
-    check(report, floor_right=36)  # 38 on 2026-12-07: 23/34 answerable, 8/8 refusals, 7/8 changes
+    check(report, floor_right=41)  # 43 on 2026-12-07 (38 before): 27/34 answerable, 8/8 refusals, 8/8 changes
+    held_out = judged(script, SETS / "original_holdout.yaml", original_url, env)
+    assert held_out["questions"] == 30
+    check(held_out, floor_right=23)  # 25 on 2026-12-07 (19 with the code it was written against): 18/22, 3/4, 4/4
+
+
+def test_an_unreachable_truth_database_is_a_clear_error_without_its_password(script):
+    run = script(
+        "evaluate_answers",
+        "--set",
+        str(SETS / "demo.yaml"),
+        "--truth-url",
+        "postgresql://judge:s3cret-pw@127.0.0.1:1/x",
+    )
+    assert run.returncode == 3, run.stdout
+    assert run.json["code"] == "upstream_unavailable" and run.json["field"] == "truth_url"
+    assert "s3cret-pw" not in run.stdout + run.stderr
