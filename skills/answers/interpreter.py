@@ -34,6 +34,8 @@ from skills.answers.saying import describe, say
 from skills.answers.scanning import Meaning, change_request, not_found, scan
 from skills.answers.vocabulary import Element, Vocabulary, is_date, is_key, is_numeric, vocabulary
 from skills.answers.words import (
+    COMPANY_SUFFIXES,
+    FILLER,
     UNITS,
     YES_NO_STARTS,
     stem,
@@ -44,8 +46,11 @@ MAX_READINGS = 512  # combinations of word meanings tried before the question co
 MAX_COMPARED = 4  # readings of an ambiguous question few enough to run, so that equal results count as one answer
 
 
-def interpret(question: str, schema: Schema, lexicon: Lexicon, *, today: datetime.date) -> Reading | Refusal:
-    """The one query the question means over `schema`, or why there is none (see the module docstring)."""
+def interpret(
+    question: str, schema: Schema, lexicon: Lexicon, *, today: datetime.date, vocabulary_dir: str | None = None
+) -> Reading | Refusal:
+    """The one query the question means over `schema`, or why there is none (see the module docstring).
+    `vocabulary_dir`: where the schema's vocabulary may be kept between processes."""
     tokens = tokenize(question)
     if not tokens:
         return Refusal("model_required", "the question has no words to read", ())
@@ -64,8 +69,11 @@ def interpret(question: str, schema: Schema, lexicon: Lexicon, *, today: datetim
             f"'{words}' are rows of the table {table}, which this agent does not read: ask the agent that owns it",
             (words,),
         )
-    vocab = vocabulary(schema, lexicon)
+    vocab = vocabulary(schema, lexicon, vocabulary_dir)
     items, unknown = scan(tokens, vocab, today)
+    company = _unheld_company(tokens, items)
+    if company:
+        return Refusal("not_found", f"no name held here is '{company}'", (company,))
     if unknown:
         missing = not_found(unknown, question, vocab)
         if missing:
@@ -142,6 +150,18 @@ def _outside_table(tokens: list[str], schema: Schema, lexicon: Lexicon) -> tuple
         if words.endswith("s") and words not in own and f" {words} " in text:
             return words, table
     return None
+
+
+def _unheld_company(tokens: list[str], items) -> str | None:
+    """ "the rating of Soweto Splicing Co": a company suffix says a name was meant; when no name of
+    the data was read, the words before it are a name the data does not hold (not a city and a trade)."""
+    at = next((k for k, token in enumerate(tokens) if token in COMPANY_SUFFIXES and k > 0), None)
+    if at is None or any(m.element and m.element.kind == "name" for choices in items for m in choices):
+        return None
+    start = at
+    while start > 0 and at - start < 4 and tokens[start - 1] not in FILLER:
+        start -= 1
+    return " ".join(tokens[start : at + 1]) if start < at else None
 
 
 def _speaks_of_one(items, table: str, tokens: list[str]) -> bool:
@@ -584,8 +604,8 @@ def _measure_for_number(schema: Schema, table_name: str, currency: bool, words: 
     only amount of money for a sum in rand, its only column named in the number's unit ("80 m")."""
     table = schema.table(table_name)
     numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
-    if currency:
-        numbers = [c for c in numbers if _is_money(c.type)]
+    if currency:  # its money column; a table with one number and no money type: that number ("value numeric")
+        numbers = [c for c in numbers if _is_money(c.type)] or (numbers if len(numbers) == 1 else [])
     if unit:
         numbers = [c for c in numbers if c.name.lower().rsplit("_", 1)[-1] in UNITS[unit]]
     if len(numbers) != 1:

@@ -9,6 +9,8 @@ table or a column of any particular database.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 from dataclasses import asdict, dataclass, field
 
 
@@ -53,6 +55,7 @@ class Schema:
 
     tables: tuple[Table, ...]
     outside: tuple[str, ...] = ()  # the database's other readable tables, which the agent does not own
+    fingerprint: str = field(default="", compare=False)  # of the cached JSON it came from: names its vocabulary
 
     def table(self, name: str) -> Table | None:
         return next((table for table in self.tables if table.name == name), None)
@@ -61,7 +64,7 @@ class Schema:
         return {"tables": [asdict(table) for table in self.tables], "outside": list(self.outside)}
 
     @classmethod
-    def from_json(cls, data: dict) -> Schema:
+    def from_json(cls, data: dict, fingerprint: str = "") -> Schema:
         tables = []
         for raw in data["tables"]:
             columns = tuple(Column(**{**c, "values": tuple(c.get("values", ()))}) for c in raw["columns"])
@@ -70,7 +73,7 @@ class Schema:
             )
             names = {column: tuple(values) for column, values in raw.get("names", {}).items()}
             tables.append(Table(raw["name"], columns, tuple(raw["primary_key"]), keys, raw.get("comment", ""), names))
-        return cls(tuple(tables), tuple(data.get("outside", ())))
+        return cls(tuple(tables), tuple(data.get("outside", ())), fingerprint)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ class Lexicon:
     tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "table.column" -> words
     values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # "table.column" -> value -> words
+
+    def fingerprint(self) -> str:
+        """A digest of every entry: the same words give the same vocabulary."""
+        return hashlib.sha1(marshal.dumps((self.tables, self.columns, self.values))).hexdigest()
 
     def words(self) -> set[str]:
         """Every word and phrase it holds (routing evidence for the agent that owns it)."""

@@ -94,6 +94,8 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
             extra = _grammar_word(tokens[i]) if length == 1 else None
             items.append(phrase + ([extra] if extra else []))
             i += length
+            if i < len(tokens) and tokens[i] in ("date", "dates") and any(_is_date_column(m, vocab) for m in phrase):
+                i += 1  # "the planned end date": the word only says that planned_end is a date
             continue
         word = _grammar_word(tokens[i])
         if word:
@@ -105,7 +107,37 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
             else:
                 unknown.append(tokens[i])
         i += 1
-    return _drop_bare_grammar(items), unknown
+    return _join_split_columns(_drop_bare_grammar(items), vocab), unknown
+
+
+def _join_split_columns(items: list[list[Meaning]], vocab: Vocabulary) -> list[list[Meaning]]:
+    """ "How many homes have been passed": two words that each name part of a column, with only
+    filler between them, and together its whole name, are that column ("homes_passed")."""
+    result: list[list[Meaning]] = []
+    for choices in items:
+        previous = result[-1] if result else []
+        joined = _whole_columns(previous, choices, vocab)
+        if joined:
+            result[-1] = joined
+        else:
+            result.append(choices)
+    return result
+
+
+def _whole_columns(first: list[Meaning], second: list[Meaning], vocab: Vocabulary) -> list[Meaning]:
+    def columns(choices):
+        return {(m.element.table, m.element.column): m for m in choices if m.element and m.element.kind == "column"}
+
+    before, after = columns(first), columns(second)
+    if not before or not after or not any(m.weak for m in first) or not any(m.weak for m in second):
+        return []
+    said = {stem(word) for m in (*first, *second) for word in m.words.split()}
+    whole = []
+    for key in before.keys() & after.keys():
+        parts = {stem(part) for part in key[1].split("_")}
+        if parts == said:
+            whole.append(Meaning("element", f"{before[key].words} {after[key].words}", before[key].element))
+    return whole
 
 
 def _no_op_at(tokens: list[str], i: int) -> int:
@@ -115,6 +147,8 @@ def _no_op_at(tokens: list[str], i: int) -> int:
             return len(phrase)
     if tokens[i] == "in" and i + 1 < len(tokens) and tokens[i + 1] in CURRENCY and len(tokens[i + 1]) > 1:
         return 2  # "the average PO value in rand": the unit of what is asked, not a condition
+    if tokens[i] == "in" and i + 1 < len(tokens) and tokens[i + 1] in UNITS and len(tokens[i + 1]) > 1:
+        return 2  # "the longest delay, in days"
     return 0
 
 
@@ -182,6 +216,13 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
                 Meaning("element", words, e, weak=e.partial, rival=_dated_in(e, valued, vocab)) for e in elements
             ], length
     return [], 0
+
+
+def _is_date_column(meaning: Meaning, vocab: Vocabulary) -> bool:
+    element = meaning.element
+    return bool(element and element.kind == "column") and is_date(
+        vocab.schema.table(element.table).column(element.column)
+    )
 
 
 def _dated_in(element: Element, valued: set[str], vocab: Vocabulary) -> bool:

@@ -11,6 +11,9 @@ Execution (skills/execution/data.py) takes it from there (`cached_schema`) and r
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+
 from skills.answers.lexicon import check_against, from_json
 from skills.answers.model import Lexicon, Schema
 from skills.errors import OrchestratorError
@@ -73,6 +76,7 @@ def cached_schema(settings, agent: dict) -> Schema | None:
     if not isinstance(raw, dict):
         return None
     try:
-        return Schema.from_json(raw)
+        fingerprint = hashlib.sha1(marshal.dumps(raw)).hexdigest()
+        return Schema.from_json(raw, fingerprint)
     except (KeyError, TypeError, ValueError):
         return None  # written by an older shape of the cache: read it again

@@ -97,6 +97,14 @@ FILLER = frozenset(
         "see",
         "pull",
         "bring",
+        "use",
+        "used",
+        "using",
+        "went",
+        "gone",
+        "because",
+        "worth",
+        "valued",
         "based",
         "located",
         "situated",
@@ -187,6 +195,8 @@ NO_OP_PHRASES = (
     ("all", "together"),
     ("all", "in", "all"),
 )
+# the end of a company's name ("Soweto Splicing Co"): what comes before is a name, held or not
+COMPANY_SUFFIXES = frozenset({"co", "ltd", "pty", "inc", "cc", "llc", "plc", "gmbh", "corp"})
 QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "how"})
 YES_NO_STARTS = frozenset({"is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "can", "any"})
 NEGATIONS = frozenset({"not", "no", "non", "without", "except", "excluding", "never", "none"})
@@ -340,6 +350,8 @@ AGGREGATES = {
 # superlatives of generic size words: +1 highest first, -1 lowest first
 SUPERLATIVES = {
     "most": 1,
+    "longest": 1,
+    "shortest": -1,
     "highest": 1,
     "biggest": 1,
     "largest": 1,
@@ -536,14 +548,14 @@ def read_number(tokens: list[str], i: int) -> Number | None:
     consumed = i - start + 1
     if suffix in MULTIPLIERS:
         value *= MULTIPLIERS[suffix]
-    elif suffix in ("", "%"):
-        following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if following in MULTIPLIERS and following not in ("m", "b"):
-            value, consumed = value * MULTIPLIERS[following], consumed + 1
-        if following in CURRENCY and following not in ("r", "$"):
-            currency, consumed = True, consumed + 1
-    else:
+    elif suffix not in ("", "%"):
         return None
+    elif start + consumed < len(tokens) and tokens[start + consumed] in set(MULTIPLIERS) - {"m", "b"}:
+        # "50 million"; but "50 m" is metres (only "50m" is millions)
+        value, consumed = value * MULTIPLIERS[tokens[start + consumed]], consumed + 1
+    after = tokens[start + consumed] if start + consumed < len(tokens) else ""
+    if after in CURRENCY and after not in ("r", "$"):  # "1.5m rand", "2 million rand", "500 dollars"
+        currency, consumed = True, consumed + 1
     return Number(value, currency, consumed)
 
 

@@ -95,7 +95,9 @@ def read_question(settings, agent: dict, query: str, deadline: float | None) -> 
     from skills.answers.interpreter import interpret
 
     schema = _schema(settings, agent, deadline)
-    reading = interpret(query, schema, fitted_lexicon(agent, schema), today=dt.date.today())
+    lexicon = fitted_lexicon(agent, schema)
+    kept = os.path.join(settings.state_dir, "answers")
+    reading = interpret(query, schema, lexicon, today=dt.date.today(), vocabulary_dir=kept)
     if isinstance(reading, Refusal) and reading.code == "ambiguous":
         reading = same_result(settings, agent, reading, deadline) or reading
     return reading, schema

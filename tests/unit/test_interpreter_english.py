@@ -188,3 +188,31 @@ def test_a_table_named_like_its_own_rows_kind_is_two_readings():
     assert isinstance(refusal, Refusal) and refusal.code == "ambiguous" and len(refusal.options) == 2
     brokers = interpret("How many brokers are there?", schema, Lexicon(), today=TODAY)
     assert isinstance(brokers, Reading) and '"kind" = %s' in brokers.sql and brokers.params == ("broker",)
+
+
+def test_a_cached_schemas_vocabulary_is_kept_on_disk_and_read_back_alike(clinic, tmp_path):
+    from dataclasses import replace
+
+    from skills.answers import vocabulary as vocabularies
+
+    schema = replace(clinic.schema, fingerprint="clinic-test")
+    built = vocabularies.vocabulary(schema, CLINIC_LEXICON, str(tmp_path))
+    (kept,) = tmp_path.glob("vocabulary-*.marshal")
+    vocabularies._CACHE.clear()  # as a new process would start
+    loaded = vocabularies.vocabulary(schema, CLINIC_LEXICON, str(tmp_path))
+    assert loaded is not built and loaded.longest == built.longest
+    for key in built.phrases:
+        assert loaded.lookup(key) == built.lookup(key)
+    assert sorted(loaded.single_words()) == sorted(built.single_words())
+    question = "How many no-show visits this year?"
+    assert interpret(question, schema, CLINIC_LEXICON, today=TODAY, vocabulary_dir=str(tmp_path)) == clinic.read(
+        question
+    )
+    kept.write_bytes(b"cut short")  # a damaged file is built again, not an error
+    vocabularies._CACHE.clear()
+    again = vocabularies.vocabulary(schema, CLINIC_LEXICON, str(tmp_path))
+    assert again.lookup(("visit",)) == built.lookup(("visit",))
+    # another lexicon is another vocabulary, never the kept one
+    vocabularies._CACHE.clear()
+    other = vocabularies.vocabulary(schema, Lexicon(), str(tmp_path))
+    assert other.lookup(("visit",)) == [] and len(list(tmp_path.glob("vocabulary-*.marshal"))) == 2
