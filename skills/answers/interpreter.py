@@ -222,6 +222,7 @@ class _State:
     last_column: Element | None = None  # a column that a following number or date may compare
     dated: bool = False  # the superlative is one of time ("latest"): it orders by a date
     either: bool = False  # "or" seen: the next value joins the previous filter
+    versus: tuple[str, str] | None = None  # (operator, words): "over" waiting for the column it compares with
     today: datetime.date = datetime.date.min
     cost: int = 0  # readings that stretch a word (a value also taken as the hint of a date) cost more
 
@@ -402,13 +403,16 @@ def _column(
 ) -> int:
     element, plan = meaning.element, state.plan
     column = schema.table(element.table).column(element.column)
+    if state.versus:
+        _versus(state, element, schema, used)
+        return 0
     if state.agg:
         if state.agg in ("sum", "avg") and not is_numeric(column):
             raise _Unread(f"{element.column} is not a number to {state.agg}")
         plan.aggregate, state.agg = (state.agg, element.table, element.column), None
         used.add(element.table)
         return 0
-    numbered = following is not None and following.kind in ("number", "window")
+    numbered = following is not None and following.kind in ("number", "window", "versus")
     if state.count_open and is_numeric(column) and not plan.aggregate and not numbered:
         plan.aggregate, plan.count, state.count_open = ("sum", element.table, element.column), False, False
         used.add(element.table)  # "how many homes passed": the column counts, so its total is the answer
@@ -445,6 +449,32 @@ def _column(
     plan.attributes.append((element.table, element.column))
     used.add(element.table)
     return 1
+
+
+def _versus(state: _State, other: Element, schema: Schema, used: set[str]) -> None:
+    """ "Projects over budget": the column compared is the one named before, else the table's only other
+    number of the same type (spend, beside budget); both of one table, compared row by row."""
+    op, words = state.versus
+    state.versus = None
+    table = schema.table(other.table)
+    against = table.column(other.column)
+    if not is_numeric(against):
+        raise _Unread(f"'{words} {other.column}' compares with no number")
+    if state.last_column and state.last_column.table == other.table:
+        compared, state.last_column = state.last_column.column, None
+    else:
+        alike = [
+            c.name
+            for c in table.columns
+            if c.name != other.column and not is_key(table, c) and c.type.split("(")[0] == against.type.split("(")[0]
+        ]
+        if len(alike) != 1:
+            raise _Unread(f"'{words} {other.column.replace('_', ' ')}' does not say what is compared with it")
+        compared = alike[0]
+    if state.negate:
+        op, state.negate = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}[op], False
+    words = f"{compared.replace('_', ' ')} {op} {other.column.replace('_', ' ')}"
+    _add_filter(state, Filter(other.table, compared, "column " + op, (other.column,), words), used)
 
 
 def _happened(table, column, meaning: Meaning, state: _State, tokens: list[str]) -> bool:
@@ -575,6 +605,8 @@ def _grammar(state: _State, meaning: Meaning, schema: Schema, tokens: list[str])
         _number(state, meaning, schema)
     elif meaning.kind == "window":
         _window(state, meaning, schema, tokens)
+    elif meaning.kind == "versus":
+        state.versus = (meaning.value, meaning.words)
 
 
 def _number(state: _State, meaning: Meaning, schema: Schema) -> None:
@@ -658,6 +690,8 @@ def _finish(state: _State, schema: Schema, used: set[str]) -> None:
         raise _Unread("'per' with nothing to group by")
     if state.last_column:
         raise _Unread(f"{state.last_column.column} compared with nothing")
+    if state.versus:
+        raise _Unread(f"'{state.versus[1]}' compared with nothing")
     if state.how_much and not plan.aggregate:
         raise _Unread("'how much' of what")
     if plan.group and not (plan.count or plan.aggregate):

@@ -23,7 +23,7 @@ from skills.answers.model import ForeignKey, Schema, Table
 class Filter:
     table: str
     column: str
-    op: str  # "=", "<>", "in", "not in", ">", ">=", "<", "<=", "true", "not true", "window"
+    op: str  # "=", "<>", "in", "not in", ">", ">=", "<", "<=", "true", "not true", "window", "column >" (values: the column)
     values: tuple = ()
     words: str = ""
 
@@ -164,6 +164,8 @@ class Writer:
             return f"{column} IS TRUE"
         if item.op == "not true":
             return f"{column} IS NOT TRUE"
+        if item.op.startswith("column "):  # another column of the same row ("spend > budget"), from the schema
+            return f"{column} {item.op.split(' ', 1)[1]} {alias}.{_ident(item.values[0])}"
         if item.op == "window":
             parts = []
             if item.values[0] is not None:

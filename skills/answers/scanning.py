@@ -37,12 +37,18 @@ from skills.answers.words import (
 )
 
 GROUP_WORDS = frozenset({"per", "each", "by"})
+# comparisons that may compare with another column rather than a number ("spent more than the budget")
+VERSUS = frozenset(
+    [("more", "than"), ("greater", "than"), ("higher", "than"), ("bigger", "than"), ("larger", "than")]
+    + [("less", "than"), ("fewer", "than"), ("lower", "than"), ("smaller", "than")]
+    + [("over",), ("above",), ("exceeding",), ("exceeds",), ("under",), ("below",)]
+)
 
 
 @dataclass(frozen=True)
 class Meaning:
     """One meaning of some words: a database Element, or grammar (kind: count, agg, super, not,
-    group, or, number, window)."""
+    group, or, number, window, versus: a comparison with the column that follows)."""
 
     kind: str
     words: str
@@ -287,6 +293,8 @@ def _grammar_at(tokens: list[str], i: int, today: datetime.date) -> tuple[list[M
                 unit, used = _unit_at(tokens, i + len(words) + number.consumed, len(words) + number.consumed)
                 value = (op, number.value, None, number.currency, unit)
                 return [Meaning("number", " ".join(tokens[i : i + used]), value=value)], used
+            if words in VERSUS and i + len(words) < len(tokens):
+                return [Meaning("versus", " ".join(words), value=op)], len(words)  # "over budget": another column
     if tokens[i] in ("top", "bottom", "first", "last"):
         number = read_number(tokens, i + 1)
         if number and number.value == int(number.value) and 0 < number.value <= 1000:
@@ -338,7 +346,24 @@ def not_found(unknown: list[str], question: str, vocab: Vocabulary) -> Refusal |
             f"no {table.replace('_', ' ')} has {column.replace('_', ' ')} {', '.join(w.upper() for w in missing)}",
             tuple(missing),
         )
+    spans = _title_cased(unknown, question)
+    if shapes and spans and len(spans) == len(unknown):
+        name = question[min(start for start, _ in spans) : max(end for _, end in spans)]
+        return Refusal("not_found", f"nothing here is called '{name}': no name the data holds", (name,))
     return None
+
+
+def _title_cased(unknown: list[str], question: str) -> list[tuple[int, int]]:
+    """Where the unknown words are written as names ("Sandton", "Acme"), not first in the question: a
+    name the data does not hold, rather than a word to learn. Acronyms in capitals are left as words."""
+    found = []
+    for word in unknown:
+        for match in re.finditer(rf"\b{re.escape(word)}\b", question, re.IGNORECASE):
+            said = match.group(0)
+            if match.start() > 0 and said[:1].isupper() and said[1:].islower() and len(said) > 2:
+                found.append(match.span())
+                break
+    return found
 
 
 def _shape(text: str) -> str:

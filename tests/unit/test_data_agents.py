@@ -440,3 +440,18 @@ def test_a_change_asked_when_routing_cannot_choose_between_data_agents_is_read_o
     run = script("execute_agent", "--task", task, env={"DATABASE_URL": pg_url})
     assert run.returncode == 1, run.stdout
     assert run.json["code"] == "read_only"
+
+
+def test_over_budget_compares_the_spend_with_the_budget_of_each_project(db, pg_url):
+    over = {name for (name,) in truth(pg_url, "SELECT name FROM projects WHERE spend > budget")}
+    assert over and len(over) < len(truth(pg_url, "SELECT 1 FROM projects"))
+    run = db("project-agent", "Which projects are over budget?")
+    assert run.returncode == 0, run.stdout
+    assert {row["name"] for row in run.json["data"]} == over
+    (area,) = truth(
+        pg_url,
+        "SELECT area FROM projects p WHERE spend > budget"
+        " AND (SELECT count(*) FROM projects q WHERE p.area IN (q.area, q.city)) = 1 ORDER BY area LIMIT 1",
+    )[0]  # a place that names this one project only
+    asked = db("project-agent", f"Is the {area} project over budget?")
+    assert asked.returncode == 0 and asked.json["response"].startswith("Yes"), asked.stdout

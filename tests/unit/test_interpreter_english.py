@@ -216,3 +216,20 @@ def test_a_cached_schemas_vocabulary_is_kept_on_disk_and_read_back_alike(clinic,
     vocabularies._CACHE.clear()
     other = vocabularies.vocabulary(schema, Lexicon(), str(tmp_path))
     assert other.lookup(("visit",)) == [] and len(list(tmp_path.glob("vocabulary-*.marshal"))) == 2
+
+
+def test_a_comparison_with_another_column_of_the_row(clinic):
+    same(
+        clinic,
+        "Which doctors have a rating lower than their experience?",
+        "SELECT full_name FROM doctors WHERE rating < years_experience",
+    )
+    # with no column before it, the compared column must be the table's only other one of that type
+    assert isinstance(clinic.read("Which doctors are over experience?"), Refusal)
+
+
+def test_a_name_written_as_one_that_the_data_does_not_hold_is_not_found(clinic):
+    refusal = clinic.read("What is the rating of the Zuma doctor?")
+    assert refusal.code == "not_found" and refusal.words == ("Zuma",)
+    assert clinic.read("What is the rating of the zuma doctor?").code == "model_required"  # a word, not a name
+    assert clinic.read("What is the rating of the ZUMA doctor?").code == "model_required"  # capitals: an acronym
