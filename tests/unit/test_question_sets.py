@@ -54,7 +54,7 @@ def check(report: dict, floor_right: int) -> None:
 def test_the_demo_set(script, pg_url):
     report = judged(script, SETS / "demo.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 110
-    check(report, floor_right=97)  # 99 on 2026-12-07 (81 before): 69/80 answerable, 15/15 refusals, 15/15 changes
+    check(report, floor_right=100)  # 102 on 2026-12-07 (81 before): 72/80 answerable, 15/15 refusals, 15/15 changes
 
 
 def test_the_held_out_demo_set(script, pg_url):
@@ -62,7 +62,7 @@ def test_the_held_out_demo_set(script, pg_url):
     wrong answers were looked at (to find what was unsound), never its refusals."""
     report = judged(script, SETS / "demo_holdout.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 60
-    check(report, floor_right=40)  # 42 on 2026-12-07 (32 with the code it was written against): 27/45, 8/8, 7/7
+    check(report, floor_right=41)  # 43 on 2026-12-07 (32 with the code it was written against): 28/45, 8/8, 7/7
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_the_second_database_declared_in_yaml_alone(script, tmp_path, original_u
     check(report, floor_right=41)  # 43 on 2026-12-07 (38 before): 27/34 answerable, 8/8 refusals, 8/8 changes
     held_out = judged(script, SETS / "original_holdout.yaml", original_url, env)
     assert held_out["questions"] == 30
-    check(held_out, floor_right=23)  # 25 on 2026-12-07 (19 with the code it was written against): 18/22, 3/4, 4/4
+    check(held_out, floor_right=24)  # 26 on 2026-12-07 (19 with the code it was written against): 19/22, 3/4, 4/4
 
 
 def test_an_unreachable_truth_database_is_a_clear_error_without_its_password(script):
