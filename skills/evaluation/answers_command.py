@@ -87,18 +87,30 @@ def _judge_set(args) -> int:
             cursor.execute(sql)
             return [column.name for column in cursor.description], cursor.fetchall()
 
+    from skills.evaluation.answers import _interpreter_ms, _timing
+
+    reading_ms: list[float] = []
+
     def ask(text: str):
-        return smart_execute(registry, settings, text, None, True, llm_fallback=False)
+        answer = smart_execute(registry, settings, text, None, True, llm_fallback=False)
+        agent = answer[0].get("agent") if isinstance(answer, tuple) else None
+        if isinstance(agent, str):  # the interpreter's own time on the agent that answered, no query
+            ms = _interpreter_ms(registry, settings, {"agent": agent, "question": text})
+            if ms is not None:
+                reading_ms.append(ms)
+        return answer
 
     try:
         report = {"set": args.question_set, **judge(document["questions"], ask, truth)}
+        report["interpreter"] = _timing(reading_ms)
     finally:
         connection.close()
     if args.format == "table":
         print(
             f"{args.question_set}: {report['questions']} questions: right {report['right']}, "
             f"refused {report['refused']}, wrong with success {report['wrong_with_success']}; "
-            f"{report['median_ms_per_question']} ms a question (median, the query included)"
+            f"{report['median_ms_per_question']} ms a question (median, the query included); the interpreter "
+            f"{report['interpreter']['mean_ms']} ms mean, {report['interpreter']['max_ms']} ms max"
         )
         for name, count in report["by_expectation"].items():
             print(f"  {name}: {count}")

@@ -49,6 +49,7 @@ def check(report: dict, floor_right: int) -> None:
     assert report["wrong_with_success"] == len(wrong)
     assert report["right"] >= floor_right, report["by_expectation"]
     assert report["right"] + report["refused"] + report["wrong_with_success"] == report["questions"]
+    assert report["interpreter"]["questions"] > 0 and report["interpreter"]["mean_ms"] > 0  # its own time, printed
 
 
 def test_the_demo_set(script, pg_url):
