@@ -212,7 +212,9 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
         if any(e.kind == "table" and e.value is None for e in elements):
             # a table's own name is the table, not a value elsewhere; but where its own rows hold the
             # word as a kind ("contractors" of kind "contractor"), all rows and those rows are two readings
+            # (unless the lexicon lists the name for the table: its owner has said the word means all rows)
             tables = {e.table for e in elements if e.kind == "table" and e.value is None}
+            tables -= {e.table for e in elements if e.kind == "table" and e.value == "lexicon"}
             elements = [e for e in elements if e.kind == "table" or (e.kind == "value" and e.table in tables)]
         elements = [e for e in elements if not (e.kind == "name" and e.partial) or _said_in(tokens[i : i + length], e)]
         valued = {e.table for e in elements if e.kind == "value"}

@@ -375,14 +375,32 @@ def test_a_table_of_the_database_the_agent_does_not_own_is_refused_by_name(db, p
 # ---------------------------------------------------------------- readings settled by the data, and guesses
 
 
-def test_a_table_named_like_its_rows_kind_is_ambiguous_with_both_counts_as_options(db, pg_url):
+def test_contractors_is_the_whole_table_because_the_lexicon_says_so_and_ambiguous_without(db, pg_url):
+    """The demo's contractors hold suppliers and vendors too: "contractors" alone is the whole table or
+    the rows of kind 'contractor'. The shipped lexicon decides (the guide's "How many active
+    contractors?" must be answered); without that entry the interpreter asks which."""
+    import datetime
+    from dataclasses import replace
+
+    from skills.answers.interpreter import interpret
+    from skills.answers.schema_cache import agent_lexicon, read_schema_in
+    from skills.backends.database import ReadOnlySession
+    from skills.config import Settings
+    from skills.registry.loader import find_agent, load_registry
+
     kinds = dict(truth(pg_url, "SELECT kind, count(*) FROM contractors GROUP BY kind"))
-    assert "contractor" in kinds and len(kinds) > 1  # the demo holds suppliers and vendors beside contractors
-    run = db("contractor-agent", "How many contractors do we have?")
-    assert run.returncode == 1, run.stdout
-    assert run.json["code"] == "ambiguous"
-    options = run.json["details"]["options"]
-    assert len(options) == 2 and any("kind is contractor" in option for option in options)
+    assert "contractor" in kinds and len(kinds) > 1
+    run = db("contractor-agent", "How many active contractors do we have?")
+    assert run.returncode == 0, run.stdout
+    assert str(truth(pg_url, "SELECT count(*) FROM contractors WHERE status = 'active'")[0][0]) in run.json["response"]
+    settings = Settings({**os.environ, "DATABASE_URL": pg_url})
+    agent = find_agent(load_registry(settings.registry_path, settings.state_dir), "contractor-agent")
+    with ReadOnlySession(settings) as session:
+        schema = read_schema_in(session, agent)
+    lexicon = agent_lexicon(agent)
+    without = replace(lexicon, tables={**lexicon.tables, "contractors": ("firm", "firms")})
+    refusal = interpret("How many contractors do we have?", schema, without, today=datetime.date.today())
+    assert refusal.code == "ambiguous" and any("kind is contractor" in option for option in refusal.options)
 
 
 def test_readings_with_the_same_rows_are_one_answer_that_names_the_other_reading(db, pg_url):

@@ -23,6 +23,12 @@ from tests.fixtures.scripts import ROOT
 SETS = Path(ROOT) / "tests" / "data" / "answers"
 # Known wrong with success, each a disagreement to fix, not to hide:
 KNOWN_WRONG = {
+    # "How many contractors do we have?", "How many contractors are in KZN?": the sets count "contractors"
+    # alone as ambiguous (the whole table, or the rows of kind 'contractor'), and so does the interpreter
+    # unless the lexicon says otherwise; the demo's lexicons say the word is the whole table, because the
+    # API guide's first example, "How many active contractors?", must be answered
+    "demo-r06",
+    "hd-46",
     # "per contractor" lists the contractors with no invoices as 0; the truth leaves them out
     "orig-17",
     # "Which contractor has erected the most poles?": the set calls it ambiguous (the stored status
@@ -55,7 +61,7 @@ def check(report: dict, floor_right: int) -> None:
 def test_the_demo_set(script, pg_url):
     report = judged(script, SETS / "demo.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 110
-    check(report, floor_right=100)  # 102 on 2026-12-07 (81 before): 72/80 answerable, 15/15 refusals, 15/15 changes
+    check(report, floor_right=99)  # 101 on 2026-12-07 (81 before): 72/80 answerable, 14/15 refusals, 15/15 changes
 
 
 def test_the_held_out_demo_set(script, pg_url):
@@ -63,7 +69,7 @@ def test_the_held_out_demo_set(script, pg_url):
     wrong answers were looked at (to find what was unsound), never its refusals."""
     report = judged(script, SETS / "demo_holdout.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 60
-    check(report, floor_right=41)  # 43 on 2026-12-07 (32 with the code it was written against): 28/45, 8/8, 7/7
+    check(report, floor_right=40)  # 42 on 2026-12-07 (32 with the code it was written against): 28/45, 7/8, 7/7
 
 
 @pytest.fixture
