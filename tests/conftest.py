@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.fake_anthropic",
     "tests.fixtures.fake_convex",
     "tests.fixtures.scripts",
+    "tests.fixtures.answer_databases",
 ]
 
 # CI replays the same examples every run (a failure there is reproducible); elsewhere

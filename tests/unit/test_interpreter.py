@@ -1,64 +1,13 @@
 """interpret() against real PostgreSQL databases of two invented domains (and a look at the demo):
 each Reading's SQL is run and compared with SQL truth written by hand; each refusal is checked."""
 
-import datetime
 import time
 
-import psycopg2
 import pytest
 
-from skills.answers.interpreter import interpret, say
+from skills.answers.interpreter import say
 from skills.answers.model import Lexicon, Reading, Refusal
-from skills.answers.schema import read_schema
-from tests.fixtures.answer_databases import clinic_db, freight_db  # noqa: F401 - session fixtures
-
-TODAY = datetime.date(2026, 3, 15)
-CLINIC_LEXICON = Lexicon(
-    tables={"appointments": ("visit", "visits", "booking")},
-    columns={"appointments.fee": ("fee", "expensive"), "doctors.years_experience": ("experienced", "experience")},
-    values={"appointments.status": {"missed": ("no show", "no-show")}},
-)
-FREIGHT_LEXICON = Lexicon(
-    tables={"shipments": ("consignment", "consignments")},
-    columns={"carriers.fleet_size": ("trucks",)},
-    values={"shipments.state": {"in_transit": ("on the way", "underway")}},
-)
-
-
-class Database:
-    def __init__(self, url: str, lexicon: Lexicon):
-        self.connection = psycopg2.connect(url, connect_timeout=5)
-        self.connection.set_session(readonly=True, autocommit=True)
-        self.lexicon = lexicon
-        with self.connection.cursor() as cursor:
-            self.schema = read_schema(cursor)
-
-    def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
-    def read(self, question: str) -> Reading | Refusal:
-        return interpret(question, self.schema, self.lexicon, today=TODAY)
-
-    def answer(self, question: str) -> tuple[Reading, list[tuple]]:
-        reading = self.read(question)
-        assert isinstance(reading, Reading), (question, reading)
-        return reading, self.rows(reading.sql, reading.params)
-
-
-@pytest.fixture(scope="module")
-def clinic(clinic_db):  # noqa: F811
-    database = Database(clinic_db.url, CLINIC_LEXICON)
-    yield database
-    database.connection.close()
-
-
-@pytest.fixture(scope="module")
-def freight(freight_db):  # noqa: F811
-    database = Database(freight_db.url, FREIGHT_LEXICON)
-    yield database
-    database.connection.close()
+from tests.fixtures.answer_databases import Database
 
 
 @pytest.mark.parametrize(

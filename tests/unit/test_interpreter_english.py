@@ -10,22 +10,7 @@ from skills.answers.interpreter import interpret
 from skills.answers.model import Column, Lexicon, Reading, Refusal, Schema, Table
 from skills.answers.scanning import change_request
 from skills.answers.words import tokenize
-from tests.fixtures.answer_databases import clinic_db, freight_db  # noqa: F401 - session fixtures
-from tests.unit.test_interpreter import CLINIC_LEXICON, FREIGHT_LEXICON, TODAY, Database
-
-
-@pytest.fixture(scope="module")
-def clinic(clinic_db):  # noqa: F811
-    database = Database(clinic_db.url, CLINIC_LEXICON)
-    yield database
-    database.connection.close()
-
-
-@pytest.fixture(scope="module")
-def freight(freight_db):  # noqa: F811
-    database = Database(freight_db.url, FREIGHT_LEXICON)
-    yield database
-    database.connection.close()
+from tests.fixtures.answer_databases import CLINIC_LEXICON, TODAY, Database
 
 
 def same(database: Database, question: str, truth: str) -> Reading:

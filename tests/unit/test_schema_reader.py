@@ -6,7 +6,6 @@ import pytest
 from skills.answers import schema as schema_reader
 from skills.answers.model import ForeignKey, Schema
 from skills.answers.schema import check_values, read_schema
-from tests.fixtures.answer_databases import clinic_db, freight_db  # noqa: F401 - session fixtures
 
 
 def _read(url: str, tables: list[str] | None = None) -> Schema:
@@ -20,7 +19,7 @@ def _read(url: str, tables: list[str] | None = None) -> Schema:
 
 
 @pytest.fixture(scope="module")
-def clinic(clinic_db) -> Schema:  # noqa: F811
+def clinic(clinic_db) -> Schema:
     return _read(clinic_db.url)
 
 
@@ -63,13 +62,13 @@ def test_key_text_columns_hold_the_names_of_their_rows(clinic):
     assert not patients.column("city").is_name
 
 
-def test_tables_narrows_the_schema_and_drops_keys_to_tables_left_out(freight_db):  # noqa: F811
+def test_tables_narrows_the_schema_and_drops_keys_to_tables_left_out(freight_db):
     schema = _read(freight_db.url, ["shipments", "carriers"])
     assert [t.name for t in schema.tables] == ["carriers", "shipments"]
     assert schema.table("shipments").foreign_keys == (ForeignKey(("carrier_id",), "carriers", ("carrier_id",)),)
 
 
-def test_an_array_form_check_and_two_keys_to_one_table(freight_db):  # noqa: F811
+def test_an_array_form_check_and_two_keys_to_one_table(freight_db):
     schema = _read(freight_db.url)
     assert schema.table("carriers").column("country").values == ("South Africa", "Namibia", "Botswana")
     targets = [k.ref_table for k in schema.table("shipments").foreign_keys]
@@ -78,7 +77,7 @@ def test_an_array_form_check_and_two_keys_to_one_table(freight_db):  # noqa: F81
     assert schema.table("carriers").column("is_active").type == "boolean"
 
 
-def test_bounded_reads_look_at_no_more_rows_than_the_bound(clinic_db, monkeypatch):  # noqa: F811
+def test_bounded_reads_look_at_no_more_rows_than_the_bound(clinic_db, monkeypatch):
     # with the bound at 10 rows, a column's values come from the first 10 rows only: a LIMIT, not a scan
     monkeypatch.setattr(schema_reader, "ROW_BOUND", 10)
     monkeypatch.setattr(schema_reader, "MAX_NAMES", 5)
