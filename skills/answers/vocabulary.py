@@ -161,7 +161,9 @@ def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
         )
         vocabulary.add(word, element)
         if is_numeric(column) and len(tokenize(word)) == 1:
-            vocabulary.add(comparative_forms(word)[1], Element("adjective", table.name, column.name, 1))
+            bigger, biggest = comparative_forms(word)
+            vocabulary.add(biggest, Element("adjective", table.name, column.name, 1))
+            vocabulary.add(bigger, Element("column", table.name, column.name))  # "costlier than R10m"
     if not kind_boolean:
         for single in singles:
             weak.append((single, Element("column", table.name, column.name, partial=True)))
@@ -203,11 +205,10 @@ def vocabulary(schema: Schema, lexicon: Lexicon, directory: str | None = None) -
         cached = _CACHE.get(key)
         if cached and cached[0] is schema and cached[1] is lexicon:
             return cached[2]
-    path = (
-        os.path.join(directory, f"vocabulary-{hashlib.sha1(repr(key).encode()).hexdigest()}.marshal")
-        if (directory and schema.fingerprint)
-        else None
-    )
+    path = None
+    if directory and schema.fingerprint:  # the code that builds it is part of the name: an edit builds anew
+        name = hashlib.sha1(repr((key, _builder_digest())).encode()).hexdigest()
+        path = os.path.join(directory, f"vocabulary-{name}.marshal")
     built = _load(path, schema) if path else None
     if built is None:
         built = build(schema, lexicon)
@@ -217,6 +218,22 @@ def vocabulary(schema: Schema, lexicon: Lexicon, directory: str | None = None) -
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (schema, lexicon, built)
     return built
+
+
+_DIGEST: list[str] = []
+
+
+def _builder_digest() -> str:
+    """A digest of the source of this module and of words.py, read once per process."""
+    if not _DIGEST:
+        from skills.answers import words
+
+        digest = hashlib.sha1()
+        for path in (__file__, words.__file__):
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+        _DIGEST.append(digest.hexdigest())
+    return _DIGEST[0]
 
 
 def _load(path: str, schema: Schema) -> Vocabulary | None:

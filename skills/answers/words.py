@@ -395,6 +395,7 @@ COMPARISONS = [  # longest first: (words, operator)
     (("under",), "<"),
     (("below",), "<"),
     (("exactly",), "="),
+    (("than",), ">"),  # after an -er word of the lexicon ("costlier than R10m"); "more/less than" come first
     (("minimum", "of"), ">="),
     (("maximum", "of"), "<="),
     (("min",), ">="),

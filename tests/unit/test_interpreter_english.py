@@ -218,3 +218,20 @@ def test_a_name_written_as_one_that_the_data_does_not_hold_is_not_found(clinic):
     assert refusal.code == "not_found" and refusal.words == ("Zuma",)
     assert clinic.read("What is the rating of the zuma doctor?").code == "model_required"  # a word, not a name
     assert clinic.read("What is the rating of the ZUMA doctor?").code == "model_required"  # capitals: an acronym
+
+
+def test_the_er_form_of_a_lexicon_adjective_compares_its_column(clinic_db):
+    pricey = Database(clinic_db.url, Lexicon(columns={"appointments.fee": ("pricey",)}))
+    try:
+        same(
+            pricey,
+            "How many appointments are pricier than R1,000?",
+            "SELECT count(*) FROM appointments WHERE fee > 1000",
+        )
+        same(
+            pricey,
+            "the priciest appointment",
+            "SELECT id, fee FROM appointments ORDER BY fee DESC FETCH FIRST 1 ROWS WITH TIES",
+        )
+    finally:
+        pricey.connection.close()
