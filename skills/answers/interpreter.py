@@ -434,11 +434,10 @@ def _column(
     if numbered:
         state.last_column = element
         return 0
-    if _happened(schema.table(element.table), column, meaning, state, tokens):
+    if _happened(column, meaning, state, tokens):
         # "how many poles have been erected": the event's date is recorded and not in the future
         if state.negate:
             raise _Unread(f"'not {meaning.words}'")
-        state.cost += meaning.rival  # "delivered" is first the stored status, then the date being past
         window = (None, state.today + datetime.timedelta(days=1))
         _add_filter(state, Filter(element.table, element.column, "window", window, f"{meaning.words} by today"), used)
         return 0
@@ -477,14 +476,18 @@ def _versus(state: _State, other: Element, schema: Schema, used: set[str]) -> No
     _add_filter(state, Filter(other.table, compared, "column " + op, (other.column,), words), used)
 
 
-def _happened(table, column, meaning: Meaning, state: _State, tokens: list[str]) -> bool:
+PLANNED_WORDS = frozenset(stem(word) for word in ("scheduled", "planned", "expected", "due", "forecast", "target"))
+
+
+def _happened(column, meaning: Meaning, state: _State, tokens: list[str]) -> bool:
     """Whether a date column named by a past participle ("erected", "delivered") says that the event
-    happened, rather than asking for its date ("when was it delivered", "delivery date")."""
+    happened, rather than asking for its date ("when was it delivered", "delivery date"). Where the
+    word is also a stored value ("delivered" status) both readings stand, and differ only if the rows do."""
     said = meaning.words.split()
     if not is_date(column) or not said or not said[0].endswith("ed") or state.superlative or state.group or state.agg:
         return False
-    if meaning.element and any(stem(str(value)) == stem(said[0]) for other in table.columns for value in other.values):
-        return False  # "scheduled for": also a stored status, which may say otherwise than the date
+    if PLANNED_WORDS & {stem(part) for part in column.name.split("_")}:
+        return False  # "scheduled for", "expected on": the date of a plan, which is no event that happened
     return tokens[0] != "when" and "date" not in tokens and "dates" not in tokens
 
 

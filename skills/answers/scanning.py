@@ -56,7 +56,6 @@ class Meaning:
     value: object = None  # agg: func; super: (direction, n); number: (op, Decimal, Decimal|None, currency)
     weak: bool = False
     dated: bool = False  # a superlative of time ("latest", "oldest"): it orders by a date
-    rival: bool = False  # a date column whose words are also a stored value of its table ("delivered")
 
 
 def change_request(tokens: list[str]) -> str | None:
@@ -217,12 +216,9 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
             tables -= {e.table for e in elements if e.kind == "table" and e.value == "lexicon"}
             elements = [e for e in elements if e.kind == "table" or (e.kind == "value" and e.table in tables)]
         elements = [e for e in elements if not (e.kind == "name" and e.partial) or _said_in(tokens[i : i + length], e)]
-        valued = {e.table for e in elements if e.kind == "value"}
         if elements:
             words = " ".join(tokens[i : i + length])
-            return [
-                Meaning("element", words, e, weak=e.partial, rival=_dated_in(e, valued, vocab)) for e in elements
-            ], length
+            return [Meaning("element", words, e, weak=e.partial) for e in elements], length
     return [], 0
 
 
@@ -231,12 +227,6 @@ def _is_date_column(meaning: Meaning, vocab: Vocabulary) -> bool:
     return bool(element and element.kind == "column") and is_date(
         vocab.schema.table(element.table).column(element.column)
     )
-
-
-def _dated_in(element: Element, valued: set[str], vocab: Vocabulary) -> bool:
-    if element.kind != "column" or element.table not in valued:
-        return False
-    return is_date(vocab.schema.table(element.table).column(element.column))
 
 
 def _said_in(said: list[str], element: Element) -> bool:

@@ -191,7 +191,8 @@ def test_a_condition_through_a_one_to_many_join_is_not_guessed(clinic):
         ("How many consignments are on the way?", "SELECT count(*) FROM shipments WHERE state = 'in_transit'"),
         ("How many shipments not delivered?", "SELECT count(*) FROM shipments WHERE state <> 'delivered'"),
         ("How many shipments cost over R100k?", "SELECT count(*) FROM shipments WHERE cost > 100000"),
-        ("What is the total cost of delivered shipments?", "SELECT sum(cost) FROM shipments WHERE state = 'delivered'"),
+        # ("delivered shipments" is two readings here, the state or the delivery date: test_interpreter_english.py)
+        ("What is the total cost of lost shipments?", "SELECT sum(cost) FROM shipments WHERE state = 'lost'"),
         (
             "How many shipments shipped in 2025?",
             "SELECT count(*) FROM shipments WHERE shipped_on >= '2025-01-01' AND shipped_on < '2026-01-01'",

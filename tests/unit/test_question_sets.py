@@ -31,10 +31,6 @@ KNOWN_WRONG = {
     "hd-46",
     # "per contractor" lists the contractors with no invoices as 0; the truth leaves them out
     "orig-17",
-    # "Which contractor has erected the most poles?": the set calls it ambiguous (the stored status
-    # 'erected', or every pole put up including the rejected ones); the interpreter reads the stored
-    # value first, as it does for "the delivered purchase orders"
-    "ho-24",
 }
 
 
@@ -61,7 +57,7 @@ def check(report: dict, floor_right: int) -> None:
 def test_the_demo_set(script, pg_url):
     report = judged(script, SETS / "demo.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 110
-    check(report, floor_right=99)  # 101 on 2026-12-07 (81 before): 72/80 answerable, 14/15 refusals, 15/15 changes
+    check(report, floor_right=98)  # 100 on 2026-12-07 (81 before): 71/80 answerable, 14/15 refusals, 15/15 changes
 
 
 def test_the_held_out_demo_set(script, pg_url):
@@ -111,10 +107,10 @@ def test_the_second_database_declared_in_yaml_alone(script, tmp_path, original_u
     env = {"ORCHESTRATOR_REGISTRY": str(tmp_path / "agents.yaml"), "ORIGINAL_URL": original_url}
     report = judged(script, SETS / "original.yaml", original_url, env)
     assert report["questions"] == 50
-    check(report, floor_right=41)  # 43 on 2026-12-07 (38 before): 27/34 answerable, 8/8 refusals, 8/8 changes
+    check(report, floor_right=40)  # 42 on 2026-12-07 (38 before): 26/34 answerable, 8/8 refusals, 8/8 changes
     held_out = judged(script, SETS / "original_holdout.yaml", original_url, env)
     assert held_out["questions"] == 30
-    check(held_out, floor_right=24)  # 26 on 2026-12-07 (19 with the code it was written against): 19/22, 3/4, 4/4
+    check(held_out, floor_right=25)  # 27 on 2026-12-07 (19 with the code it was written against): 19/22, 4/4, 4/4
 
 
 def test_an_unreachable_truth_database_is_a_clear_error_without_its_password(script):
