@@ -73,6 +73,10 @@ class Unusable(Exception):
     """The plan cannot be one query over this schema (no join path, a total through a one-to-many join)."""
 
 
+class Unread(Exception):
+    """A combination of word meanings that is not one coherent question (planning.py, finishing.py)."""
+
+
 @dataclass(frozen=True)
 class Step:
     """One foreign key walked from `source` to `target`; forward: `source` holds the key (to a parent)."""

@@ -1,0 +1,207 @@
+"""The state of the walk over a question's meanings (planning.py), and the rules that read the whole
+plan once the walk ends: is it complete, and what does it ask as a whole.
+
+`whole_plan` refuses what is left open ("per" with nothing to group by, "not" with nothing to deny, a
+total beside a field, a superlative over a row named already) and settles what only the whole
+shows: a question naming a column alone wants its different values; "how tall is the tallest"
+asks for the measure; a total over the one row asked about is that row's own figure; a count per a
+table becomes that table's rows with their counts. `shape_of` says how the answer is put in words.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from skills.answers.query import Plan, Unread
+from skills.answers.vocabulary import Element, is_key, is_numeric
+
+if TYPE_CHECKING:
+    from skills.answers.model import Schema
+    from skills.answers.scanning import Meaning
+
+__all__ = ["State", "shape_of", "speaks_of_one", "whole_plan"]
+
+
+@dataclass
+class State:
+    """What the walk over a question's meanings (planning.py) has built and still waits for."""
+
+    plan: Plan
+    negate: bool = False
+    agg: str | None = None
+    count_open: bool = False  # "how many"/"how much" not yet followed by a table: a number column is summed
+    how_much: bool = False
+    group: bool = False
+    superlative: tuple[int, int] | None = None
+    last_column: Element | None = None  # a column that a following number or date may compare
+    dated: bool = False  # the superlative is one of time ("latest"): it orders by a date
+    either: bool = False  # "or" seen: the next value joins the previous filter
+    versus: tuple[str, str] | None = None  # (operator, words): "over" waiting for the column it compares with
+    today: datetime.date = datetime.date.min
+    cost: int = 0  # readings that stretch a word (a value also taken as the hint of a date) cost more
+
+
+def whole_plan(state: State, meanings: list[Meaning], schema: Schema, used: set[str], tokens: list[str]) -> None:
+    """Check and settle the plan the walk left in `state` (raises Unread when it is no question)."""
+    first = next((m for m in meanings if m.element), None)
+    plural = first is not None and first.element.kind == "column" and _plural(first.words.split()[-1])
+    if plural and (
+        tokens[0] in ("which", "what") or not any(m.element and m.element.kind == "table" for m in meanings)
+    ):
+        _only_values(state.plan)  # "which warehouses do we have", "which cities do we have projects in"
+    _complete(state, schema, used)
+    _how_big(state.plan, tokens)
+    _of_the_one(state.plan, meanings, tokens)
+
+
+def speaks_of_one(items, table: str, tokens: list[str]) -> bool:
+    """Whether the question names its table in the singular after "the" ("show me the Durban project"):
+    it presupposes one row, so a list of several is not its answer (the caller refuses as ambiguous)."""
+    for choices in items:
+        for meaning in choices:
+            if not (meaning.element and meaning.element.kind == "table" and meaning.element.table == table):
+                continue
+            said = meaning.words.split()
+            if not said or said[-1].endswith("s"):
+                continue  # plural (or a word that looks it): a list is what was asked
+            for at in range(len(tokens) - len(said) + 1):
+                if tokens[at : at + len(said)] == said and "the" in tokens[max(0, at - 3) : at]:
+                    return True
+    return False
+
+
+def _name_columns(schema: Schema, table_name: str) -> set[str]:
+    """The columns that name the table's own rows: "name", "<table>_name", or its only name column
+    ("state_name" names a city's state, not the city)."""
+    table = schema.table(table_name)
+    names = [column.name for column in table.columns if column.is_name]
+    singular = table.name.lower().removesuffix("s")
+    own = [n for n in names if n == "name" or n.split("_")[0] in (table.name.lower(), singular)]
+    return set(own or (names if len(names) == 1 else []))
+
+
+def _complete(state: State, schema: Schema, used: set[str]) -> None:
+    plan = state.plan
+    if state.negate:
+        raise Unread("'not' with nothing after it to deny")
+    if state.agg:
+        table = schema.table(plan.subject)
+        numbers = [c for c in table.columns if is_numeric(c) and not is_key(table, c)]
+        if state.agg == "sum" and plan.count is False and len(numbers) == 1:
+            plan.aggregate = ("sum", plan.subject, numbers[0].name)
+        else:
+            raise Unread(f"'{state.agg}' of what")
+    if state.superlative:
+        if plan.group and not plan.order:
+            plan.order, plan.limit = (plan.subject, "", state.superlative[0]), state.superlative[1]
+        else:
+            raise Unread("a superlative with nothing to order by")
+    if state.group:
+        raise Unread("'per' with nothing to group by")
+    if state.last_column:
+        raise Unread(f"{state.last_column.column} compared with nothing")
+    if state.versus:
+        raise Unread(f"'{state.versus[1]}' compared with nothing")
+    if state.how_much and not plan.aggregate:
+        raise Unread("'how much' of what")
+    if plan.group and not (plan.count or plan.aggregate):
+        plan.count = True
+    if plan.group and plan.group[1] is None:
+        _group_as_related(plan)
+    if plan.related:
+        plan.related_filters += [f for f in plan.filters if f.table != plan.subject]
+        plan.filters = [f for f in plan.filters if f.table == plan.subject]
+    if plan.related and plan.group:
+        raise Unread("two groupings")
+    if plan.yes_no and (plan.aggregate or plan.group or plan.related or plan.attributes or plan.order):
+        raise Unread("a yes/no question about a total")
+    if plan.order and any(
+        f.table == plan.subject and f.op == "=" and f.column in _name_columns(schema, f.table) for f in plan.filters
+    ):
+        raise Unread("a superlative over one row named already")  # "the most populated area of new mexico"
+    if plan.aggregate and plan.attributes:
+        raise Unread("a total beside a field")
+    if plan.aggregate and (plan.order or plan.nested and plan.aggregate[1] == plan.subject and not plan.filters):
+        raise Unread("a total and a superlative at once")
+    if plan.count and plan.attributes and not plan.distinct:
+        raise Unread("a count beside a field")
+
+
+def _plural(word: str) -> bool:
+    return word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
+def _only_values(plan: Plan) -> None:
+    """ "Which warehouses do we have?", "how many provinces": a question that names a column and no
+    table asks for the column's different values (or how many there are), not for every row."""
+    if len(plan.attributes) != 1 or plan.attributes[0][0] != plan.subject:
+        return
+    if plan.group or plan.related or plan.order or plan.aggregate or plan.record or plan.yes_no or plan.nested:
+        return
+    plan.distinct = True
+
+
+def _how_big(plan: Plan, tokens: list[str]) -> None:
+    """ "How tall is our tallest pole?": "how <word>" asks for the measure itself, so the top row's
+    number is the answer (its maximum or minimum), not the row."""
+    if tokens[:1] != ["how"] or tokens[1:2] in (["many"], ["much"]) or not plan.order or plan.limit != 1:
+        return
+    if plan.group or plan.related or plan.nested or plan.count or plan.aggregate or not plan.order[1]:
+        return
+    table, column, direction = plan.order
+    if any(attribute != (table, column) for attribute in plan.attributes):
+        return
+    plan.aggregate = ("max" if direction > 0 else "min", table, column)
+    plan.order, plan.limit, plan.attributes = None, None, []
+
+
+def _of_the_one(plan: Plan, meanings: list[Meaning], tokens: list[str]) -> None:
+    """ "How much have we spent on the Polokwane project?": a total over the one row the question
+    speaks of is that row's own figure, so the answer names the row (and two rows are ambiguous)."""
+    if not plan.aggregate or plan.aggregate[0] not in ("sum", "avg") or plan.aggregate[1] != plan.subject:
+        return  # a maximum is "the longest river"'s length: a superlative, not the one row's own figure
+    if plan.group or plan.related or not plan.filters:
+        return
+    if not speaks_of_one([[m] for m in meanings], plan.subject, tokens):
+        return
+    plan.attributes, plan.record = [(plan.subject, plan.aggregate[2])], True
+    plan.aggregate, plan.count = None, False
+
+
+def _group_as_related(plan: Plan) -> None:
+    """ "How many sites per project": one row per project with its count of sites, zeros too, so the
+    grouped table becomes the subject and the counted one a correlated count."""
+    table = plan.group[0]
+    if plan.aggregate and plan.aggregate[1] != plan.subject:
+        raise Unread("a total of another table per group")
+    func, column = (plan.aggregate[0], plan.aggregate[2]) if plan.aggregate else ("count", None)
+    counted = plan.subject
+    plan.subject, plan.related, plan.group, plan.aggregate, plan.count = (
+        table,
+        (func, counted, column),
+        None,
+        None,
+        False,
+    )
+    if plan.order:
+        plan.order_related, plan.order = plan.order[2], None
+    plan.related_filters = [f for f in plan.filters if f.table != table]
+    plan.filters = [f for f in plan.filters if f.table == table]
+
+
+def shape_of(plan: Plan) -> str:
+    if plan.yes_no:
+        return "yes_no"
+    if plan.group or plan.related:
+        return "list"
+    if plan.count and not plan.aggregate:
+        return "count"
+    if plan.aggregate:
+        return "aggregate"
+    if plan.record:
+        return "value" if plan.attributes else "record"
+    if plan.distinct:
+        return "values"
+    return "list"
