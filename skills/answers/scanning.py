@@ -341,7 +341,8 @@ def not_found(unknown: list[str], question: str, vocab: Vocabulary) -> Refusal |
     spans = _title_cased(unknown, question)
     if shapes and spans and len(spans) == len(unknown):
         name = question[min(start for start, _ in spans) : max(end for _, end in spans)]
-        return Refusal("not_found", f"nothing here is called '{name}': no name the data holds", (name,))
+        words = tuple(question[start:end].lower() for start, end in spans)
+        return Refusal("not_found", f"nothing here is called '{name}': no name the data holds", words)
     return None
 
 
