@@ -25,7 +25,7 @@ SETS = Path(ROOT) / "tests" / "data" / "answers"
 KNOWN_WRONG = {
     # "How many contractors do we have?", "How many contractors are in KZN?": the sets count "contractors"
     # alone as ambiguous (the whole table, or the rows of kind 'contractor'), and so does the interpreter
-    # unless the lexicon says otherwise; the demo's lexicons say the word is the whole table, because the
+    # unless the lexicon says otherwise; contractor-agent's lexicon says the word is the whole table, because the
     # API guide's first example, "How many active contractors?", must be answered
     "demo-r06",
     "hd-46",
