@@ -114,21 +114,22 @@ def _reading_of(settings, agent: dict, task: str):
         return None
 
 
-def _pick(candidates: list[tuple[dict, dict]], settings, task: str, why: str) -> dict | None:
-    """(routing entry, agent) pairs: the one entry whose agent reads the task as one query, or whose
-    readings are all the same query on the same database; None when none or several differ."""
+def _pick(candidates: list[tuple[dict, dict]], settings, task: str) -> tuple[dict, str] | None:
+    """(routing entry, agent) pairs: (the entry to run, why) when one agent reads the task as one query
+    (or all read the same query on the same database), all refuse it as a change, or only one knows
+    every word of it; None when none or several differ."""
     from skills.answers.model import Reading
 
     readings = [(entry, agent, _reading_of(settings, agent, task)) for entry, agent in candidates]
     if readings and all(r is not None and not isinstance(r, Reading) and r.code == "read_only" for _, _, r in readings):
-        return readings[0][0]  # a change asked of read-only agents: the first one says so
+        return readings[0][0], "read_only"  # a change asked of read-only agents: the first one says so
     answered = [(entry, agent, r) for entry, agent, r in readings if isinstance(r, Reading)]
     queries = {(agent["data"].get("url_env"), r.sql, repr(r.params)) for _, agent, r in answered}
     if len(queries) == 1:
-        return {**answered[0][0], "settled_by": why}
+        return answered[0][0], "reads the whole task"
     understood = [entry for entry, _, r in readings if r is not None and r.code != "model_required"]
     if not answered and len(understood) == 1:  # the one agent that knows every word: its refusal is the answer
-        return {**understood[0], "settled_by": why.replace("reads", "knows every word of")}
+        return understood[0], "knows every word of the task"
     return None
 
 
@@ -142,11 +143,12 @@ def settle_among_data_agents(registry: dict, settings, decision: dict, task: str
         candidates = [(o, _data_agent(registry, settings, o["agent_id"])) for o in options]
         if not options or any(agent is None for _, agent in candidates):
             return decision
-        chosen = _pick(candidates, settings, task, "the only data agent that reads the whole task")
+        chosen = _pick(candidates, settings, task)
         if chosen is None:
             return decision
-        why = chosen.pop("settled_by", "")
-        return {**decision, "status": "routed", "agent": chosen, "settled_by": why or "read_only"}
+        entry, why = chosen
+        why = why if why == "read_only" else f"the only data agent that {why}"
+        return {**decision, "status": "routed", "agent": entry, "settled_by": why}
     routed = decision.get("agent")
     first = routed and _data_agent(registry, settings, routed["agent_id"])
     if not first:
@@ -162,8 +164,7 @@ def settle_among_data_agents(registry: dict, settings, decision: dict, task: str
         and _data_agent(registry, settings, agent["id"])
     ]
     entries = [({**routed, "agent_id": agent["id"], "agent_name": agent["name"]}, agent) for agent in others]
-    chosen = _pick(entries, settings, task, f"{first['id']} could not read the task")
-    if chosen is None or "settled_by" not in chosen:
+    chosen = _pick(entries, settings, task)
+    if chosen is None or chosen[1] == "read_only":
         return decision
-    why = chosen.pop("settled_by")
-    return {**decision, "agent": chosen, "settled_by": why}
+    return {**decision, "agent": chosen[0], "settled_by": f"{first['id']} could not read the task"}
