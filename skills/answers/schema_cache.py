@@ -38,7 +38,12 @@ def read_schema_in(db, agent: dict, *, check: bool = True) -> Schema:
         cursor.close()
     if check:
         check_lexicon(agent, schema)
-    return schema
+    return _fingerprinted(schema.to_json())
+
+
+def _fingerprinted(raw: dict) -> Schema:
+    """The schema of its JSON, named by a digest of it: its vocabulary is then kept by content."""
+    return Schema.from_json(raw, hashlib.sha1(marshal.dumps(raw)).hexdigest())
 
 
 def check_lexicon(agent: dict, schema: Schema) -> None:
@@ -76,7 +81,6 @@ def cached_schema(settings, agent: dict) -> Schema | None:
     if not isinstance(raw, dict):
         return None
     try:
-        fingerprint = hashlib.sha1(marshal.dumps(raw)).hexdigest()
-        return Schema.from_json(raw, fingerprint)
+        return _fingerprinted(raw)
     except (KeyError, TypeError, ValueError):
         return None  # written by an older shape of the cache: read it again

@@ -238,18 +238,16 @@ def isolated_settings(settings):
 def _interpreter_ms(registry: dict, settings, question: dict) -> float | None:
     """Milliseconds the interpreter takes to read the question (no SQL run); None for an agent without `data:`."""
     from skills.answers.interpreter import interpret
-    from skills.answers.schema_cache import agent_lexicon
-    from skills.execution.data import read_question
+    from skills.execution.data import reading_inputs
     from skills.registry.loader import find_agent
 
     try:
         agent = find_agent(registry, question["agent"])
         if not agent.get("data"):
             return None
-        _, schema = read_question(settings.for_data(agent["data"]), agent, question["question"], None)
-        lexicon = agent_lexicon(agent)
+        schema, lexicon, kept = reading_inputs(settings.for_data(agent["data"]), agent, None)
         start = time.perf_counter()
-        interpret(question["question"], schema, lexicon, today=dt.date.today())
+        interpret(question["question"], schema, lexicon, today=dt.date.today(), vocabulary_dir=kept)
         return (time.perf_counter() - start) * 1000.0
     except OrchestratorError:
         return None
