@@ -11,7 +11,7 @@ table becomes that table's rows with their counts. `shape_of` says how the answe
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from skills.answers.query import Plan, Unread
@@ -40,6 +40,7 @@ class State:
     either: bool = False  # "or" seen: the next value joins the previous filter
     versus: tuple[str, str] | None = None  # (operator, words): "over" waiting for the column it compares with
     today: datetime.date = datetime.date.min
+    held: list[int] = field(default_factory=list)  # how many filters the plan had after each meaning
     cost: int = 0  # readings that stretch a word (a value also taken as the hint of a date) cost more
 
 
@@ -54,6 +55,7 @@ def whole_plan(state: State, meanings: list[Meaning], schema: Schema, used: set[
     _complete(state, schema, used)
     _how_big(state.plan, tokens)
     _of_the_one(state.plan, meanings, tokens)
+    _yes_no_of_one(state, meanings, schema, tokens)
 
 
 def speaks_of_one(items, table: str, tokens: list[str]) -> bool:
@@ -168,6 +170,33 @@ def _of_the_one(plan: Plan, meanings: list[Meaning], tokens: list[str]) -> None:
         return
     plan.attributes, plan.record = [(plan.subject, plan.aggregate[2])], True
     plan.aggregate, plan.count = None, False
+
+
+def _yes_no_of_one(state: State, meanings: list[Meaning], schema: Schema, tokens: list[str]) -> None:
+    """ "Is the Alexandra project over budget?": a yes/no question about the one row it names (by its
+    own name, or "the <table>" in the singular) is answered of that row. The filters said up to that
+    point find the row (`plan.pins`), the ones after are asked of it, so the answer names the row; no
+    such row, or several, is no answer (the caller's)."""
+    plan = state.plan
+    if not plan.yes_no or plan.nested or len(state.held) != len(meanings):
+        return
+    own = _name_columns(schema, plan.subject)
+    at = None
+    for index, meaning in enumerate(meanings):
+        element = meaning.element
+        if not element or element.table != plan.subject:
+            continue
+        if (
+            element.kind == "name"
+            and element.column in own
+            or (element.kind == "table" and speaks_of_one([[meaning]], plan.subject, tokens))
+        ):
+            at = index
+    if at is None:
+        return
+    pins, asked = plan.filters[: state.held[at]], plan.filters[state.held[at] :]
+    if pins and asked:
+        plan.pins = list(pins)
 
 
 def _group_as_related(plan: Plan) -> None:

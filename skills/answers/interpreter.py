@@ -99,6 +99,7 @@ class _Candidate:
     cost: int
     grouped: bool = False  # "per X", "in each X": several rows are the answer
     guesses: tuple[str, ...] = ()
+    pinned: bool = False  # a yes/no about one row: its answer names it, and several rows are no answer
 
 
 def _choose(
@@ -135,7 +136,9 @@ def _choose(
 
 
 def _reading(chosen: _Candidate, items, tokens: list[str]) -> Reading:
-    one = chosen.shape in ("list", "value") and not chosen.grouped and speaks_of_one(items, chosen.table, tokens)
+    one = chosen.pinned or (
+        chosen.shape in ("list", "value") and not chosen.grouped and speaks_of_one(items, chosen.table, tokens)
+    )
     return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table, one, chosen.guesses)
 
 
@@ -179,7 +182,11 @@ def _write(plan: Plan, schema: Schema, shape: str, cost: int, failures: list[str
             failures.append(str(problem))
             continue
         words = describe(plan, shape) + (_path_words(picks, plan, schema) if picks else "")
-        found.append(_Candidate(sql, params, words, shape, plan.subject, cost, bool(plan.group), tuple(plan.guesses)))
+        found.append(
+            _Candidate(
+                sql, params, words, shape, plan.subject, cost, bool(plan.group), tuple(plan.guesses), bool(plan.pins)
+            )
+        )
     return found
 
 

@@ -49,6 +49,7 @@ def plan(
     skip = set()
     for index, meaning in enumerate(meanings):
         if index in skip:
+            state.held.append(len(state.plan.filters))
             continue
         following = meanings[index + 1] if index + 1 < len(meanings) else None
         if _compares_next(meaning, following, state, schema):
@@ -66,6 +67,7 @@ def plan(
             cost += _element(state, meaning, following, schema, used_tables, tokens)
         else:
             _grammar(state, meaning, schema, tokens)
+        state.held.append(len(state.plan.filters))
     whole_plan(state, meanings, schema, used_tables, tokens)
     cost += state.cost
     plan = state.plan

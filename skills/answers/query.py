@@ -55,6 +55,9 @@ class Plan:
     nested: list[Nested] = field(default_factory=list)
     record: bool = False  # every column of the subject
     yes_no: bool = False
+    pins: list[Filter] = field(
+        default_factory=list
+    )  # yes/no about one row: the filters that find it (the rest is asked of it)
     distinct: bool = False  # the different values of the one attribute ("which warehouses do we have")
     guesses: list[str] = field(
         default_factory=list
@@ -292,8 +295,13 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
     select: list[str] = []
     if plan.related:  # its parameters come first, as the SELECT list does
         select = [*labels, _related(writer, plan) + " AS " + _ident(_related_name(plan))]
-    for item in plan.filters:
+    asked: list[str] = []  # a yes/no about one row: what is asked of it, as conditions in the SELECT list
+    for item in sorted(plan.filters, key=lambda item: item in plan.pins):  # their parameters first, as written
+        held = len(source.where)
         source.add_filter(item)
+        if plan.pins and item not in plan.pins:
+            asked += source.where[held:]
+            del source.where[held:]
     for nested in plan.nested:
         source.add_nested(nested)
     tail = ""
@@ -328,6 +336,9 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
             select = [f"DISTINCT {value}"]
             source.where.append(f"{value} IS NOT NULL")
             tail = f" ORDER BY {value}"
+    elif plan.yes_no and asked:
+        select = [*labels, f"coalesce({' AND '.join(asked)}, false) AS {_ident('answer')}"]
+        tail = " ORDER BY " + ", ".join(labels)
     elif plan.yes_no:
         select = ["count(*)"]
     elif plan.count or plan.aggregate:

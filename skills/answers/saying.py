@@ -67,6 +67,10 @@ def describe(plan: Plan, shape: str) -> str:
         head = f"{'number of ' if plan.count else ''}different {column} values of {subject}{where}"
     elif shape == "count" or (plan.group and plan.count):
         head = f"number of {subject}{where}"
+    elif shape == "yes_no" and plan.pins:
+        said = dict(zip(map(id, plan.filters), conditions, strict=False))
+        asked = " and ".join(said[id(f)] for f in plan.filters if f not in plan.pins)
+        head = f"whether {asked}, for the {subject} where {' and '.join(said[id(f)] for f in plan.pins)}"
     elif shape == "yes_no":
         head = f"whether any {subject}{where}"
     elif plan.attributes:
@@ -88,6 +92,9 @@ def say(reading: Reading, columns: list[str], rows: list[tuple], truncated: bool
     """The result in words: a count with what was counted, Yes/No first for a yes/no question, a
     record's fields, a list's names (with "and more" when the rows were capped)."""
     thing = reading.table.replace("_", " ")
+    if reading.shape == "yes_no" and reading.one and rows:  # the one row asked about, named, then whether it is so
+        named = " ".join(_number_text(value) for value in rows[0][:-1][:2] if value is not None)
+        return f"{'Yes' if rows[0][-1] else 'No'}: {named} ({reading.interpretation})."
     if reading.shape == "yes_no":
         matching = rows[0][0] if rows else 0
         return (

@@ -37,7 +37,7 @@ MIX = [
 ]
 ROUTE_TASKS = ["Check CPU usage on the server", "How many active contractors do we have?", "list the BOQ tables"]
 SMART_TASKS = ["How long has the server been up?", "How much memory is in use on the server?"]
-DATABASE_QUERY = {"agent": "contractor-agent", "query": "How many active contractors do we have?"}
+DATABASE_QUERY = {"agent": "contractor-agent", "query": "How many active subcontractors do we have?"}
 POLL_LIMIT_S = 60.0
 
 

@@ -29,7 +29,7 @@ STEPS = (
     Step(("bin/agent_info", "--agent", "convex-database")),
     Step(("bin/execute_agent", "--agent", "vps-monitor", "--query", "Show CPU and memory usage", "--pretty")),
     Step(("bin/execute_agent", "--task", "Is the disk nearly full on the server?")),
-    Step(("bin/execute_agent", "--task", "How many active contractors do we have?")),
+    Step(("bin/execute_agent", "--task", "How many active subcontractors do we have?")),
     Step(("bin/execute_agent", "--agent", "neon-database", "--query", "How many tables are in the database?")),
     Step(("bin/execute_agent", "--task", "which projects are over budget")),
     Step(("bin/workforce_stats", "--since", "1h", "--pretty")),

@@ -45,6 +45,16 @@ def _rows(result: dict) -> list:
     return [row for row in rows or [] if isinstance(row, dict)]
 
 
+def _says_zero(row: dict, key: str) -> bool:
+    """Whether a row's measures, every number beside its key, are 0 or none (and it has one)."""
+    measures = [
+        value
+        for column, value in row.items()
+        if column != key and (value is None or isinstance(value, int | float | decimal.Decimal))
+    ]
+    return bool(measures) and all(not value for value in measures)
+
+
 def verdict(question: dict, result: dict, status: int, truth) -> tuple[str, str]:
     """(right | refused | wrong, why) for one answer; `truth(sql) -> (columns, rows)`."""
     answered = status == 0 and result.get("success", True) is not False and "error" not in result
@@ -87,6 +97,12 @@ def verdict(question: dict, result: dict, status: int, truth) -> tuple[str, str]
         if expected_keys and expected_keys <= got and len(rows) == len(truth_rows):
             return "right", ""
         return "wrong", f"truth {sorted(map(str, expected_keys))[:4]}, answer {len(rows)} rows"
+    if shape == "table" and key:
+        # "total per contractor" that also lists the contractors with none (0) says the same as a truth
+        # that leaves them out
+        got -= {
+            _plain(row.get(key)) for row in rows if _plain(row.get(key)) not in expected_keys and _says_zero(row, key)
+        }
     if got == expected_keys:
         return "right", ""
     return "wrong", f"truth {len(expected_keys)} rows {sorted(map(str, expected_keys))[:3]}, answer {len(rows)} rows"

@@ -90,22 +90,29 @@ def fitted_lexicon(agent: dict, schema: Schema) -> Lexicon:
     )
 
 
+def reading_inputs(settings, agent: dict, deadline: float | None) -> tuple[Schema, Lexicon, str]:
+    """What the interpreter reads a question against: the schema, the lexicon fitted to it, and the
+    directory its vocabulary is kept in."""
+    schema = _schema(settings, agent, deadline)
+    return schema, fitted_lexicon(agent, schema), os.path.join(settings.state_dir, "answers")
+
+
 def read_question(settings, agent: dict, query: str, deadline: float | None) -> tuple[Reading | Refusal, Schema]:
     """(the interpreter's reading of `query` or its refusal, the schema it was read against)."""
     from skills.answers.interpreter import interpret
 
-    schema = _schema(settings, agent, deadline)
-    lexicon = fitted_lexicon(agent, schema)
-    kept = os.path.join(settings.state_dir, "answers")
+    schema, lexicon, kept = reading_inputs(settings, agent, deadline)
     reading = interpret(query, schema, lexicon, today=dt.date.today(), vocabulary_dir=kept)
     if isinstance(reading, Refusal) and reading.code == "ambiguous":
         reading = same_result(settings, agent, reading, deadline) or reading
     return reading, schema
 
 
-def same_result(settings, agent: dict, refusal: Refusal, deadline: float | None) -> Reading | None:
-    """An ambiguous question whose few readings all give the same rows has one answer: the first
-    reading, saying the others. Several readings with different rows stay ambiguous (None)."""
+def same_result(settings, agent: dict, refusal: Refusal, deadline: float | None) -> Reading | Refusal | None:
+    """An ambiguous question whose few readings are run and compared. All giving the same rows: one
+    answer, the first reading, saying the others. Different rows: the refusal again, each option
+    followed by what it gives ("...: 33"), so the asker sees the difference. None: not compared (a
+    capped result, or one that asks for one row and has several)."""
     if refusal.code != "ambiguous" or len(refusal.readings) < 2:
         return None
     from skills.backends.database import ReadOnlySession
@@ -115,14 +122,40 @@ def same_result(settings, agent: dict, refusal: Refusal, deadline: float | None)
         for reading in refusal.readings:
             result = db.query(reading.sql, reading.params or None, byte_cap=settings.sql_result_bytes)
             if result.truncated or reading.one and len(result.rows) > 1:
-                return None  # a capped result, or one that asks for one row and has several: not compared
-            rows = sorted(repr(tuple(row.get(column) for column in result.columns)) for row in result.rows)
-            results.append((tuple(result.columns), rows))
-    if any(result != results[0] for result in results[1:]) or len({r.shape for r in refusal.readings}) > 1:
-        return None
+                return None
+            results.append((list(result.columns), [tuple(row.get(c) for c in result.columns) for row in result.rows]))
+    compared = [(tuple(columns), sorted(repr(row) for row in rows)) for columns, rows in results]
+    if any(result != compared[0] for result in compared[1:]) or len({r.shape for r in refusal.readings}) > 1:
+        shared = set.intersection(*(set(columns) for columns, _ in results))
+        options = tuple(
+            f"{reading.interpretation}: {_gives(reading, columns, rows, shared)}"
+            for reading, (columns, rows) in zip(refusal.readings, results, strict=True)
+        )
+        return replace(
+            refusal,
+            message=f"{refusal.message}, with different results: {'; '.join(options)}. Ask again in the words of the one you mean",
+            options=options,
+        )
     first = refusal.readings[0]
     others = "; ".join(r.interpretation for r in refusal.readings[1:])
     return replace(first, interpretation=f"{first.interpretation} (also read as: {others}; the same result)")
+
+
+def _gives(reading: Reading, columns: list[str], rows: list[tuple], shared: set[str]) -> str:
+    """What one reading of an ambiguous question gives, short: a number, Yes/No, how many rows, or of
+    one row the fields the readings do not share ("planned end" against "forecast end"), else its name."""
+    from skills.answers.interpreter import say
+
+    if reading.shape in ("count", "aggregate", "yes_no"):
+        return say(reading, columns, rows, False).split(":")[0]
+    if len(rows) != 1:
+        return f"{len(rows)} rows"
+    own = [
+        "no value" if value is None else str(value)
+        for column, value in zip(columns, rows[0], strict=True)
+        if column not in shared
+    ]
+    return ", ".join(own) or str(rows[0][0])
 
 
 def refusal_error(agent: dict, refusal: Refusal):
@@ -174,6 +207,11 @@ def answer_reading(settings, agent: dict, reading: Reading, deadline: float | No
             "Set ANTHROPIC_API_KEY to let Claude answer it, or give the name in full.",
             details={"words": [guess.split("'")[1] for guess in reading.guesses]},
         )
+    if reading.shape == "yes_no" and reading.one and not rows:  # "Is the Atlantis project on hold?": no such project
+        error = NotFound(reading.table.replace("_", " "), "")
+        error.message = f"no such {reading.table.replace('_', ' ')}: nothing matches ({reading.interpretation}), so there is no Yes or No"
+        error.args = (error.message,)
+        raise error
     if reading.one and len(rows) > 1:  # "the Durban project", and two are: which one is not ours to pick
         options = [" ".join(str(value) for value in row[:2] if value is not None) for row in rows[:MAX_OPTIONS]]
         raise Ambiguous(

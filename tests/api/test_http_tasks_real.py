@@ -25,10 +25,10 @@ def server(tmp_path_factory, pg_target):
 
 
 @pytest.fixture(scope="module")
-def active_contractors(pg_target) -> int:
+def active_subcontractors(pg_target) -> int:
     """The truth, read from the database independently of the agents."""
     with psycopg2.connect(pg_target.url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM contractors WHERE status = 'active'")
+        cursor.execute("SELECT count(*) FROM contractors WHERE status = 'active' AND kind = 'subcontractor'")
         return cursor.fetchone()[0]
 
 
@@ -57,12 +57,12 @@ def test_an_async_smart_execute_keeps_the_real_agents_answer(server):
     assert 0 <= result["data"]["busy_percent"] <= 100
 
 
-def test_an_async_execute_answers_from_the_database(server, active_contractors):
-    body = {"agent": "contractor-agent", "query": "How many active contractors do we have?"}
+def test_an_async_execute_answers_from_the_database(server, active_subcontractors):
+    body = {"agent": "contractor-agent", "query": "How many active subcontractors do we have?"}
     task = finished(server, submit(server, body))
     assert task["status"] == "completed", task
-    assert [list(row.values()) for row in task["result"]["data"]] == [[active_contractors]]  # the count's one row
-    assert str(active_contractors) in task["result"]["response"]
+    assert [list(row.values()) for row in task["result"]["data"]] == [[active_subcontractors]]  # the count's one row
+    assert str(active_subcontractors) in task["result"]["response"]
 
 
 def test_an_async_task_the_scripts_refuse_ends_failed_with_their_error(server):
@@ -71,11 +71,11 @@ def test_an_async_task_the_scripts_refuse_ends_failed_with_their_error(server):
     assert task["result"]["code"] == "agent_not_found" and "no-such-agent" in task["error"]
 
 
-def test_a_batch_runs_the_real_agents_and_answers_in_request_order(server, active_contractors):
+def test_a_batch_runs_the_real_agents_and_answers_in_request_order(server, active_subcontractors):
     tasks = [
         "Check CPU usage on the server",
         "write a haiku about spring",
-        "How many active contractors do we have?",
+        "How many active subcontractors do we have?",
         "How much memory is free on the server?",
     ]
     response = requests.post(server.url + "/orchestrator/batch", json={"tasks": tasks}, timeout=120)
@@ -84,7 +84,7 @@ def test_a_batch_runs_the_real_agents_and_answers_in_request_order(server, activ
     assert cpu["agent"] == "vps-monitor" and cpu["tool_calls"][0]["name"] == "cpu_usage"
     assert (haiku["success"], haiku["code"]) == (False, "no_match")  # an error in its place, the rest answered
     assert contractors["agent"] == "contractor-agent"
-    assert [list(row.values()) for row in contractors["data"]] == [[active_contractors]]
+    assert [list(row.values()) for row in contractors["data"]] == [[active_subcontractors]]
     assert memory["agent"] == "vps-monitor" and memory["tool_calls"][0]["name"] == "memory_usage"
 
 

@@ -99,7 +99,7 @@ async def test_smart_execute_routes_and_runs_the_contractor_agent_on_postgresql(
 
     env = clean_env(state_dir, NEON_DATABASE_URL=pg_url)
     async with stdio_session(env) as session:
-        result = await session.call_tool("smart_execute", {"task": "How many active contractors do we have?"})
+        result = await session.call_tool("smart_execute", {"task": "How many active subcontractors do we have?"})
         recent = await session.read_resource("orchestrator://executions/recent")
     body = answer(result)
     assert result.isError is False and body["agent"] == "contractor-agent"
@@ -108,7 +108,7 @@ async def test_smart_execute_routes_and_runs_the_contractor_agent_on_postgresql(
     assert next(iter(row.values())) > 0
     runs = json.loads(recent.contents[0].text)["executions"]
     assert runs[0]["agent"] == "contractor-agent" and runs[0]["success"] is True
-    assert runs[0]["query"] == "How many active contractors do we have?"
+    assert runs[0]["query"] == "How many active subcontractors do we have?"
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def pg_server(private_pg, tmp_path_factory):
 
 
 def count_contractors(server) -> requests.Response:
-    body = {"agent": "contractor-agent", "query": "How many active contractors do we have?"}
+    body = {"agent": "contractor-agent", "query": "How many active subcontractors do we have?"}
     return requests.post(server.url + "/orchestrator/execute", json=body, timeout=60)
 
 
@@ -62,7 +62,7 @@ def test_postgres_stopped_between_requests_is_upstream_unavailable_then_recovers
     try:
         down = count_contractors(pg_server)
         run = script(
-            "execute_agent", "--agent", "contractor-agent", "--query", "active contractors", env={"DATABASE_URL": url}
+            "execute_agent", "--agent", "contractor-agent", "--query", "active subcontractors", env={"DATABASE_URL": url}
         )
     finally:
         restart_pg(private_pg)

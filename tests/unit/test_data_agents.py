@@ -375,10 +375,10 @@ def test_a_table_of_the_database_the_agent_does_not_own_is_refused_by_name(db, p
 # ---------------------------------------------------------------- readings settled by the data, and guesses
 
 
-def test_contractors_is_the_whole_table_because_the_lexicon_says_so_and_ambiguous_without(db, pg_url):
+def test_contractors_alone_is_ambiguous_with_what_each_reading_gives_and_a_lexicon_entry_decides(db, pg_url):
     """The demo's contractors hold suppliers and vendors too: "contractors" alone is the whole table or
-    the rows of kind 'contractor'. The shipped lexicon decides (the guide's "How many active
-    contractors?" must be answered); without that entry the interpreter asks which."""
+    the rows of kind 'contractor'. The refusal says what each reading gives, so the asker sees the
+    difference; a lexicon that lists the word for the table decides."""
     import datetime
     from dataclasses import replace
 
@@ -391,16 +391,23 @@ def test_contractors_is_the_whole_table_because_the_lexicon_says_so_and_ambiguou
     kinds = dict(truth(pg_url, "SELECT kind, count(*) FROM contractors GROUP BY kind"))
     assert "contractor" in kinds and len(kinds) > 1
     run = db("contractor-agent", "How many active contractors do we have?")
-    assert run.returncode == 0, run.stdout
-    assert str(truth(pg_url, "SELECT count(*) FROM contractors WHERE status = 'active'")[0][0]) in run.json["response"]
+    assert run.returncode == 1 and run.json["code"] == "ambiguous", run.stdout
+    every = truth(pg_url, "SELECT count(*) FROM contractors WHERE status = 'active'")[0][0]
+    of_kind = truth(pg_url, "SELECT count(*) FROM contractors WHERE status = 'active' AND kind = 'contractor'")[0][0]
+    assert every != of_kind
+    options = run.json["details"]["options"]
+    assert any(option.endswith(f": {every}") and "kind" not in option for option in options), options
+    assert any(option.endswith(f": {of_kind}") and "kind is contractor" in option for option in options), options
+    assert f": {every}" in run.json["error"] and f": {of_kind}" in run.json["error"]
+
     settings = Settings({**os.environ, "DATABASE_URL": pg_url})
     agent = find_agent(load_registry(settings.registry_path, settings.state_dir), "contractor-agent")
     with ReadOnlySession(settings) as session:
         schema = read_schema_in(session, agent)
     lexicon = agent_lexicon(agent)
-    without = replace(lexicon, tables={**lexicon.tables, "contractors": ("firm", "firms")})
-    refusal = interpret("How many contractors do we have?", schema, without, today=datetime.date.today())
-    assert refusal.code == "ambiguous" and any("kind is contractor" in option for option in refusal.options)
+    deciding = replace(lexicon, tables={**lexicon.tables, "contractors": ("contractor", "contractors")})
+    reading = interpret("How many active contractors do we have?", schema, deciding, today=datetime.date.today())
+    assert reading.shape == "count" and "kind" not in reading.interpretation, reading
 
 
 def test_readings_with_the_same_rows_are_one_answer_that_names_the_other_reading(db, pg_url):
@@ -473,3 +480,17 @@ def test_over_budget_compares_the_spend_with_the_budget_of_each_project(db, pg_u
     )[0]  # a place that names this one project only
     asked = db("project-agent", f"Is the {area} project over budget?")
     assert asked.returncode == 0 and asked.json["response"].startswith("Yes"), asked.stdout
+
+
+def test_a_yes_no_question_about_one_project_names_it_and_several_or_none_are_no_answer(db, pg_url):
+    rows = truth(pg_url, "SELECT area, name, spend > budget FROM projects ORDER BY area")
+    areas = [row[0] for row in rows]
+    area, name, over = next(row for row in rows if areas.count(row[0]) == 1)
+    run = db("project-agent", f"Is the {area} project over budget?")
+    assert run.returncode == 0, run.stdout
+    assert run.json["response"].startswith(("Yes: " if over else "No: ")) and name in run.json["response"]
+    assert run.json["data"][0]["answer"] is over
+    cities = [row[0] for row in truth(pg_url, "SELECT city FROM projects")]
+    shared = next(city for city in cities if cities.count(city) > 1 and city not in areas)
+    several = db("project-agent", f"Is the {shared} project over budget?")
+    assert several.returncode == 1 and several.json["code"] == "ambiguous", several.stdout

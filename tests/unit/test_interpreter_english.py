@@ -112,8 +112,9 @@ def test_a_past_participle_of_a_date_column_means_the_event_happened_by_today(fr
         f"SELECT count(*) FROM shipments WHERE shipped_on <= '{today}'",
     )
     reading = freight.read("Has the Copper Belt Run contract been signed?")
-    assert reading.shape == "yes_no"
-    assert freight.rows(reading.sql, reading.params)[0][0] == 1
+    assert reading.shape == "yes_no" and reading.one
+    (row,) = freight.rows(reading.sql, reading.params)
+    assert "Copper Belt Run" in row and row[-1] is True
     # the word is also a stored state: two readings, which differ here (some deliveries are dated after
     # today), so the question is ambiguous; where they give the same rows, it is answered (test_data_agents)
     both = freight.read("How many shipments were delivered?")
@@ -239,3 +240,28 @@ def test_the_er_form_of_a_lexicon_adjective_compares_its_column(clinic_db):
         )
     finally:
         pricey.connection.close()
+
+
+def test_a_yes_no_question_about_one_row_is_answered_of_that_row_and_names_it(clinic, freight):
+    """The words up to the row's name (or "the <table>") find it; the rest is asked of it."""
+    from skills.answers.saying import say
+
+    reading = freight.read("Is Skeleton Coast Movers active?")
+    assert reading.shape == "yes_no" and reading.one
+    rows = freight.rows(reading.sql, reading.params)
+    assert rows == [("Skeleton Coast Movers", False)], rows
+    assert say(reading, ["company_name", "answer"], rows, False).startswith("No: Skeleton Coast Movers")
+    (row,) = freight.rows(*_sql(freight.read("Is Karoo Haulage active in South Africa?")))
+    assert row[0] == "Karoo Haulage" and row[-1] is True
+    # several rows fit "the Durban doctor": the reading says it speaks of one, the caller refuses
+    several = clinic.read("Is the Durban doctor in cardiology?")
+    assert several.one and len(clinic.rows(*_sql(several))) == 2
+    assert clinic.rows(*_sql(clinic.read("Is the Kimberley doctor in cardiology?"))) == [("Sipho Dlamini", True)]
+    # a plural or "any" question is still a count of the matching rows
+    plural = freight.read("Are any carriers in Namibia active?")
+    assert plural.shape == "yes_no" and not plural.one and freight.rows(plural.sql, plural.params) == [(0,)]
+
+
+def _sql(reading: Reading) -> tuple:
+    assert isinstance(reading, Reading), reading
+    return reading.sql, reading.params

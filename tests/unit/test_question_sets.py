@@ -21,17 +21,8 @@ from tests.fixtures.postgres import _admin_execute, database_url
 from tests.fixtures.scripts import ROOT
 
 SETS = Path(ROOT) / "tests" / "data" / "answers"
-# Known wrong with success, each a disagreement to fix, not to hide:
-KNOWN_WRONG = {
-    # "How many contractors do we have?", "How many contractors are in KZN?": the sets count "contractors"
-    # alone as ambiguous (the whole table, or the rows of kind 'contractor'), and so does the interpreter
-    # unless the lexicon says otherwise; contractor-agent's lexicon says the word is the whole table, because the
-    # API guide's first example, "How many active contractors?", must be answered
-    "demo-r06",
-    "hd-46",
-    # "per contractor" lists the contractors with no invoices as 0; the truth leaves them out
-    "orig-17",
-}
+# Known wrong with success, each a disagreement to fix, not to hide (none on 2026-12-07)
+KNOWN_WRONG: set[str] = set()
 
 
 def judged(script, question_set: Path, truth_url: str, env: dict) -> dict:
@@ -57,7 +48,7 @@ def check(report: dict, floor_right: int) -> None:
 def test_the_demo_set(script, pg_url):
     report = judged(script, SETS / "demo.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 110
-    check(report, floor_right=98)  # 100 on 2026-12-07 (81 before): 71/80 answerable, 14/15 refusals, 15/15 changes
+    check(report, floor_right=99)  # 101 on 2026-12-07 (81 before): 71/80 answerable, 15/15 refusals, 15/15 changes
 
 
 def test_the_held_out_demo_set(script, pg_url):
@@ -65,7 +56,7 @@ def test_the_held_out_demo_set(script, pg_url):
     wrong answers were looked at (to find what was unsound), never its refusals."""
     report = judged(script, SETS / "demo_holdout.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 60
-    check(report, floor_right=40)  # 42 on 2026-12-07 (32 with the code it was written against): 28/45, 7/8, 7/7
+    check(report, floor_right=41)  # 43 on 2026-12-07 (32 with the code it was written against): 28/45, 8/8, 7/7
 
 
 @pytest.fixture
@@ -107,7 +98,7 @@ def test_the_second_database_declared_in_yaml_alone(script, tmp_path, original_u
     env = {"ORCHESTRATOR_REGISTRY": str(tmp_path / "agents.yaml"), "ORIGINAL_URL": original_url}
     report = judged(script, SETS / "original.yaml", original_url, env)
     assert report["questions"] == 50
-    check(report, floor_right=40)  # 42 on 2026-12-07 (38 before): 26/34 answerable, 8/8 refusals, 8/8 changes
+    check(report, floor_right=41)  # 43 on 2026-12-07 (38 before): 27/34 answerable, 8/8 refusals, 8/8 changes
     held_out = judged(script, SETS / "original_holdout.yaml", original_url, env)
     assert held_out["questions"] == 30
     check(held_out, floor_right=25)  # 27 on 2026-12-07 (19 with the code it was written against): 19/22, 4/4, 4/4
@@ -124,3 +115,16 @@ def test_an_unreachable_truth_database_is_a_clear_error_without_its_password(scr
     assert run.returncode == 3, run.stdout
     assert run.json["code"] == "upstream_unavailable" and run.json["field"] == "truth_url"
     assert "s3cret-pw" not in run.stdout + run.stderr
+
+
+def test_the_judge_takes_a_per_table_listing_zeros_for_the_rows_the_truth_leaves_out():
+    """"Total invoice amount per contractor" that lists the contractors with no invoices as 0 says what
+    a truth without them says; a listed row with a measure, or a missing one, is still wrong."""
+    from skills.evaluation.question_sets import verdict
+
+    question = {"answer_shape": "table", "key": "name", "truth_sql": "-"}
+    truth = lambda sql: (["name", "amount"], [("Acme", 10.0), ("Bolt", 5.0)])  # noqa: E731
+    answer = lambda *rows: {"success": True, "data": [dict(zip(("name", "amount"), row, strict=True)) for row in rows]}  # noqa: E731
+    assert verdict(question, answer(("Acme", 10.0), ("Bolt", 5.0), ("Cog", 0), ("Dyn", None)), 0, truth)[0] == "right"
+    assert verdict(question, answer(("Acme", 10.0), ("Bolt", 5.0), ("Cog", 3.0)), 0, truth)[0] == "wrong"
+    assert verdict(question, answer(("Acme", 10.0), ("Cog", 0)), 0, truth)[0] == "wrong"
