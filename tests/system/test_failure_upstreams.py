@@ -62,7 +62,12 @@ def test_postgres_stopped_between_requests_is_upstream_unavailable_then_recovers
     try:
         down = count_contractors(pg_server)
         run = script(
-            "execute_agent", "--agent", "contractor-agent", "--query", "active subcontractors", env={"DATABASE_URL": url}
+            "execute_agent",
+            "--agent",
+            "contractor-agent",
+            "--query",
+            "active subcontractors",
+            env={"DATABASE_URL": url},
         )
     finally:
         restart_pg(private_pg)

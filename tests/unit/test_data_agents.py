@@ -488,7 +488,7 @@ def test_a_yes_no_question_about_one_project_names_it_and_several_or_none_are_no
     area, name, over = next(row for row in rows if areas.count(row[0]) == 1)
     run = db("project-agent", f"Is the {area} project over budget?")
     assert run.returncode == 0, run.stdout
-    assert run.json["response"].startswith(("Yes: " if over else "No: ")) and name in run.json["response"]
+    assert run.json["response"].startswith("Yes: " if over else "No: ") and name in run.json["response"]
     assert run.json["data"][0]["answer"] is over
     cities = [row[0] for row in truth(pg_url, "SELECT city FROM projects")]
     shared = next(city for city in cities if cities.count(city) > 1 and city not in areas)

@@ -118,13 +118,13 @@ def test_an_unreachable_truth_database_is_a_clear_error_without_its_password(scr
 
 
 def test_the_judge_takes_a_per_table_listing_zeros_for_the_rows_the_truth_leaves_out():
-    """"Total invoice amount per contractor" that lists the contractors with no invoices as 0 says what
+    """ "Total invoice amount per contractor" that lists the contractors with no invoices as 0 says what
     a truth without them says; a listed row with a measure, or a missing one, is still wrong."""
     from skills.evaluation.question_sets import verdict
 
     question = {"answer_shape": "table", "key": "name", "truth_sql": "-"}
-    truth = lambda sql: (["name", "amount"], [("Acme", 10.0), ("Bolt", 5.0)])  # noqa: E731
-    answer = lambda *rows: {"success": True, "data": [dict(zip(("name", "amount"), row, strict=True)) for row in rows]}  # noqa: E731
+    truth = lambda sql: (["name", "amount"], [("Acme", 10.0), ("Bolt", 5.0)])
+    answer = lambda *rows: {"success": True, "data": [dict(zip(("name", "amount"), row, strict=True)) for row in rows]}
     assert verdict(question, answer(("Acme", 10.0), ("Bolt", 5.0), ("Cog", 0), ("Dyn", None)), 0, truth)[0] == "right"
     assert verdict(question, answer(("Acme", 10.0), ("Bolt", 5.0), ("Cog", 3.0)), 0, truth)[0] == "wrong"
     assert verdict(question, answer(("Acme", 10.0), ("Cog", 0)), 0, truth)[0] == "wrong"
