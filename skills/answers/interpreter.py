@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from skills.answers.finishing import speaks_of_one
 from skills.answers.model import Lexicon, Reading, Refusal, Schema
 from skills.answers.planning import plan as plan_of
-from skills.answers.query import Forks, Plan, Unread, Unusable, describe_path, shortest_paths, to_sql
+from skills.answers.query import Forks, Plan, Unread, Unusable, describe_path, shortest_paths, to_sql, void_values
 from skills.answers.saying import describe, say
 from skills.answers.scanning import change_request, not_found, scan
 from skills.answers.vocabulary import Vocabulary, vocabulary
@@ -193,6 +193,11 @@ def _write(plan: Plan, schema: Schema, shape: str, cost: int, failures: list[str
 def _path_words(picks: dict[str, int], plan: Plan, schema: Schema) -> str:
     parts = []
     for key, index in sorted(picks.items()):
+        if key.startswith("void "):  # a total over rows that can be cancelled: all of them, or without those
+            table, _, column = key.removeprefix("void ").partition(".")
+            voids = void_values(schema.table(table).column(column))
+            parts.append(f"{'/'.join(voids)} left out" if index else f"{'/'.join(voids)} included")
+            continue
         start, _, goal = key.removeprefix("path ").partition("->")
         parts.append(describe_path(shortest_paths(schema, start, goal)[index]))
     return " (" + "; ".join(parts) + ")"

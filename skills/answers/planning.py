@@ -19,7 +19,7 @@ from skills.answers.model import Schema
 from skills.answers.query import Filter, Nested, Plan, Unread, fans_out, shortest_paths
 from skills.answers.scanning import Meaning
 from skills.answers.vocabulary import Element, is_date, is_key, is_numeric
-from skills.answers.words import UNITS, stem
+from skills.answers.words import EVERY_WORDS, UNITS, stem
 
 __all__ = ["plan"]
 
@@ -40,7 +40,7 @@ def plan(
 ) -> tuple[Plan, str, int]:
     subject = _subject(meanings)
     mentioned = {m.element.table for m in meanings if m.element and m.element.kind in ("table", "name")}
-    state = State(Plan(subject, yes_no=yes_no), today=today)
+    state = State(Plan(subject, yes_no=yes_no, every=bool(EVERY_WORDS.intersection(tokens))), today=today)
     used_tables: set[str] = {subject}
     cost = sum(1 for m in meanings if m.weak)
     named = [m.element.table for m in meanings if m.element and m.element.kind == "table"]

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from skills.answers.model import ForeignKey, Schema, Table
+from skills.answers.model import Column, ForeignKey, Schema, Table
+from skills.answers.words import VOID_VALUES
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Plan:
     nested: list[Nested] = field(default_factory=list)
     record: bool = False  # every column of the subject
     yes_no: bool = False
+    every: bool = False  # the question says "all"/"every": a total counts the void rows too (void_values)
     pins: list[Filter] = field(
         default_factory=list
     )  # yes/no about one row: the filters that find it (the rest is asked of it)
@@ -302,6 +304,9 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
         if plan.pins and item not in plan.pins:
             asked += source.where[held:]
             del source.where[held:]
+    if plan.aggregate and plan.aggregate[0] == "sum" and not plan.every:
+        said = {(f.table, f.column) for f in plan.filters} | ({plan.group} if plan.group else set())
+        _void_rows(writer, source, plan.aggregate[1], said)
     for nested in plan.nested:
         source.add_nested(nested)
     tail = ""
@@ -358,6 +363,27 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
     return sql, tuple(writer.params)
 
 
+def void_values(column: Column) -> tuple[str, ...]:
+    """The stored values of `column` that say a row no longer counts ("cancelled", "void")."""
+    return tuple(value for value in column.values if value.lower() in VOID_VALUES)
+
+
+def _void_rows(writer: Writer, source: _From, table_name: str, said: set[tuple]) -> None:
+    """ "Total value of POs for Durban North": when the summed rows can be cancelled and the question
+    says nothing of it, the total is of every row or of those not cancelled, a fork (both are written;
+    where they differ, the question is ambiguous and the answer gives each)."""
+    for column in writer.table(table_name).columns:
+        voids = void_values(column)
+        if not voids or (table_name, column.name) in said:
+            continue
+        key = f"void {table_name}.{column.name}"
+        if key not in writer.picks:
+            raise Forks(key, ["every row", f"{', '.join(voids)} left out"])
+        if writer.picks[key]:
+            source.add_filter(Filter(table_name, column.name, "not in", voids, f"{column.name} not {'/'.join(voids)}"))
+        return
+
+
 def _measure(source: _From, plan: Plan) -> str:
     if plan.aggregate:
         func, table, column = plan.aggregate
@@ -398,6 +424,8 @@ def _related(writer: Writer, plan: Plan) -> str:
     correlate = [f"{last}.{_ident(c)} = t0.{_ident(c)}" for c in subject.primary_key]
     for item in plan.related_filters:
         inner.add_filter(item)
+    if func == "sum" and not plan.every:
+        _void_rows(writer, inner, table, {(f.table, f.column) for f in plan.related_filters})
     target = writer.table(table)
     if func == "count":
         measure = f"count(DISTINCT ({', '.join(_pk(target, root))}))" if target.primary_key else "count(*)"

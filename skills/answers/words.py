@@ -43,6 +43,12 @@ FILLER = frozenset(
     """.split()  # noqa: SIM905 - a list of words reads better as words
 )
 # phrases that say "now" or "all of it" and nothing a query needs ("at the moment", "in total")
+# stored values that say a row no longer counts: a total over rows that can hold one, with nothing said
+# about them, is the total of every row or of the rows still standing ("the value of our POs")
+VOID_VALUES = frozenset("""cancelled canceled void voided rejected withdrawn deleted""".split())  # noqa: SIM905
+# words that say every row is meant, whatever its state ("the total of all POs")
+EVERY_WORDS = frozenset("""all every whatever""".split())  # noqa: SIM905
+
 NO_OP_PHRASES = (
     ("at", "the", "moment"),
     ("at", "this", "moment"),

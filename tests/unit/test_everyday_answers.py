@@ -58,9 +58,8 @@ FLOORS = {"built_against": 0.66, "fresh": 0.77}  # "contractors" alone is refuse
 # Wrong with success true, known today; the count may only go down:
 # built_against q10 "Which aerial crews do we have?": read as the one company named "Lowveld Aerial Crews",
 #   not the contractors whose specialty is aerial (either reading accounts for every word);
-# built_against q49 "Total value of purchase orders for the Durban North project": sums cancelled POs too;
 # fresh q1 "Give me the contact details for Khanyisa Splicing": gives the contact person, not the phone.
-KNOWN_WRONG_WITH_SUCCESS = {"built_against": {"q10", "q49"}, "fresh": {"q1"}}
+KNOWN_WRONG_WITH_SUCCESS = {"built_against": {"q10"}, "fresh": {"q1"}}
 
 
 @pytest.mark.parametrize("name", sorted(SETS))

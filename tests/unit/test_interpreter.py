@@ -109,7 +109,7 @@ def test_per_x_gives_every_x_with_its_count_zeros_included(clinic):
     assert rows == truth and len(rows) == 6
     _, rows = clinic.answer("How many appointments per status?")
     assert rows == clinic.rows("SELECT status, count(*) FROM appointments GROUP BY 1 ORDER BY 1")
-    _, rows = clinic.answer("total fee per doctor")
+    _, rows = clinic.answer("total fee of all appointments per doctor")  # "all": cancelled ones too
     assert rows == clinic.rows(
         "SELECT d.full_name, coalesce(sum(a.fee), 0) FROM doctors d LEFT JOIN appointments a ON a.doctor_id = d.id"
         " GROUP BY d.id ORDER BY 1"

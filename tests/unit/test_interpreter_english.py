@@ -265,3 +265,23 @@ def test_a_yes_no_question_about_one_row_is_answered_of_that_row_and_names_it(cl
 def _sql(reading: Reading) -> tuple:
     assert isinstance(reading, Reading), reading
     return reading.sql, reading.params
+
+
+def test_a_total_over_rows_that_can_be_cancelled_is_two_readings_unless_the_question_says(clinic):
+    """A stored value that says a row no longer counts ("cancelled"): a total that says nothing of it is
+    of every row or of the rows still standing; "all" says every row, and a condition on it says which."""
+    both = clinic.read("What is the total fee of the appointments?")
+    assert both.code == "ambiguous" and len(both.readings) == 2, both
+    assert any("cancelled left out" in option for option in both.options)
+    assert any("cancelled included" in option for option in both.options)
+    totals = {clinic.rows(r.sql, r.params)[0][0] for r in both.readings}
+    assert totals == {
+        clinic.rows("SELECT sum(fee) FROM appointments")[0][0],
+        clinic.rows("SELECT sum(fee) FROM appointments WHERE status <> 'cancelled'")[0][0],
+    }
+    same(clinic, "What is the total fee of all appointments?", "SELECT sum(fee) FROM appointments")
+    same(clinic, "total fee of the missed appointments", "SELECT sum(fee) FROM appointments WHERE status = 'missed'")
+    per_doctor = clinic.read("total appointment fee per doctor")
+    assert per_doctor.code == "ambiguous" and any("cancelled left out" in option for option in per_doctor.options)
+    # a count is of every row, as asked
+    same(clinic, "How many appointments are there?", "SELECT count(*) FROM appointments")
