@@ -140,6 +140,11 @@ def _element(
             raise Unread(f"'{element.value}' names {plan.subject.replace('_', ' ')} themselves")
         _add_filter(state, Filter(element.table, element.column, op, (element.value,), f"{element.value}"), used)
         if meaning.weak:
+            said = meaning.words.split()
+            if tokens[0] in ("which", "what") and said and said[-1].endswith("s") and not said[-1].endswith("ss"):
+                # "Which aerial crews do we have?": asked which ones, in the plural; that part of one
+                # company's name ("Lowveld Aerial Crews") is the same words is no answer to it
+                raise Unread(f"'{meaning.words}' asks which ones, not for the one named {element.value}")
             plan.guesses.append(f"'{meaning.words}' for {element.value}")
         if element.table == plan.subject and not plan.count:
             plan.record = True

@@ -285,3 +285,12 @@ def test_a_total_over_rows_that_can_be_cancelled_is_two_readings_unless_the_ques
     assert per_doctor.code == "ambiguous" and any("cancelled left out" in option for option in per_doctor.options)
     # a count is of every row, as asked
     same(clinic, "How many appointments are there?", "SELECT count(*) FROM appointments")
+
+
+def test_a_name_guessed_from_plural_words_of_a_which_question_is_no_answer(freight):
+    """ "Which road carriers do we have?" asks which ones; that "Highveld Road Carriers" holds the same
+    words does not make that one company the answer. A guess in the singular still reads."""
+    plural = freight.read("Which road carriers do we have?")
+    assert plural.code == "model_required" and "road carriers" in plural.message
+    named = freight.read("Which carrier is Skeleton Coast?")
+    assert isinstance(named, Reading) and named.params == ("Skeleton Coast Movers",)
