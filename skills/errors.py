@@ -130,7 +130,8 @@ class ReadOnly(OrchestratorError):
 
 class Ambiguous(OrchestratorError):
     """A question a data agent can read in several ways that give different answers: it does not pick
-    one; `details["options"]` holds the readings in words, to ask again more precisely."""
+    one; `details["options"]` holds the readings in words, each with what it gives when they were
+    few enough to run, to ask again more precisely."""
 
     code = "ambiguous"
     exit_status = 1
