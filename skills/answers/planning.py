@@ -11,6 +11,7 @@ interpreter collects them for its refusal.
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from dataclasses import replace
 
@@ -24,24 +25,49 @@ from skills.answers.words import EVERY_WORDS, UNITS, stem
 __all__ = ["plan"]
 
 
-def _subject(meanings: list[Meaning]) -> str:
-    """The table the answer is about: the first one named, unless it is what a count is grouped
+def _subject(meanings: list[Meaning], tokens: list[str]) -> str:
+    """The table the answer is about: the first one named (not one before another that it only
+    qualifies, "doctor appointments"), unless it is what a count is grouped
     by ("total fee per doctor" is about the fees); else the first named row's, column's or value's."""
     grouped = {i + 1 for i, m in enumerate(meanings) if m.kind == "group"}
+    modifiers = _modifiers(meanings, tokens)
     for kind in ("table", "name", "column", "value", "adjective"):
         for index, meaning in enumerate(meanings):
-            if meaning.element and meaning.element.kind == kind and not (kind == "table" and index in grouped):
+            if (
+                meaning.element
+                and meaning.element.kind == kind
+                and not (kind == "table" and index in grouped | modifiers)
+            ):
                 return meaning.element.table
     raise Unread("nothing to ask about")
+
+
+def _modifiers(meanings: list[Meaning], tokens: list[str]) -> set[int]:
+    """ "installation contractors", "doctor appointments": of two tables named together the last is the
+    head, the first only says whose; the indexes of those first ones."""
+    text = f" {' '.join(tokens)} "
+    return {
+        i
+        for i, (m, head) in enumerate(itertools.pairwise(meanings))
+        if _table(m) and _table(head) not in (None, _table(m)) and f" {m.words} {head.words} " in text
+    }
+
+
+def _table(meaning: Meaning) -> str | None:
+    return meaning.element.table if meaning.element and meaning.element.kind == "table" else None
 
 
 def plan(
     meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[str], today: datetime.date
 ) -> tuple[Plan, str, int]:
-    subject = _subject(meanings)
+    subject = _subject(meanings, tokens)
     mentioned = {m.element.table for m in meanings if m.element and m.element.kind in ("table", "name")}
     state = State(Plan(subject, yes_no=yes_no, every=bool(EVERY_WORDS.intersection(tokens))), today=today)
     used_tables: set[str] = {subject}
+    for index in _modifiers(meanings, tokens):  # "doctor appointments": every appointment has its doctor
+        paths = shortest_paths(schema, subject, meanings[index].element.table)
+        if paths and not any(map(fans_out, paths)):
+            used_tables.add(meanings[index].element.table)
     cost = sum(1 for m in meanings if m.weak)
     named = [m.element.table for m in meanings if m.element and m.element.kind == "table"]
     cost += len(named) - len(set(named))  # a table said twice is likelier a value spelt like its synonym

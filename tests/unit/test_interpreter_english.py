@@ -294,3 +294,11 @@ def test_a_name_guessed_from_plural_words_of_a_which_question_is_no_answer(freig
     assert plural.code == "model_required" and "road carriers" in plural.message
     named = freight.read("Which carrier is Skeleton Coast?")
     assert isinstance(named, Reading) and named.params == ("Skeleton Coast Movers",)
+
+
+def test_of_two_tables_named_together_the_last_is_the_head(clinic):
+    """ "doctor appointments" are appointments; "appointment doctors" are doctors, and a count of the
+    appointments for it would be about another thing than asked."""
+    same(clinic, "How many doctor appointments are there?", "SELECT count(*) FROM appointments")
+    head = clinic.read("How many appointment doctors are there?")
+    assert not (isinstance(head, Reading) and head.table == "appointments"), head
