@@ -24,6 +24,7 @@ from dataclasses import replace
 from skills.answers.model import Lexicon, Reading, Refusal, Schema
 from skills.answers.schema_cache import agent_lexicon, cached_schema, check_lexicon, read_schema_in
 from skills.errors import Ambiguous, ModelRequired, NotFound, ReadOnly, RegistryInvalid
+from skills.execution.request import read_in_this_request
 
 log = logging.getLogger(__name__)
 SUMMARY_CHARS_PER_TOKEN = 4  # a rough, safe measure of English and SQL names
@@ -101,10 +102,16 @@ def read_question(settings, agent: dict, query: str, deadline: float | None) -> 
     """(the interpreter's reading of `query` or its refusal, the schema it was read against)."""
     from skills.answers.interpreter import interpret
 
+    read = read_in_this_request()
+    key = (agent["id"], query)
+    if read is not None and key in read:
+        return read[key]
     schema, lexicon, kept = reading_inputs(settings, agent, deadline)
     reading = interpret(query, schema, lexicon, today=dt.date.today(), vocabulary_dir=kept)
     if isinstance(reading, Refusal) and reading.code == "ambiguous":
         reading = same_result(settings, agent, reading, deadline) or reading
+    if read is not None:
+        read[key] = (reading, schema)
     return reading, schema
 
 

@@ -65,6 +65,15 @@ def smart_execute(
     registry: dict, settings, task: str, context: dict | None, direct: bool, llm_fallback: bool = True
 ) -> tuple[dict, int]:
     """(the execution result, or the unsure route's choices; the exit status) for `task`."""
+    from skills.execution.request import one_request
+
+    with one_request():  # the data agents read the task once, to settle routing and to answer
+        return _smart_execute(registry, settings, task, context, direct, llm_fallback)
+
+
+def _smart_execute(
+    registry: dict, settings, task: str, context: dict | None, direct: bool, llm_fallback: bool
+) -> tuple[dict, int]:
     from skills.execution.execute import execute
     from skills.routing import route as route_task
 

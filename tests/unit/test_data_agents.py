@@ -494,3 +494,31 @@ def test_a_yes_no_question_about_one_project_names_it_and_several_or_none_are_no
     shared = next(city for city in cities if cities.count(city) > 1 and city not in areas)
     several = db("project-agent", f"Is the {shared} project over budget?")
     assert several.returncode == 1 and several.json["code"] == "ambiguous", several.stdout
+
+
+@pytest.mark.parametrize(
+    "task",
+    ["How many active subcontractors do we have?", "How many active contractors do we have?"],  # read; ambiguous
+)
+def test_smart_execute_reads_a_task_once_per_data_agent(db_settings, monkeypatch, task):
+    """Settling routing between data agents and answering share one reading (and, for an ambiguous
+    question, the queries that compared its readings); outside smart execute nothing is kept."""
+    from skills.answers import interpreter
+    from skills.errors import OrchestratorError
+    from skills.execution import data
+    from skills.execution.smart import smart_execute
+    from skills.registry.loader import load_registry
+
+    read, compared = [], []
+    interpret, same_result = interpreter.interpret, data.same_result
+    monkeypatch.setattr(interpreter, "interpret", lambda *a, **k: read.append(a[0]) or interpret(*a, **k))
+    monkeypatch.setattr(data, "same_result", lambda *a, **k: compared.append(1) or same_result(*a, **k))
+    registry = load_registry(db_settings.registry_path, db_settings.state_dir)
+    try:
+        result, _ = smart_execute(registry, db_settings, task, None, True, llm_fallback=False)
+        assert result["agent"] == "contractor-agent"
+    except OrchestratorError as error:
+        assert error.code == "ambiguous", error
+    assert read == [task] and len(compared) <= 1, (read, compared)
+    data.read_question(db_settings, next(a for a in registry["agents"] if a["id"] == "contractor-agent"), task, None)
+    assert read == [task, task]  # a new request reads again
