@@ -263,6 +263,8 @@ def _column(
         window = (None, state.today + datetime.timedelta(days=1))
         _add_filter(state, Filter(element.table, element.column, "window", window, f"{meaning.words} by today"), used)
         return 0
+    if _planned_in_the_past(column, meaning, tokens):
+        raise Unread(f"'did ... {meaning.words}' asks what happened, not the {element.column.replace('_', ' ')}")
     if plan.order and plan.order[:2] == (element.table, element.column):
         return 0  # "the biggest project by budget"
     if any((f.table, f.column) == (element.table, element.column) for f in plan.filters):
@@ -311,6 +313,15 @@ def _happened(column, meaning: Meaning, state: State, tokens: list[str]) -> bool
     if PLANNED_WORDS & {stem(part) for part in column.name.split("_")}:
         return False  # "scheduled for", "expected on": the date of a plan, which is no event that happened
     return tokens[0] != "when" and "date" not in tokens and "dates" not in tokens
+
+
+def _planned_in_the_past(column, meaning: Meaning, tokens: list[str]) -> bool:
+    """ "When did the project finish?": asked in the past tense, a date is what happened; a column of a
+    plan ("planned_end", "forecast_end") is not it unless its plan word is said."""
+    if not is_date(column) or "did" not in tokens:
+        return False
+    planned = PLANNED_WORDS & {stem(part) for part in column.name.split("_")}
+    return bool(planned) and not planned & {stem(word) for word in tokens}
 
 
 def _superlative_on(state: State, element: Element, schema: Schema, used: set[str], direction: int | None = None):

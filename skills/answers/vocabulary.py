@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from skills.answers.model import Column, Lexicon, Schema, Table
-from skills.answers.words import FILLER, comparative_forms, stems, tokenize
+from skills.answers.words import FILLER, NAME_PART_SYNONYMS, comparative_forms, stems, tokenize
 
 NUMERIC_TYPES = ("integer", "bigint", "smallint", "numeric", "real", "double precision", "money", "decimal")
 DATE_TYPES = ("date", "timestamp", "timestamp without time zone", "timestamp with time zone")
@@ -107,7 +107,14 @@ def _column_phrases(column: str, table_words: set[tuple[str, ...]]) -> tuple[lis
         trimmed = trimmed[:-1]
     if trimmed != parts:
         full.append(trimmed)
+    full += [  # "planned finish" for planned_end, one part at a time
+        phrase[:at] + (other,) + phrase[at + 1 :]
+        for phrase in list(full)
+        for at, part in enumerate(phrase)
+        for other in NAME_PART_SYNONYMS.get(part, ())
+    ]
     singles = [p for p in parts if p not in GENERIC_PARTS and p not in FILLER and stems((p,)) not in table_words]
+    singles += [other for p in singles for other in NAME_PART_SYNONYMS.get(p, ())]
     singles = singles if len(parts) > 1 else []
     # the doer's verb: "manager" -> "managing", "managed"; "supplier" -> "supplies", "supplying"
     singles += [

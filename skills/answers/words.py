@@ -43,6 +43,9 @@ FILLER = frozenset(
     """.split()  # noqa: SIM905 - a list of words reads better as words
 )
 # phrases that say "now" or "all of it" and nothing a query needs ("at the moment", "in total")
+# everyday words for a part of a column's name: "planned_end" is also the "planned finish"
+NAME_PART_SYNONYMS = {"end": ("finish", "completion"), "start": ("begin",), "begin": ("start",), "finish": ("end",)}
+
 # stored values that say a row no longer counts: a total over rows that can hold one, with nothing said
 # about them, is the total of every row or of the rows still standing ("the value of our POs")
 VOID_VALUES = frozenset("""cancelled canceled void voided rejected withdrawn deleted""".split())  # noqa: SIM905

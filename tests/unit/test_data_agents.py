@@ -522,3 +522,16 @@ def test_smart_execute_reads_a_task_once_per_data_agent(db_settings, monkeypatch
     assert read == [task] and len(compared) <= 1, (read, compared)
     data.read_question(db_settings, next(a for a in registry["agents"] if a["id"] == "contractor-agent"), task, None)
     assert read == [task, task]  # a new request reads again
+
+
+def test_finish_is_an_end_and_in_the_past_tense_the_end_that_happened(db, pg_url):
+    """ "finish" is an everyday word for a column named "end"; "When did X finish?" asks for the
+    end that happened (actual_end), not a planned or forecast one; "the forecast finish" names its own."""
+    name, actual, forecast = truth(
+        pg_url, "SELECT name, actual_end, forecast_end FROM projects WHERE actual_end IS NOT NULL ORDER BY name"
+    )[0]
+    did = db("project-agent", f"When did {name} finish?")
+    assert did.returncode == 0, did.stdout
+    assert list(did.json["data"][0])[-1] == "actual_end" and str(actual) in did.json["response"]
+    planned = db("project-agent", f"What's the forecast finish date for {name}?")
+    assert planned.returncode == 0 and list(planned.json["data"][0])[-1] == "forecast_end", planned.stdout
