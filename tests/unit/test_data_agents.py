@@ -527,9 +527,7 @@ def test_smart_execute_reads_a_task_once_per_data_agent(db_settings, monkeypatch
 def test_finish_is_an_end_and_in_the_past_tense_the_end_that_happened(db, pg_url):
     """ "finish" is an everyday word for a column named "end"; "When did X finish?" asks for the
     end that happened (actual_end), not a planned or forecast one; "the forecast finish" names its own."""
-    name, actual, forecast = truth(
-        pg_url, "SELECT name, actual_end, forecast_end FROM projects WHERE actual_end IS NOT NULL ORDER BY name"
-    )[0]
+    name, actual = truth(pg_url, "SELECT name, actual_end FROM projects WHERE actual_end IS NOT NULL ORDER BY name")[0]
     did = db("project-agent", f"When did {name} finish?")
     assert did.returncode == 0, did.stdout
     assert list(did.json["data"][0])[-1] == "actual_end" and str(actual) in did.json["response"]
