@@ -97,6 +97,9 @@ def is_key(table: Table, column: Column) -> bool:
     return (in_foreign or column.name in table.primary_key or column.name == "id") and not column.is_name
 
 
+DOER_MIN = 7  # "installation", "splicing": shorter words ending so ("ring", "king") are no activities
+
+
 def _column_phrases(column: str, table_words: set[tuple[str, ...]]) -> tuple[list[tuple[str, ...]], list[str]]:
     parts = tuple(part for part in column.lower().split("_") if part)
     full = [parts]
@@ -176,6 +179,20 @@ def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
             weak.append((single, Element("column", table.name, column.name, partial=True)))
     for value in column.values:
         vocabulary.add(str(value).replace("_", " "), Element("value", table.name, column.name, value))
+        doer = _doer(str(value).replace("_", " "))
+        if doer:  # "installers" for the rows whose specialty is "installation"
+            vocabulary.add(doer, Element("value", table.name, column.name, value))
+
+
+def _doer(value: str) -> str | None:
+    """The noun for who does what a stored value names: "installation" -> "installer", "splicing" ->
+    "splicer", "directional drilling" -> "directional driller"; None for other words."""
+    *before, last = value.lower().split() or [""]
+    if len(last) >= DOER_MIN and last.endswith("ation"):
+        return " ".join([*before, last.removesuffix("ation") + "er"])
+    if len(last) >= DOER_MIN and last.endswith("ing"):
+        return " ".join([*before, last.removesuffix("ing") + "er"])
+    return None
 
 
 def _add_name(vocabulary, table_name: str, column_name: str, name: str, weak) -> None:

@@ -533,3 +533,13 @@ def test_finish_is_an_end_and_in_the_past_tense_the_end_that_happened(db, pg_url
     assert list(did.json["data"][0])[-1] == "actual_end" and str(actual) in did.json["response"]
     planned = db("project-agent", f"What's the forecast finish date for {name}?")
     assert planned.returncode == 0 and list(planned.json["data"][0])[-1] == "forecast_end", planned.stdout
+
+
+def test_the_doers_of_a_specialty_are_the_rows_that_have_it(db, pg_url):
+    """ "installers": the contractors whose specialty is installation (not the companies named "... Installers")."""
+    count = truth(pg_url, "SELECT count(*) FROM contractors WHERE specialty = 'installation' AND status = 'active'")[0][
+        0
+    ]
+    run = db("contractor-agent", "How many active installers do we have?")
+    assert run.returncode == 0, run.stdout
+    assert run.json["data"] == [{"count": count}] and "specialty is installation" in run.json["interpretation"]

@@ -302,3 +302,11 @@ def test_of_two_tables_named_together_the_last_is_the_head(clinic):
     same(clinic, "How many doctor appointments are there?", "SELECT count(*) FROM appointments")
     head = clinic.read("How many appointment doctors are there?")
     assert not (isinstance(head, Reading) and head.table == "appointments"), head
+
+
+def test_the_doer_of_a_stored_activity_names_its_rows():
+    from skills.answers.vocabulary import _doer
+
+    assert _doer("installation") == "installer" and _doer("splicing") == "splicer"
+    assert _doer("directional drilling") == "directional driller"
+    assert _doer("aerial") is None and _doer("ring") is None and _doer("") is None
