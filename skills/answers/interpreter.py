@@ -72,6 +72,7 @@ def interpret(
         )
     vocab = vocabulary(schema, lexicon, vocabulary_dir)
     items, unknown = scan(tokens, vocab, today)
+    unknown += _worth_asked(tokens)
     company = _unheld_company(tokens, items)
     if company:
         return Refusal("not_found", f"no name held here is '{company}'", (company,))
@@ -140,6 +141,23 @@ def _reading(chosen: _Candidate, items, tokens: list[str]) -> Reading:
         chosen.shape in ("list", "value") and not chosen.grouped and speaks_of_one(items, chosen.table, tokens)
     )
     return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table, one, chosen.guesses)
+
+
+AMOUNT_STARTS = frozenset("more over under less above below at least between about around up than".split())  # noqa: SIM905
+
+
+def _worth_asked(tokens: list[str]) -> list[str]:
+    """ "What's the Soweto project worth?": "worth" (or "valued") with no amount after it asks for a
+    measure the question does not name (its budget? its spend? its contracts?): a word not understood.
+    Before an amount ("RFQs worth over R1.5m") it only says the amount is the row's value."""
+    asked = []
+    for k, token in enumerate(tokens):
+        if token not in ("worth", "valued"):
+            continue
+        after = tokens[k + 1] if k + 1 < len(tokens) else ""
+        if not (after in AMOUNT_STARTS or after[:1].isdigit() or after[:1] == "r" and after[1:2].isdigit()):
+            asked.append(token)
+    return asked
 
 
 def _outside_table(tokens: list[str], schema: Schema, lexicon: Lexicon) -> tuple[str, str] | None:

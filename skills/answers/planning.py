@@ -146,7 +146,7 @@ def _element(
         elif state.group and element.table != plan.subject:
             plan.group, state.group = (element.table, None), False
             used.add(element.table)
-        elif state.superlative and element.table == plan.subject and _next_is_measure(following):
+        elif state.superlative and element.table == plan.subject and _next_is_measure(following, state, schema):
             pass  # "the biggest project by budget": the column that follows says by what
         elif state.superlative and not state.dated and _grouping_column(plan, schema):
             # "which province has the most projects": the projects are counted per province
@@ -189,11 +189,16 @@ def _element(
     return _column(state, meaning, following, schema, used, tokens)
 
 
-def _next_is_measure(following: Meaning | None) -> bool:
-    """A column (or "by" and a column) says what a superlative on a table orders by."""
+def _next_is_measure(following: Meaning | None, state: State, schema: Schema) -> bool:
+    """A column (or "by" and a column) says what a superlative on a table orders by: a number for
+    a size ("the biggest RFQs issued this year" orders by value, not by the date after it), a date
+    for a time ("the latest")."""
     if following and following.kind == "group" and following.words == "by":
         return True
-    return bool(following and following.element and following.element.kind == "column")
+    if not (following and following.element and following.element.kind == "column"):
+        return False
+    column = schema.table(following.element.table).column(following.element.column)
+    return is_date(column) if state.dated else not is_date(column)
 
 
 def _value(state: State, element: Element, used: set[str]) -> None:

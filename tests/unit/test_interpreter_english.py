@@ -310,3 +310,20 @@ def test_the_doer_of_a_stored_activity_names_its_rows():
     assert _doer("installation") == "installer" and _doer("splicing") == "splicer"
     assert _doer("directional drilling") == "directional driller"
     assert _doer("aerial") is None and _doer("ring") is None and _doer("") is None
+
+
+def test_worth_with_no_amount_after_it_is_a_measure_not_named(freight):
+    """ "What's the Copper Belt Run contract worth?" asks for a figure the question does not name;
+    before an amount "worth" only says the amount is the row's value."""
+    asked = freight.read("What's the Copper Belt Run contract worth?")
+    assert asked.code == "model_required" and asked.words == ("worth",)
+    same(freight, "contracts worth over 1m", "SELECT project_name FROM contracts WHERE contract_value > 1000000")
+
+
+def test_a_size_superlative_orders_by_a_number_not_by_the_date_after_it(freight):
+    same(
+        freight,
+        "the 2 biggest contracts signed in 2024",
+        "SELECT project_name, contract_value FROM contracts WHERE signed_on >= '2024-01-01' AND signed_on < '2025-01-01'"
+        " ORDER BY contract_value DESC LIMIT 2",
+    )

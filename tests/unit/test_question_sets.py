@@ -59,6 +59,16 @@ def test_the_held_out_demo_set(script, pg_url):
     check(report, floor_right=41)  # 43 on 2026-12-07 (32 with the code it was written against): 28/45, 8/8, 7/7
 
 
+def test_the_second_held_out_demo_set(script, pg_url):
+    """Written on 2026-12-07 after that day's rules, by a helper that read neither the interpreter nor the
+    other sets. First run: 33 right, 15 refused, 2 wrong with success ("What's the Soweto project worth?"
+    read "worth" as filler; "the 3 biggest RFQs issued this year" ordered by the date): both mended by
+    general rules. Only its wrong answers were looked at, never its refusals."""
+    report = judged(script, SETS / "demo_holdout2.yaml", pg_url, {"DATABASE_URL": pg_url})
+    assert report["questions"] == 50
+    check(report, floor_right=33)  # 35 on 2026-12-07
+
+
 @pytest.fixture
 def original_url(pg_target, pg_url):
     """tests/data/answers/original/ loaded into its own database, readable by the demo's reader role."""
