@@ -30,14 +30,16 @@ from dataclasses import dataclass
 from skills.answers.finishing import speaks_of_one
 from skills.answers.model import Lexicon, Reading, Refusal, Schema
 from skills.answers.planning import plan as plan_of
-from skills.answers.query import Forks, Plan, Unread, Unusable, describe_path, shortest_paths, to_sql, void_values
+from skills.answers.query import Forks, Plan, Unread, Unusable, describe_path, shortest_paths, to_sql, void_choice
 from skills.answers.saying import describe, say
 from skills.answers.scanning import change_request, not_found, scan
 from skills.answers.vocabulary import Vocabulary, vocabulary
 from skills.answers.words import (
     COMPANY_SUFFIXES,
+    COMPARISONS,
     FILLER,
     YES_NO_STARTS,
+    read_number,
     tokenize,
 )
 
@@ -143,7 +145,8 @@ def _reading(chosen: _Candidate, items, tokens: list[str]) -> Reading:
     return Reading(chosen.sql, chosen.params, chosen.words, chosen.shape, chosen.table, one, chosen.guesses)
 
 
-AMOUNT_STARTS = frozenset("more over under less above below at least between about around up than".split())  # noqa: SIM905
+# what may follow "worth" when an amount comes: a comparison's first word, or these
+AMOUNT_STARTS = frozenset(words[0] for words, _ in COMPARISONS) | {"between", "about", "around"}
 
 
 def _worth_asked(tokens: list[str]) -> list[str]:
@@ -154,8 +157,7 @@ def _worth_asked(tokens: list[str]) -> list[str]:
     for k, token in enumerate(tokens):
         if token not in ("worth", "valued"):
             continue
-        after = tokens[k + 1] if k + 1 < len(tokens) else ""
-        if not (after in AMOUNT_STARTS or after[:1].isdigit() or after[:1] == "r" and after[1:2].isdigit()):
+        if k + 1 == len(tokens) or not (tokens[k + 1] in AMOUNT_STARTS or read_number(tokens, k + 1)):
             asked.append(token)
     return asked
 
@@ -212,9 +214,7 @@ def _path_words(picks: dict[str, int], plan: Plan, schema: Schema) -> str:
     parts = []
     for key, index in sorted(picks.items()):
         if key.startswith("void "):  # a total over rows that can be cancelled: all of them, or without those
-            table, _, column = key.removeprefix("void ").partition(".")
-            voids = void_values(schema.table(table).column(column))
-            parts.append(f"{'/'.join(voids)} left out" if index else f"{'/'.join(voids)} included")
+            parts.append(void_choice(schema, key, index))
             continue
         start, _, goal = key.removeprefix("path ").partition("->")
         parts.append(describe_path(shortest_paths(schema, start, goal)[index]))

@@ -25,12 +25,11 @@ from skills.answers.words import EVERY_WORDS, UNITS, stem
 __all__ = ["plan"]
 
 
-def _subject(meanings: list[Meaning], tokens: list[str]) -> str:
+def _subject(meanings: list[Meaning], modifiers: set[int]) -> str:
     """The table the answer is about: the first one named (not one before another that it only
     qualifies, "doctor appointments"), unless it is what a count is grouped
     by ("total fee per doctor" is about the fees); else the first named row's, column's or value's."""
     grouped = {i + 1 for i, m in enumerate(meanings) if m.kind == "group"}
-    modifiers = _modifiers(meanings, tokens)
     for kind in ("table", "name", "column", "value", "adjective"):
         for index, meaning in enumerate(meanings):
             if (
@@ -60,11 +59,12 @@ def _table(meaning: Meaning) -> str | None:
 def plan(
     meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[str], today: datetime.date
 ) -> tuple[Plan, str, int]:
-    subject = _subject(meanings, tokens)
+    modifiers = _modifiers(meanings, tokens)
+    subject = _subject(meanings, modifiers)
     mentioned = {m.element.table for m in meanings if m.element and m.element.kind in ("table", "name")}
     state = State(Plan(subject, yes_no=yes_no, every=bool(EVERY_WORDS.intersection(tokens))), today=today)
     used_tables: set[str] = {subject}
-    for index in _modifiers(meanings, tokens):  # "doctor appointments": every appointment has its doctor
+    for index in modifiers:  # "doctor appointments": every appointment has its doctor
         paths = shortest_paths(schema, subject, meanings[index].element.table)
         if paths and not any(map(fans_out, paths)):
             used_tables.add(meanings[index].element.table)
@@ -315,7 +315,7 @@ def _happened(column, meaning: Meaning, state: State, tokens: list[str]) -> bool
     said = meaning.words.split()
     if not is_date(column) or not said or not said[0].endswith("ed") or state.superlative or state.group or state.agg:
         return False
-    if PLANNED_WORDS & {stem(part) for part in column.name.split("_")}:
+    if _plan_words(column):
         return False  # "scheduled for", "expected on": the date of a plan, which is no event that happened
     return tokens[0] != "when" and "date" not in tokens and "dates" not in tokens
 
@@ -325,8 +325,13 @@ def _planned_in_the_past(column, meaning: Meaning, tokens: list[str]) -> bool:
     plan ("planned_end", "forecast_end") is not it unless its plan word is said."""
     if not is_date(column) or "did" not in tokens:
         return False
-    planned = PLANNED_WORDS & {stem(part) for part in column.name.split("_")}
+    planned = _plan_words(column)
     return bool(planned) and not planned & {stem(word) for word in tokens}
+
+
+def _plan_words(column) -> set[str]:
+    """The words of a column's name that make it the date of a plan ("planned_end": {"plan"})."""
+    return PLANNED_WORDS & {stem(part) for part in column.name.split("_")}
 
 
 def _superlative_on(state: State, element: Element, schema: Schema, used: set[str], direction: int | None = None):

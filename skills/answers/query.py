@@ -368,6 +368,13 @@ def void_values(column: Column) -> tuple[str, ...]:
     return tuple(value for value in column.values if value.lower() in VOID_VALUES)
 
 
+def void_choice(schema: Schema, key: str, pick: int) -> str:
+    """A void fork's choice in words: "cancelled included" (pick 0) or "cancelled left out" (pick 1)."""
+    table, _, column = key.removeprefix("void ").partition(".")
+    voids = void_values(schema.table(table).column(column))
+    return f"{'/'.join(voids)} {('included', 'left out')[pick]}"
+
+
 def _void_rows(writer: Writer, source: _From, table_name: str, said: set[tuple]) -> None:
     """ "Total value of POs for Durban North": when the summed rows can be cancelled and the question
     says nothing of it, the total is of every row or of those not cancelled, a fork (both are written;
@@ -378,7 +385,7 @@ def _void_rows(writer: Writer, source: _From, table_name: str, said: set[tuple])
             continue
         key = f"void {table_name}.{column.name}"
         if key not in writer.picks:
-            raise Forks(key, ["every row", f"{', '.join(voids)} left out"])
+            raise Forks(key, [void_choice(writer.schema, key, pick) for pick in (0, 1)])
         if writer.picks[key]:
             source.add_filter(Filter(table_name, column.name, "not in", voids, f"{column.name} not {'/'.join(voids)}"))
         return

@@ -68,9 +68,10 @@ def describe(plan: Plan, shape: str) -> str:
     elif shape == "count" or (plan.group and plan.count):
         head = f"number of {subject}{where}"
     elif shape == "yes_no" and plan.pins:
-        said = dict(zip(map(id, plan.filters), conditions, strict=False))
-        asked = " and ".join(said[id(f)] for f in plan.filters if f not in plan.pins)
-        head = f"whether {asked}, for the {subject} where {' and '.join(said[id(f)] for f in plan.pins)}"
+        said = list(zip(plan.filters, conditions, strict=False))  # the nested conditions come after
+        asked = " and ".join(words for item, words in said if item not in plan.pins)
+        pinned = " and ".join(words for item, words in said if item in plan.pins)
+        head = f"whether {asked}, for the {subject} where {pinned}"
     elif shape == "yes_no":
         head = f"whether any {subject}{where}"
     elif plan.attributes:

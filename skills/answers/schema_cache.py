@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+from dataclasses import replace
 
 from skills.answers.lexicon import check_against, from_json
 from skills.answers.model import Lexicon, Schema
@@ -38,12 +39,12 @@ def read_schema_in(db, agent: dict, *, check: bool = True) -> Schema:
         cursor.close()
     if check:
         check_lexicon(agent, schema)
-    return _fingerprinted(schema.to_json())
+    return replace(schema, fingerprint=_fingerprint(schema.to_json()))
 
 
-def _fingerprinted(raw: dict) -> Schema:
-    """The schema of its JSON, named by a digest of it: its vocabulary is then kept by content."""
-    return Schema.from_json(raw, hashlib.sha1(marshal.dumps(raw)).hexdigest())
+def _fingerprint(raw: dict) -> str:
+    """A digest of a schema's JSON: the name its vocabulary is kept under, by content."""
+    return hashlib.sha1(marshal.dumps(raw)).hexdigest()
 
 
 def check_lexicon(agent: dict, schema: Schema) -> None:
@@ -81,6 +82,6 @@ def cached_schema(settings, agent: dict) -> Schema | None:
     if not isinstance(raw, dict):
         return None
     try:
-        return _fingerprinted(raw)
+        return Schema.from_json(raw, _fingerprint(raw))
     except (KeyError, TypeError, ValueError):
         return None  # written by an older shape of the cache: read it again

@@ -178,8 +178,9 @@ def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
         for single in singles:
             weak.append((single, Element("column", table.name, column.name, partial=True)))
     for value in column.values:
-        vocabulary.add(str(value).replace("_", " "), Element("value", table.name, column.name, value))
-        doer = _doer(str(value).replace("_", " "))
+        text = str(value).replace("_", " ")
+        vocabulary.add(text, Element("value", table.name, column.name, value))
+        doer = _doer(text)
         if doer:  # "installers" for the rows whose specialty is "installation"
             vocabulary.add(doer, Element("value", table.name, column.name, value))
 
@@ -188,10 +189,9 @@ def _doer(value: str) -> str | None:
     """The noun for who does what a stored value names: "installation" -> "installer", "splicing" ->
     "splicer", "directional drilling" -> "directional driller"; None for other words."""
     *before, last = value.lower().split() or [""]
-    if len(last) >= DOER_MIN and last.endswith("ation"):
-        return " ".join([*before, last.removesuffix("ation") + "er"])
-    if len(last) >= DOER_MIN and last.endswith("ing"):
-        return " ".join([*before, last.removesuffix("ing") + "er"])
+    for activity in ("ation", "ing"):
+        if len(last) >= DOER_MIN and last.endswith(activity):
+            return " ".join([*before, last.removesuffix(activity) + "er"])
     return None
 
 

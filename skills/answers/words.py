@@ -42,7 +42,6 @@ FILLER = frozenset(
     by per each such some there been whether how many much number count total
     """.split()  # noqa: SIM905 - a list of words reads better as words
 )
-# phrases that say "now" or "all of it" and nothing a query needs ("at the moment", "in total")
 # everyday words for a part of a column's name: "planned_end" is also the "planned finish"
 NAME_PART_SYNONYMS = {"end": ("finish", "completion"), "start": ("begin",), "begin": ("start",), "finish": ("end",)}
 
@@ -52,6 +51,7 @@ VOID_VALUES = frozenset("""cancelled canceled void voided rejected withdrawn del
 # words that say every row is meant, whatever its state ("the total of all POs")
 EVERY_WORDS = frozenset("""all every whatever""".split())  # noqa: SIM905
 
+# phrases that say "now" or "all of it" and nothing a query needs ("at the moment", "in total")
 NO_OP_PHRASES = (
     ("at", "the", "moment"),
     ("at", "this", "moment"),
