@@ -14,8 +14,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from skills.answers.query import Plan, Unread
-from skills.answers.vocabulary import Element, is_key, is_numeric
+from skills.answers.query import Plan, Unread, fans_out, shortest_paths
+from skills.answers.vocabulary import Element, flag_measure, is_key, is_numeric
 
 if TYPE_CHECKING:
     from skills.answers.model import Schema
@@ -41,6 +41,7 @@ class State:
     versus: tuple[str, str] | None = None  # (operator, words): "over" waiting for the column it compares with
     today: datetime.date = datetime.date.min
     held: list[int] = field(default_factory=list)  # how many filters the plan had after each meaning
+    naming: frozenset[str] = frozenset()  # the stems of the words that name a table ("installs")
     cost: int = 0  # readings that stretch a word (a value also taken as the hint of a date) cost more
 
 
@@ -52,6 +53,7 @@ def whole_plan(state: State, meanings: list[Meaning], schema: Schema, used: set[
         tokens[0] in ("which", "what") or not any(m.element and m.element.kind == "table" for m in meanings)
     ):
         _only_values(state.plan)  # "which warehouses do we have", "which cities do we have projects in"
+    _total_of_children(state.plan, meanings, schema, tokens)
     _complete(state, schema, used)
     _how_big(state.plan, tokens)
     _of_the_one(state.plan, meanings, tokens)
@@ -96,8 +98,13 @@ def _complete(state: State, schema: Schema, used: set[str]) -> None:
         else:
             raise Unread(f"'{state.agg}' of what")
     if state.superlative:
+        flag = _last_flag(plan, schema)
         if plan.group and not plan.order:
             plan.order, plan.limit = (plan.subject, "", state.superlative[0]), state.superlative[1]
+        elif flag and not plan.order and not plan.related:
+            # "which site has been delayed the longest": ordered by the flag's measure, not filtered by it
+            plan.filters.remove(flag[0])
+            plan.order, plan.limit = (flag[1].table, flag[1].column, state.superlative[0]), state.superlative[1]
         else:
             raise Unread("a superlative with nothing to order by")
     if state.group:
@@ -125,10 +132,40 @@ def _complete(state: State, schema: Schema, used: set[str]) -> None:
         raise Unread("a superlative over one row named already")  # "the most populated area of new mexico"
     if plan.aggregate and plan.attributes:
         raise Unread("a total beside a field")
-    if plan.aggregate and (plan.order or plan.nested and plan.aggregate[1] == plan.subject and not plan.filters):
+    if plan.aggregate and plan.order:
         raise Unread("a total and a superlative at once")
     if plan.count and plan.attributes and not plan.distinct:
         raise Unread("a count beside a field")
+
+
+def _total_of_children(plan: Plan, meanings: list[Meaning], schema: Schema, tokens: list[str]) -> None:
+    """ "Total contract value of Gauteng projects", "how much stock of SC/APC connectors": a total of a
+    table that is one-to-many from the subject adds up the rows that belong to the subject's rows, so
+    the summed table becomes the subject (each of its rows counted once, the subject's conditions
+    reached through its foreign keys). Of "the Soweto project", one row presupposed, it is that row's
+    total beside its name (several such rows are then no answer, the caller's)."""
+    if not plan.aggregate or plan.aggregate[1] == plan.subject or plan.aggregate[0] not in ("sum", "avg"):
+        return
+    if plan.group or plan.related or plan.attributes or plan.order or plan.nested or plan.yes_no:
+        return
+    paths = shortest_paths(schema, plan.subject, plan.aggregate[1])
+    if not paths or not all(map(fans_out, paths)):
+        return
+    if speaks_of_one([[m] for m in meanings], plan.subject, tokens):
+        plan.related, plan.aggregate, plan.count = plan.aggregate, None, False
+    else:
+        plan.subject = plan.aggregate[1]
+    plan.record = False
+
+
+def _last_flag(plan: Plan, schema: Schema):
+    """The plan's last filter when it is a yes/no column of the subject that has a measure of its own word
+    (vocabulary.flag_measure), with that measure; else None."""
+    if not plan.filters or plan.filters[-1].op != "true" or plan.filters[-1].table != plan.subject:
+        return None
+    last = plan.filters[-1]
+    measure = flag_measure(schema, last.table, last.column)
+    return (last, measure) if measure else None
 
 
 def _plural(word: str) -> bool:

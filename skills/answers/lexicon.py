@@ -5,6 +5,7 @@ A person writes it (registry/lexicon/<name>.yaml, named by the agent's `data.lex
     tables:  {purchase_orders: [PO, POs, purchase order, order]}
     columns: {projects.project_manager: [PM, manager], projects.budget: [budget, expensive, costly]}
     values:  {purchase_orders.status: {issued: [awaiting delivery, outstanding]}}
+    totals:  {stock_movements.quantity: [stock, on hand]}   # words that mean the sum of a number column
 
 Table and column names and stored values need no entry: the interpreter knows them from the
 schema. Read when the registry's index is built (skills/registry/loader.py keeps it, as plain
@@ -18,9 +19,10 @@ import os
 
 from skills import lazy
 from skills.answers.model import Lexicon, Schema
+from skills.answers.vocabulary import is_numeric
 from skills.errors import RegistryInvalid
 
-SECTIONS = ("tables", "columns", "values")
+SECTIONS = ("tables", "columns", "values", "totals")
 
 
 def _invalid(path: str, message: str, field: str, agent: str | None = None) -> RegistryInvalid:
@@ -51,7 +53,7 @@ def lexicon_from_document(document, path: str) -> Lexicon:
     if document is None:
         return Lexicon()
     if not isinstance(document, dict):
-        raise _invalid(path, "a lexicon must be a mapping with tables, columns and values", "lexicon")
+        raise _invalid(path, "a lexicon must be a mapping with tables, columns, values and totals", "lexicon")
     unknown = sorted(set(document) - set(SECTIONS))
     if unknown:
         raise _invalid(path, f"unknown section {unknown[0]!r} (known: {', '.join(SECTIONS)})", unknown[0])
@@ -67,13 +69,17 @@ def lexicon_from_document(document, path: str) -> Lexicon:
         _column_key(path, "columns", key): _words(path, f"columns.{key}", words)
         for key, words in (document.get("columns") or {}).items()
     }
+    totals = {
+        _column_key(path, "totals", key): _words(path, f"totals.{key}", words)
+        for key, words in (document.get("totals") or {}).items()
+    }
     values: dict[str, dict[str, tuple[str, ...]]] = {}
     for key, by_value in (document.get("values") or {}).items():
         _column_key(path, "values", key)
         if not isinstance(by_value, dict) or not by_value:
             raise _invalid(path, f"values.{key} must map stored values to words", f"values.{key}")
         values[key] = {str(value): _words(path, f"values.{key}.{value}", words) for value, words in by_value.items()}
-    return Lexicon(tables=tables, columns=columns, values=values)
+    return Lexicon(tables=tables, columns=columns, values=values, totals=totals)
 
 
 def load_lexicon(registry_path: str, relative: str, agent: str | None = None) -> Lexicon:
@@ -103,6 +109,7 @@ def to_json(lexicon: Lexicon) -> dict:
         "tables": {key: list(words) for key, words in lexicon.tables.items()},
         "columns": {key: list(words) for key, words in lexicon.columns.items()},
         "values": {key: {v: list(w) for v, w in by.items()} for key, by in lexicon.values.items()},
+        "totals": {key: list(words) for key, words in lexicon.totals.items()},
     }
 
 
@@ -112,6 +119,7 @@ def from_json(data: dict | None) -> Lexicon:
         tables={key: tuple(words) for key, words in (data.get("tables") or {}).items()},
         columns={key: tuple(words) for key, words in (data.get("columns") or {}).items()},
         values={key: {v: tuple(w) for v, w in by.items()} for key, by in (data.get("values") or {}).items()},
+        totals={key: tuple(words) for key, words in (data.get("totals") or {}).items()},
     )
 
 
@@ -126,7 +134,7 @@ def check_against(lexicon: Lexicon, schema: Schema, path: str, agent: str | None
     for table in lexicon.tables:
         if schema.table(table) is None:
             raise fail(f"tables: no table {table!r} in the agent's database", f"tables.{table}")
-    for section, keys in (("columns", lexicon.columns), ("values", lexicon.values)):
+    for section, keys in (("columns", lexicon.columns), ("values", lexicon.values), ("totals", lexicon.totals)):
         for key in keys:
             table_name, column_name = key.split(".")
             table = schema.table(table_name)
@@ -140,6 +148,11 @@ def check_against(lexicon: Lexicon, schema: Schema, path: str, agent: str | None
                     f"{section}.{key}",
                     agent,
                 )
+    for key in lexicon.totals:
+        table_name, column_name = key.split(".")
+        column = schema.table(table_name).column(column_name)
+        if not is_numeric(column):
+            raise _invalid(path, f"totals: {key} is {column.type}, not a number to add up", f"totals.{key}", agent)
     for key, by_value in lexicon.values.items():
         table_name, column_name = key.split(".")
         column = schema.table(table_name).column(column_name)

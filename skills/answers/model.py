@@ -80,20 +80,22 @@ class Schema:
 class Lexicon:
     """Other words for what a database holds, written by a person (registry/lexicon/<name>.yaml):
     tables: {purchase_orders: [PO, POs, purchase order]}; columns: {"projects.budget": [budget, costly]};
-    values: {"purchase_orders.status": {issued: [outstanding, awaiting delivery]}}."""
+    values: {"purchase_orders.status": {issued: [outstanding, awaiting delivery]}};
+    totals: {"stock_movements.quantity": [stock, on hand]}: words that name a number column's total."""
 
     tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "table.column" -> words
     values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # "table.column" -> value -> words
+    totals: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "table.column" -> words for its sum
 
     def fingerprint(self) -> str:
         """A digest of every entry: the same words give the same vocabulary."""
-        return hashlib.sha1(marshal.dumps((self.tables, self.columns, self.values))).hexdigest()
+        return hashlib.sha1(marshal.dumps((self.tables, self.columns, self.values, self.totals))).hexdigest()
 
     def words(self) -> set[str]:
         """Every word and phrase it holds (routing evidence for the agent that owns it)."""
         found = {w for words in self.tables.values() for w in words}
-        found |= {w for words in self.columns.values() for w in words}
+        found |= {w for words in (*self.columns.values(), *self.totals.values()) for w in words}
         found |= {w for by_value in self.values.values() for words in by_value.values() for w in words}
         return found
 

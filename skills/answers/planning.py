@@ -19,7 +19,7 @@ from skills.answers.finishing import State, shape_of, whole_plan
 from skills.answers.model import Schema
 from skills.answers.query import Filter, Nested, Plan, Unread, fans_out, shortest_paths
 from skills.answers.scanning import Meaning
-from skills.answers.vocabulary import Element, is_date, is_key, is_numeric
+from skills.answers.vocabulary import ROLE, TOTAL, Element, flag_measure, is_date, is_key, is_numeric
 from skills.answers.words import EVERY_WORDS, UNITS, stem
 
 __all__ = ["plan"]
@@ -62,7 +62,15 @@ def plan(
     modifiers = _modifiers(meanings, tokens)
     subject = _subject(meanings, modifiers)
     mentioned = {m.element.table for m in meanings if m.element and m.element.kind in ("table", "name")}
-    state = State(Plan(subject, yes_no=yes_no, every=bool(EVERY_WORDS.intersection(tokens))), today=today)
+    mentioned |= {  # "which suppliers supply ONTs": the verb speaks of the materials too
+        m.element.value.removeprefix(ROLE)
+        for m in meanings
+        if m.element and m.element.kind == "table" and str(m.element.value).startswith(ROLE)
+    }
+    naming = frozenset(stem(w) for m in meanings if _table(m) for w in m.words.split())
+    state = State(
+        Plan(subject, yes_no=yes_no, every=bool(EVERY_WORDS.intersection(tokens))), today=today, naming=naming
+    )
     used_tables: set[str] = {subject}
     for index in modifiers:  # "doctor appointments": every appointment has its doctor
         paths = shortest_paths(schema, subject, meanings[index].element.table)
@@ -78,6 +86,8 @@ def plan(
             state.held.append(len(state.plan.filters))
             continue
         following = meanings[index + 1] if index + 1 < len(meanings) else None
+        if _describes_next(meaning, following, state):
+            raise Unread(f"'{meaning.words} {following.words}': a number that says what kind, not how many")
         if _compares_next(meaning, following, state, schema):
             state.last_column = following.element  # "more than 200 homes planned": the number's column follows
             skip.add(index + 1)
@@ -122,6 +132,14 @@ def _limit_before_table(meanings: list[Meaning]) -> list[Meaning]:
             changed = replace(top, value=(top.value[0], int(count)), words=f"{meaning.words} {top.words}")
             return [*meanings[:index], *meanings[index + 1 : later[0]], changed, *meanings[later[0] + 1 :]]
     return meanings
+
+
+def _describes_next(meaning: Meaning, following: Meaning | None, state: State) -> bool:
+    """ "How many 9m poles are in stock", "24-core cable": a bare number (no "over", "at least") just
+    before a thing is part of what kind of thing it is, not a measure equal to it."""
+    if meaning.kind != "number" or meaning.value[0] != "=" or state.last_column is not None:
+        return False
+    return bool(following and following.element and following.element.kind in ("table", "value", "name"))
 
 
 def _compares_next(meaning: Meaning, following: Meaning | None, state: State, schema: Schema) -> bool:
@@ -176,7 +194,7 @@ def _element(
             plan.record = True
         return 0
     if element.kind == "value":
-        _value(state, element, used)
+        _value(state, element, schema, used)
         return 0
     if element.kind == "adjective":
         if following and following.element and following.element.kind == "column":
@@ -201,8 +219,12 @@ def _next_is_measure(following: Meaning | None, state: State, schema: Schema) ->
     return is_date(column) if state.dated else not is_date(column)
 
 
-def _value(state: State, element: Element, used: set[str]) -> None:
+def _value(state: State, element: Element, schema: Schema, used: set[str]) -> None:
     column = element.column
+    if isinstance(element.value, bool) and state.superlative and flag_measure(schema, element.table, element.column):
+        # "the longest delay": a flag has no size, the number of the same word measures it (delay_days)
+        _superlative_on(state, flag_measure(schema, element.table, element.column), schema, used)
+        return
     if isinstance(element.value, bool):  # a yes/no column named by its word ("active", "inactive")
         op = "not true" if state.negate == element.value else "true"
         state.negate = False
@@ -233,6 +255,23 @@ def _column(
     if state.versus:
         _versus(state, element, schema, used)
         return 0
+    if (
+        following
+        and following.element
+        and (following.element.table, following.element.column)
+        == (
+            element.table,
+            element.column,
+        )
+    ):
+        return 0  # "B-BBEE level 1": two words of one column, read once (the second takes what follows)
+    if element.value == TOTAL and state.agg in (None, "sum"):
+        if tokens[0] in ("what", "which") and tokens[1:2] in (["do"], ["does"], ["did"], ["have"]):
+            # "what do we have in stock at Polokwane Yard": asks which things, not their total
+            raise Unread(f"'{tokens[0]} {tokens[1]} ... {meaning.words}' asks which things, not a total")
+        state.agg = "sum"  # "how much stock", "stock of SC/APC connectors": the word is the total
+        if state.count_open:  # "how many connectors are in stock": the total is the number asked
+            plan.count, state.count_open = False, False
     if state.agg:
         if state.agg in ("sum", "avg") and not is_numeric(column):
             raise Unread(f"{element.column} is not a number to {state.agg}")
@@ -263,10 +302,12 @@ def _column(
         return 0
     if _happened(column, meaning, state, tokens):
         # "how many poles have been erected": the event's date is recorded and not in the future
-        if state.negate:
-            raise Unread(f"'not {meaning.words}'")
         window = (None, state.today + datetime.timedelta(days=1))
-        _add_filter(state, Filter(element.table, element.column, "window", window, f"{meaning.words} by today"), used)
+        op, words = (
+            ("not window", f"not {meaning.words} by today") if state.negate else ("window", f"{meaning.words} by today")
+        )
+        state.negate = False  # "POs not delivered yet": no date, or one still to come
+        _add_filter(state, Filter(element.table, element.column, op, window, words), used)
         return 0
     if _planned_in_the_past(column, meaning, tokens):
         raise Unread(f"'did ... {meaning.words}' asks what happened, not the {element.column.replace('_', ' ')}")
@@ -401,6 +442,8 @@ def _add_filter(state: State, item: Filter, used: set[str]) -> None:
         ) and other.values != item.values:
             raise Unread(f"'{other.words}' and '{item.words}' cannot both be its {item.column.replace('_', ' ')}")
     used.add(item.table)
+    if item in (*plan.filters, *plan.related_filters):
+        return  # "suppliers that supply poles": said twice, asked once
     if plan.related and item.table != plan.subject:
         plan.related_filters.append(item)
     elif plan.nested and item.table == plan.nested[-1].table and item.table != plan.subject:
@@ -489,7 +532,7 @@ def _window(state: State, meaning: Meaning, schema: Schema, tokens: list[str]) -
         table = schema.table(state.plan.subject)
         dates = [c for c in table.columns if is_date(c)]
         if len(dates) > 1:
-            hinted = {stem(t) for t in tokens}
+            hinted = {stem(t) for t in tokens} - state.naming  # "installs this month" says no date
             dates = [c for c in dates if any(stem(part) in hinted for part in c.name.split("_"))] or dates
         if len(dates) != 1:
             raise Unread(f"'{meaning.words}' does not say which date")

@@ -24,7 +24,7 @@ from skills.answers.words import VOID_VALUES
 class Filter:
     table: str
     column: str
-    op: str  # "=", "<>", "in", "not in", ">", ">=", "<", "<=", "true", "not true", "window", "column >" (values: the column)
+    op: str  # "=", "<>", "in", "not in", ">", ">=", "<", "<=", "true", "not true", "window", "not window", "column >"
     values: tuple = ()
     words: str = ""
 
@@ -175,6 +175,10 @@ class Writer:
             return f"{column} IS NOT TRUE"
         if item.op.startswith("column "):  # another column of the same row ("spend > budget"), from the schema
             return f"{column} {item.op.split(' ', 1)[1]} {alias}.{_ident(item.values[0])}"
+        if item.op == "not window":  # no date, or one outside the window ("not delivered by today")
+            return (
+                f"NOT coalesce({self.condition(alias, Filter(item.table, item.column, 'window', item.values))}, false)"
+            )
         if item.op == "window":
             parts = []
             if item.values[0] is not None:
@@ -257,8 +261,8 @@ class _From:
         inner = self.writer.alias()
         on = self.writer.join_condition(path[0], self.root, inner)
         joins, last = _walk(self.writer, path[1:], inner)
-        negate = item.op in ("<>", "not in", "not true")
-        positive = {"<>": "=", "not in": "in", "not true": "true"}.get(item.op, item.op)
+        negate = item.op in ("<>", "not in", "not true", "not window")
+        positive = {"<>": "=", "not in": "in", "not true": "true", "not window": "window"}.get(item.op, item.op)
         cond = self.writer.condition(last, Filter(item.table, item.column, positive, item.values, item.words))
         exists = f"EXISTS (SELECT 1 FROM {_ident(path[0].target)} {inner} {' '.join(joins)} WHERE {on} AND {cond})"
         self.where.append(("NOT " if negate else "") + exists.replace("  ", " "))

@@ -216,10 +216,20 @@ def _phrase_at(tokens: list[str], i: int, vocab: Vocabulary) -> tuple[list[Meani
             tables -= {e.table for e in elements if e.kind == "table" and e.value == "lexicon"}
             elements = [e for e in elements if e.kind == "table" or (e.kind == "value" and e.table in tables)]
         elements = [e for e in elements if not (e.kind == "name" and e.partial) or _said_in(tokens[i : i + length], e)]
+        if length == 1:
+            elements = [e for e in elements if not _participle_as_plural(tokens[i], key[0], e)]
         if elements:
             words = " ".join(tokens[i : i + length])
             return [Meaning("element", words, e, weak=e.partial) for e in elements], length
     return [], 0
+
+
+def _participle_as_plural(token: str, key: str, element: Element) -> bool:
+    """ "installs" is no form of installations.installed_on's "installed": a plural noun shares its
+    stem with a participle in a column's name, but does not name that column."""
+    if element.kind != "column" or not token.endswith("s") or token.endswith("ss"):
+        return False
+    return any(part.endswith("ed") and stem(part) == key for part in element.column.lower().split("_"))
 
 
 def _is_date_column(meaning: Meaning, vocab: Vocabulary) -> bool:

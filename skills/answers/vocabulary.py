@@ -18,7 +18,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from skills.answers.model import Column, Lexicon, Schema, Table
+from skills.answers.model import Column, ForeignKey, Lexicon, Schema, Table
 from skills.answers.words import FILLER, NAME_PART_SYNONYMS, comparative_forms, stems, tokenize
 
 NUMERIC_TYPES = ("integer", "bigint", "smallint", "numeric", "real", "double precision", "money", "decimal")
@@ -26,13 +26,18 @@ DATE_TYPES = ("date", "timestamp", "timestamp without time zone", "timestamp wit
 GENERIC_PREFIXES = ("is", "has", "was")
 GENERIC_SUFFIXES = ("on", "at", "date", "count", "num", "no")
 AGENT_NOUN_MIN = 7  # "manager", "supplier": shorter -er words ("order", "owner") are seldom a doer of a verb
+ROLE = "role of "  # the value of a table element that is the verb of a foreign key's role, + the key's table
+TOTAL = "sum"  # the value of a column element whose word names the column's total (a lexicon's totals)
 GENERIC_PARTS = frozenset({"id", "name", "date", "type", "code", "number", "no", "on", "at", "is", "has", "of"})
 
 
 @dataclass(frozen=True)
 class Element:
     """What a phrase can mean. kind: table, column, value (column = value), name (a row by its name),
-    adjective (a numeric column's -est form: `value` is +1 for highest first)."""
+    adjective (a numeric column's -est form: `value` is +1 for highest first). A column's `value` is
+    TOTAL when its word names the column's sum ("stock": the total of the movements' quantities). A
+    table's `value` is ROLE + the table whose foreign key the word is the verb of ("supplies": the
+    contractors that materials.supplier_id points to), which the question then speaks of too."""
 
     kind: str
     table: str
@@ -97,6 +102,19 @@ def is_key(table: Table, column: Column) -> bool:
     return (in_foreign or column.name in table.primary_key or column.name == "id") and not column.is_name
 
 
+def flag_measure(schema: Schema, table_name: str, flag: str) -> Element | None:
+    """The one number of a yes/no column's table named by the flag's own word: delay_days for
+    "delayed" ("the longest delay", "delayed the longest"); None when there is none, or several."""
+    table = schema.table(table_name)
+    said = set(stems(tuple(flag.lower().split("_")))) - set(stems(GENERIC_PREFIXES))
+    numbers = [
+        c
+        for c in table.columns
+        if is_numeric(c) and not is_key(table, c) and said & set(stems(tuple(c.name.lower().split("_"))))
+    ]
+    return Element("column", table.name, numbers[0].name) if len(numbers) == 1 else None
+
+
 DOER_MIN = 7  # "installation", "splicing": shorter words ending so ("ring", "king") are no activities
 
 
@@ -136,9 +154,17 @@ def build(schema: Schema, lexicon: Lexicon) -> Vocabulary:
             vocabulary.add(word, Element("table", table.name, value="lexicon"))
         for column in table.columns:
             _add_column(vocabulary, table, column, lexicon, table_words, weak)
+        for key in table.foreign_keys:
+            verb = _role_verb(key, schema)
+            if verb:  # "who supplies the ONTs": materials.supplier_id names what the contractor does
+                vocabulary.add((verb,), Element("table", key.ref_table, value=ROLE + table.name))
         for column_name, names in table.names.items():
             for name in names:
                 _add_name(vocabulary, table.name, column_name, name, weak)
+    for key, words in lexicon.totals.items():  # "stock": the total of stock_movements.quantity
+        table_name, _, column_name = key.partition(".")
+        for word in words:
+            vocabulary.add(word, Element("column", table_name, column_name, TOTAL))
     for key, by_value in lexicon.values.items():
         table_name, _, column_name = key.partition(".")
         for value, words in by_value.items():
@@ -183,6 +209,29 @@ def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
         doer = _doer(text)
         if doer:  # "installers" for the rows whose specialty is "installation"
             vocabulary.add(doer, Element("value", table.name, column.name, value))
+        verb = _agent_verb(text)
+        if verb:  # "which firms supply poles": the rows whose kind is "supplier"
+            vocabulary.add((verb,), Element("value", table.name, column.name, value))
+
+
+def _agent_verb(word: str) -> str | None:
+    """The verb of an agent noun, as its stem matches: "supplier" -> "suppli" ("supply", "supplies",
+    "supplied"), "installer" -> "install"; None for other words ("order", "owner" are too short)."""
+    word = word.lower()
+    if " " in word or len(word) < AGENT_NOUN_MIN or not word.endswith(("er", "or")) or word in GENERIC_PARTS:
+        return None
+    return word[:-2]
+
+
+def _role_verb(key: ForeignKey, schema: Schema) -> str | None:
+    """The verb of the role a foreign key names, when the role is not the table it points to:
+    materials.supplier_id -> contractors is "supplied" by them; installations.contractor_id is not."""
+    if len(key.columns) != 1 or not key.columns[0].lower().endswith("_id") or schema.table(key.ref_table) is None:
+        return None
+    role = key.columns[0].lower().removesuffix("_id")
+    if stems(tuple(role.split("_"))) == stems(tuple(key.ref_table.lower().split("_"))):
+        return None
+    return _agent_verb(role)
 
 
 def _doer(value: str) -> str | None:

@@ -88,6 +88,7 @@ def fitted_lexicon(agent: dict, schema: Schema) -> Lexicon:
         {table: words for table, words in lexicon.tables.items() if held(table)},
         {key: words for key, words in lexicon.columns.items() if held(key)},
         {key: values for key, values in lexicon.values.items() if held(key)},
+        {key: words for key, words in lexicon.totals.items() if held(key)},
     )
 
 
@@ -267,6 +268,7 @@ def schema_summary(schema: Schema, lexicon, budget_tokens: int) -> str:
     words = [f"{', '.join(w)} = table {t}" for t, w in lexicon.tables.items()]
     words += [f"{', '.join(w)} = {c}" for c, w in lexicon.columns.items()]
     words += [f"{', '.join(w)} = {c} '{v}'" for c, by in lexicon.values.items() for v, w in by.items()]
+    words += [f"{', '.join(w)} = sum({c})" for c, w in lexicon.totals.items()]
     if words:
         lines.append("Words people use for them:")
         lines += [f"- {w}" for w in words]

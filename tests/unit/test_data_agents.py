@@ -425,12 +425,33 @@ def test_readings_with_the_same_rows_are_one_answer_that_names_the_other_reading
 
 
 def test_a_name_guessed_from_part_of_its_words_does_not_answer_none(db, pg_url):
-    """ "supply" is a word of one company's name: read that way, nothing matches, which proves nothing."""
-    assert truth(pg_url, "SELECT count(*) FROM contractors WHERE name ILIKE '%% supply'")[0][0] == 1
-    run = db("contractor-agent", "Which suppliers can supply poles?")
+    """ "hardware" is a word of one supplier's name: read that way no subcontractor matches, which proves nothing."""
+    assert truth(pg_url, "SELECT kind FROM contractors WHERE name ILIKE '%%hardware%%'") == [("supplier",)]
+    run = db("contractor-agent", "Which subcontractors do hardware?")
     assert run.returncode == 2, run.stdout
-    assert run.json["code"] == "model_required" and "supply" in run.json["details"]["words"]
+    assert run.json["code"] == "model_required" and "hardware" in run.json["details"]["words"]
     assert "guessed" in run.json["error"]
+
+
+def test_the_verb_of_a_stored_agent_noun_names_those_rows(db, pg_url):
+    """ "supply" is what the rows of kind "supplier" do: said beside "suppliers" it asks nothing more."""
+    expected = truth(pg_url, "SELECT name FROM contractors WHERE kind = 'supplier' AND specialty = 'poles'")
+    assert expected
+    run = db("contractor-agent", "Which suppliers can supply poles?")
+    assert run.returncode == 0, run.stdout
+    assert {row["name"] for row in run.json["data"]} == {name for (name,) in expected}
+    assert run.json["sql"].count("'supplier'") == 1  # said twice, asked once
+
+
+def test_the_verb_of_a_foreign_keys_role_joins_through_it(db, pg_url):
+    """ "Who supplies X": materials.supplier_id names what the contractor does for the material."""
+    (material, supplier) = truth(
+        pg_url,
+        "SELECT m.name, c.name FROM materials m JOIN contractors c ON c.id = m.supplier_id ORDER BY m.sku LIMIT 1",
+    )[0]
+    run = db("neon-database", f"Who supplies the {material}?")
+    assert run.returncode == 0, run.stdout
+    assert [row["name"] for row in run.json["data"]] == [supplier]
 
 
 def test_the_doers_column_answers_to_its_verb(db, pg_url):

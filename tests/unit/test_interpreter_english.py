@@ -327,3 +327,140 @@ def test_a_size_superlative_orders_by_a_number_not_by_the_date_after_it(freight)
         "SELECT project_name, contract_value FROM contracts WHERE signed_on >= '2024-01-01' AND signed_on < '2025-01-01'"
         " ORDER BY contract_value DESC LIMIT 2",
     )
+
+
+def test_a_total_of_a_child_table_adds_up_the_rows_of_the_parents_asked_about(freight):
+    same(
+        freight,
+        "Total contract value for Karoo Haulage",
+        "SELECT sum(t.contract_value) FROM contracts t JOIN carriers c USING (carrier_id)"
+        " WHERE c.company_name = 'Karoo Haulage'",
+    )
+    same(
+        freight,
+        "What is the total contract value of carriers in Botswana?",
+        "SELECT sum(t.contract_value) FROM contracts t JOIN carriers c USING (carrier_id) WHERE c.country = 'Botswana'",
+    )
+
+
+def test_a_total_of_the_one_parent_named_by_the_is_given_beside_its_name(clinic):
+    reading = same(
+        clinic,
+        "What is the total fee of the doctor Naledi Mokoena for all appointments?",
+        "SELECT d.full_name, sum(a.fee) FROM doctors d JOIN appointments a ON a.doctor_id = d.id"
+        " WHERE d.full_name = 'Naledi Mokoena' GROUP BY d.full_name",
+    )
+    assert reading.one  # several doctors so named would be no answer
+
+
+def test_a_total_over_the_rows_of_the_one_with_the_most(freight):
+    same(
+        freight,
+        "What is the total cost of shipments for the carrier with the most trucks?",
+        "SELECT sum(cost) FROM shipments WHERE carrier_id = (SELECT carrier_id FROM carriers ORDER BY fleet_size DESC LIMIT 1)",
+    )
+
+
+def test_a_lexicon_total_is_the_sum_of_its_column(freight):
+    tonnage = Database.__new__(Database)
+    tonnage.connection, tonnage.schema = freight.connection, freight.schema
+    tonnage.lexicon = Lexicon(totals={"shipments.weight_kg": ("tonnage", "freight carried")})
+    same(
+        tonnage,
+        "Tonnage for Kalahari Express Freight",
+        "SELECT sum(s.weight_kg) FROM shipments s JOIN carriers c USING (carrier_id)"
+        " WHERE c.company_name = 'Kalahari Express Freight'",
+    )
+    same(
+        tonnage,
+        "How much freight carried by lost shipments?",
+        "SELECT sum(weight_kg) FROM shipments WHERE state = 'lost'",
+    )
+    # asked which things there are, a total is no answer
+    refusal = tonnage.read("What do we have in tonnage?")
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required"
+
+
+def test_a_lexicon_total_must_name_a_number_column(freight):
+    from skills.answers.lexicon import check_against
+    from skills.errors import RegistryInvalid
+
+    with pytest.raises(RegistryInvalid) as raised:
+        check_against(Lexicon(totals={"shipments.reference": ("refs",)}), freight.schema, "lexicon.yaml")
+    assert "not a number" in raised.value.message and raised.value.field == "totals.shipments.reference"
+
+
+def test_not_happened_yet_is_no_date_or_a_later_one_beside_the_stored_value(freight):
+    refusal = freight.read("Which shipments have not been delivered yet?")
+    assert isinstance(refusal, Refusal) and refusal.code == "ambiguous" and len(refusal.readings) == 2
+    results = {tuple(sorted(freight.rows(r.sql, r.params))) for r in refusal.readings}
+    by_date = freight.rows("SELECT reference FROM shipments WHERE delivered_on IS NULL OR delivered_on > %s", (TODAY,))
+    by_state = freight.rows("SELECT reference FROM shipments WHERE state <> 'delivered'")
+    assert results == {tuple(sorted(by_date)), tuple(sorted(by_state))}
+
+
+def test_a_bare_number_before_a_thing_says_what_kind_not_how_many(freight):
+    refusal = freight.read("How many 42 carriers are active?")  # not fleet_size = 42
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required"
+
+
+def test_two_words_of_one_column_are_read_once(clinic):
+    same(
+        clinic,
+        "How many doctors have experience years over 10?",
+        "SELECT count(*) FROM doctors WHERE years_experience > 10",
+    )
+
+
+INSTALLS = Schema(
+    (
+        Table(
+            "installations",
+            (
+                Column("id", "integer", False),
+                Column("status", "text", False, values=("failed", "completed")),
+                Column("installed_on", "date"),
+                Column("scheduled_on", "date", False),
+            ),
+            ("id",),
+        ),
+    )
+)
+
+
+def test_a_plural_noun_is_no_participle_of_a_column_and_names_no_date():
+    lexicon = Lexicon(tables={"installations": ("install", "installs")})
+    counted = interpret("How many installs have failed?", INSTALLS, lexicon, today=TODAY)
+    assert isinstance(counted, Reading) and counted.sql.startswith("SELECT count(*)"), counted
+    assert "installed_on" not in counted.sql
+    # "installs" names the table, not which of its two dates "this month" is about
+    refusal = interpret("How many installs failed this month?", INSTALLS, lexicon, today=TODAY)
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required", refusal
+
+
+SITES = Schema(
+    (
+        Table(
+            "sites",
+            (
+                Column("id", "integer", False),
+                Column("code", "text", False, is_name=True),
+                Column("is_delayed", "boolean", False),
+                Column("delay_days", "integer"),
+                Column("homes", "integer"),
+            ),
+            ("id",),
+        ),
+    )
+)
+
+
+@pytest.mark.parametrize("question", ["Which site has the longest delay?", "Which site has been delayed the longest?"])
+def test_a_superlative_of_a_flag_orders_by_the_number_of_its_word(question):
+    reading = interpret(question, SITES, Lexicon(), today=TODAY)
+    assert isinstance(reading, Reading), reading
+    assert 'ORDER BY t0."delay_days" DESC' in reading.sql and "is_delayed" not in reading.sql
+    # a flag with no number of its own word has no size
+    flagless = Schema((Table("sites", tuple(c for c in SITES.tables[0].columns if c.name != "delay_days"), ("id",)),))
+    refusal = interpret(question, flagless, Lexicon(), today=TODAY)
+    assert isinstance(refusal, Refusal), refusal

@@ -68,6 +68,8 @@ def test_a_bad_data_declaration_names_the_agent_and_the_field(tmp_path, data, fi
         ({"columns": {"budget": ["costly"]}}, "columns.budget", "table.column"),
         ({"columns": {"projects.budget": [""]}}, "columns.projects.budget", "non-empty words"),
         ({"values": {"orders.status": ["open"]}}, "values.orders.status", "map stored values"),
+        ({"totals": {"quantity": ["stock"]}}, "totals.quantity", "table.column"),
+        ({"totals": {"orders.quantity": []}}, "totals.orders.quantity", "non-empty list"),
     ],
 )
 def test_a_bad_lexicon_is_registry_invalid_naming_the_file_and_the_entry(tmp_path, document, field, words):
@@ -101,6 +103,8 @@ SCHEMA = Schema(
         ({"columns": {"orders.amount": ["value"]}}, "columns.orders.amount", "no column 'amount'"),
         ({"values": {"clientz.title": {"x": ["y"]}}}, "values.clientz.title", "no table 'clientz'"),
         ({"values": {"orders.status": {"lost": ["gone"]}}}, "values.orders.status.lost", "no value 'lost'"),
+        ({"totals": {"orders.amount": ["takings"]}}, "totals.orders.amount", "no column 'amount'"),
+        ({"totals": {"orders.status": ["statuses"]}}, "totals.orders.status", "not a number"),
     ],
 )
 def test_a_lexicon_naming_what_the_schema_does_not_hold_is_refused_by_name(document, field, words):
