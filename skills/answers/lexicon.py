@@ -6,6 +6,7 @@ A person writes it (registry/lexicon/<name>.yaml, named by the agent's `data.lex
     columns: {projects.project_manager: [PM, manager], projects.budget: [budget, expensive, costly]}
     values:  {purchase_orders.status: {issued: [awaiting delivery, outstanding]}}
     totals:  {stock_movements.quantity: [stock, on hand]}   # words that mean the sum of a number column
+    conditions: {projects.forecast_end > projects.planned_end: [running late]}  # two columns of one row
 
 Table and column names and stored values need no entry: the interpreter knows them from the
 schema. Read when the registry's index is built (skills/registry/loader.py keeps it, as plain
@@ -18,11 +19,11 @@ from __future__ import annotations
 import os
 
 from skills import lazy
-from skills.answers.model import Lexicon, Schema
-from skills.answers.vocabulary import is_numeric
+from skills.answers.model import Lexicon, Schema, parse_condition
+from skills.answers.vocabulary import is_date, is_numeric
 from skills.errors import RegistryInvalid
 
-SECTIONS = ("tables", "columns", "values", "totals")
+SECTIONS = ("tables", "columns", "values", "totals", "conditions")
 
 
 def _invalid(path: str, message: str, field: str, agent: str | None = None) -> RegistryInvalid:
@@ -48,12 +49,23 @@ def _column_key(path: str, section: str, key) -> str:
     return key
 
 
+def _condition_key(path: str, key) -> str:
+    if parse_condition(key) is None:
+        example = "projects.forecast_end > projects.planned_end"
+        raise _invalid(
+            path, f"conditions: {key!r} must compare two columns of one table ({example})", f"conditions.{key}"
+        )
+    return key
+
+
 def lexicon_from_document(document, path: str) -> Lexicon:
     """A parsed lexicon file as a Lexicon, or RegistryInvalid naming the entry that is wrong."""
     if document is None:
         return Lexicon()
     if not isinstance(document, dict):
-        raise _invalid(path, "a lexicon must be a mapping with tables, columns, values and totals", "lexicon")
+        raise _invalid(
+            path, "a lexicon must be a mapping with tables, columns, values, totals and conditions", "lexicon"
+        )
     unknown = sorted(set(document) - set(SECTIONS))
     if unknown:
         raise _invalid(path, f"unknown section {unknown[0]!r} (known: {', '.join(SECTIONS)})", unknown[0])
@@ -73,13 +85,17 @@ def lexicon_from_document(document, path: str) -> Lexicon:
         _column_key(path, "totals", key): _words(path, f"totals.{key}", words)
         for key, words in (document.get("totals") or {}).items()
     }
+    conditions = {
+        _condition_key(path, key): _words(path, f"conditions.{key}", words)
+        for key, words in (document.get("conditions") or {}).items()
+    }
     values: dict[str, dict[str, tuple[str, ...]]] = {}
     for key, by_value in (document.get("values") or {}).items():
         _column_key(path, "values", key)
         if not isinstance(by_value, dict) or not by_value:
             raise _invalid(path, f"values.{key} must map stored values to words", f"values.{key}")
         values[key] = {str(value): _words(path, f"values.{key}.{value}", words) for value, words in by_value.items()}
-    return Lexicon(tables=tables, columns=columns, values=values, totals=totals)
+    return Lexicon(tables=tables, columns=columns, values=values, totals=totals, conditions=conditions)
 
 
 def load_lexicon(registry_path: str, relative: str, agent: str | None = None) -> Lexicon:
@@ -110,6 +126,7 @@ def to_json(lexicon: Lexicon) -> dict:
         "columns": {key: list(words) for key, words in lexicon.columns.items()},
         "values": {key: {v: list(w) for v, w in by.items()} for key, by in lexicon.values.items()},
         "totals": {key: list(words) for key, words in lexicon.totals.items()},
+        "conditions": {key: list(words) for key, words in lexicon.conditions.items()},
     }
 
 
@@ -120,6 +137,7 @@ def from_json(data: dict | None) -> Lexicon:
         columns={key: tuple(words) for key, words in (data.get("columns") or {}).items()},
         values={key: {v: tuple(w) for v, w in by.items()} for key, by in (data.get("values") or {}).items()},
         totals={key: tuple(words) for key, words in (data.get("totals") or {}).items()},
+        conditions={key: tuple(words) for key, words in (data.get("conditions") or {}).items()},
     )
 
 
@@ -148,6 +166,22 @@ def check_against(lexicon: Lexicon, schema: Schema, path: str, agent: str | None
                     f"{section}.{key}",
                     agent,
                 )
+    for key in lexicon.conditions:
+        table_name, first, _, second = parse_condition(key)
+        table = schema.table(table_name)
+        if table is None:
+            raise fail(f"conditions: no table {table_name!r} in the agent's database", f"conditions.{key}")
+        kinds = []
+        for name in (first, second):
+            column = table.column(name)
+            if column is None:
+                columns = ", ".join(c.name for c in table.columns)
+                message = f"conditions: table {table_name} has no column {name!r} (its columns: {columns})"
+                raise _invalid(path, message, f"conditions.{key}", agent)
+            kinds.append("number" if is_numeric(column) else "date" if is_date(column) else column.type)
+        if kinds[0] != kinds[1] or kinds[0] not in ("number", "date"):
+            message = f"conditions: {key} compares {kinds[0]} with {kinds[1]}: two numbers or two dates"
+            raise _invalid(path, message, f"conditions.{key}", agent)
     for key in lexicon.totals:
         table_name, column_name = key.split(".")
         column = schema.table(table_name).column(column_name)

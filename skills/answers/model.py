@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import re
 from dataclasses import asdict, dataclass, field
 
 
@@ -81,23 +82,42 @@ class Lexicon:
     """Other words for what a database holds, written by a person (registry/lexicon/<name>.yaml):
     tables: {purchase_orders: [PO, POs, purchase order]}; columns: {"projects.budget": [budget, costly]};
     values: {"purchase_orders.status": {issued: [outstanding, awaiting delivery]}};
-    totals: {"stock_movements.quantity": [stock, on hand]}: words that name a number column's total."""
+    totals: {"stock_movements.quantity": [stock, on hand]}: words that name a number column's total;
+    conditions: {"projects.forecast_end > projects.planned_end": [running late]}: words for a comparison
+    of two columns of one row."""
 
     tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "table.column" -> words
     values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # "table.column" -> value -> words
     totals: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "table.column" -> words for its sum
+    conditions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "t.a > t.b" -> words for it
 
     def fingerprint(self) -> str:
         """A digest of every entry: the same words give the same vocabulary."""
-        return hashlib.sha1(marshal.dumps((self.tables, self.columns, self.values, self.totals))).hexdigest()
+        return hashlib.sha1(
+            marshal.dumps((self.tables, self.columns, self.values, self.totals, self.conditions))
+        ).hexdigest()
 
     def words(self) -> set[str]:
         """Every word and phrase it holds (routing evidence for the agent that owns it)."""
         found = {w for words in self.tables.values() for w in words}
         found |= {w for words in (*self.columns.values(), *self.totals.values()) for w in words}
+        found |= {w for words in self.conditions.values() for w in words}
         found |= {w for by_value in self.values.values() for words in by_value.values() for w in words}
         return found
+
+
+CONDITION = re.compile(r"^(\w+)\.(\w+)\s*(<=|>=|<|>)\s*(\w+)\.(\w+)$")
+
+
+def parse_condition(key: str) -> tuple[str, str, str, str] | None:
+    """ "projects.forecast_end > projects.planned_end" -> (projects, forecast_end, >, planned_end); None
+    when it is not one comparison of two columns of one table."""
+    match = CONDITION.match(key.strip()) if isinstance(key, str) else None
+    if not match or match.group(1) != match.group(4):
+        return None
+    table, column, op, _, other = match.groups()
+    return table, column, op, other
 
 
 @dataclass(frozen=True)

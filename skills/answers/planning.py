@@ -19,7 +19,7 @@ from skills.answers.finishing import State, shape_of, whole_plan
 from skills.answers.model import Schema
 from skills.answers.query import Filter, Nested, Plan, Unread, fans_out, shortest_paths
 from skills.answers.scanning import Meaning
-from skills.answers.vocabulary import ROLE, TOTAL, Element, flag_measure, is_date, is_key, is_numeric
+from skills.answers.vocabulary import ROLE, TOTAL, Element, agent_verb, flag_measure, is_date, is_key, is_numeric
 from skills.answers.words import EVERY_WORDS, UNITS, stem
 
 __all__ = ["plan"]
@@ -110,10 +110,24 @@ def plan(
     for item in plan.filters:
         if item.table not in mentioned and any(map(fans_out, shortest_paths(schema, plan.subject, item.table))):
             raise Unread(f"'{item.words}' is not about {plan.subject.replace('_', ' ')} themselves")
+        if _only_the_doers(item, plan, mentioned):
+            raise Unread(f"'{item.words}' says where the {item.table.replace('_', ' ')} are, not the {plan.subject}")
     for meaning in meanings:
         if meaning.element and meaning.element.kind == "table" and meaning.element.table not in used_tables:
             raise Unread(f"'{meaning.words}' is not tied to the rest of the question")
     return plan, shape_of(plan), cost
+
+
+def _only_the_doers(item: Filter, plan: Plan, mentioned: set[str]) -> bool:
+    """ "Installations in Tembisa", "POs for Tembisa": a stored value alone, of a table of doers the
+    question does not name (contractors, suppliers: a table named by an agent noun), is where those
+    doers are based, not where the rows asked about are. Said with the doers ("by subcontractors in
+    Tembisa", "from Tembisa suppliers") it is theirs."""
+    if item.table == plan.subject or item.table in mentioned or item.op not in ("=", "<>", "in", "not in"):
+        return False
+    if not agent_verb(stem(item.table.lower())):
+        return False
+    return sum(1 for other in plan.filters if other.table == item.table) == 1
 
 
 def _limit_before_table(meanings: list[Meaning]) -> list[Meaning]:
@@ -224,6 +238,15 @@ def _value(state: State, element: Element, schema: Schema, used: set[str]) -> No
     if isinstance(element.value, bool) and state.superlative and flag_measure(schema, element.table, element.column):
         # "the longest delay": a flag has no size, the number of the same word measures it (delay_days)
         _superlative_on(state, flag_measure(schema, element.table, element.column), schema, used)
+        return
+    if isinstance(element.value, tuple):  # a lexicon condition: "running late" is forecast_end > planned_end
+        op, other = element.value
+        words = f"{column.replace('_', ' ')} {op} {other.replace('_', ' ')}"
+        if state.negate:  # "not running late": the rows where it does not hold, no dates to compare too
+            op, words, state.negate = "not column " + op, f"not {words}", False
+        else:
+            op = "column " + op
+        _add_filter(state, Filter(element.table, column, op, (other,), words), used)
         return
     if isinstance(element.value, bool):  # a yes/no column named by its word ("active", "inactive")
         op = "not true" if state.negate == element.value else "true"
@@ -341,10 +364,12 @@ def _versus(state: State, other: Element, schema: Schema, used: set[str]) -> Non
             raise Unread(f"'{words} {other.column.replace('_', ' ')}' does not say what is compared with it")
         compared = alike[0]
     if state.negate:
-        op, state.negate = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}[op], False
+        op, state.negate = FLIPPED[op], False
     words = f"{compared.replace('_', ' ')} {op} {other.column.replace('_', ' ')}"
     _add_filter(state, Filter(other.table, compared, "column " + op, (other.column,), words), used)
 
+
+FLIPPED = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}  # "not over budget": spend <= budget
 
 PLANNED_WORDS = frozenset(stem(word) for word in ("scheduled", "planned", "expected", "due", "forecast", "target"))
 

@@ -173,6 +173,9 @@ class Writer:
             return f"{column} IS TRUE"
         if item.op == "not true":
             return f"{column} IS NOT TRUE"
+        if item.op.startswith("not column "):  # it does not hold, or cannot be compared (a NULL)
+            positive = Filter(item.table, item.column, item.op.removeprefix("not "), item.values)
+            return f"NOT coalesce({self.condition(alias, positive)}, false)"
         if item.op.startswith("column "):  # another column of the same row ("spend > budget"), from the schema
             return f"{column} {item.op.split(' ', 1)[1]} {alias}.{_ident(item.values[0])}"
         if item.op == "not window":  # no date, or one outside the window ("not delivered by today")
@@ -261,8 +264,9 @@ class _From:
         inner = self.writer.alias()
         on = self.writer.join_condition(path[0], self.root, inner)
         joins, last = _walk(self.writer, path[1:], inner)
-        negate = item.op in ("<>", "not in", "not true", "not window")
+        negate = item.op in ("<>", "not in", "not true", "not window") or item.op.startswith("not column ")
         positive = {"<>": "=", "not in": "in", "not true": "true", "not window": "window"}.get(item.op, item.op)
+        positive = positive.removeprefix("not ") if positive.startswith("not column ") else positive
         cond = self.writer.condition(last, Filter(item.table, item.column, positive, item.values, item.words))
         exists = f"EXISTS (SELECT 1 FROM {_ident(path[0].target)} {inner} {' '.join(joins)} WHERE {on} AND {cond})"
         self.where.append(("NOT " if negate else "") + exists.replace("  ", " "))

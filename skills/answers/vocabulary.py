@@ -18,13 +18,14 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from skills.answers.model import Column, ForeignKey, Lexicon, Schema, Table
-from skills.answers.words import FILLER, NAME_PART_SYNONYMS, comparative_forms, stems, tokenize
+from skills.answers.model import Column, ForeignKey, Lexicon, Schema, Table, parse_condition
+from skills.answers.words import FILLER, NAME_PART_SYNONYMS, comparative_forms, stem, stems, tokenize
 
 NUMERIC_TYPES = ("integer", "bigint", "smallint", "numeric", "real", "double precision", "money", "decimal")
 DATE_TYPES = ("date", "timestamp", "timestamp without time zone", "timestamp with time zone")
 GENERIC_PREFIXES = ("is", "has", "was")
 GENERIC_SUFFIXES = ("on", "at", "date", "count", "num", "no")
+PREPOSITION_SUFFIXES = ("on", "at")  # the generic suffixes that are also prepositions of what follows
 AGENT_NOUN_MIN = 7  # "manager", "supplier": shorter -er words ("order", "owner") are seldom a doer of a verb
 ROLE = "role of "  # the value of a table element that is the verb of a foreign key's role, + the key's table
 TOTAL = "sum"  # the value of a column element whose word names the column's total (a lexicon's totals)
@@ -37,7 +38,8 @@ class Element:
     adjective (a numeric column's -est form: `value` is +1 for highest first). A column's `value` is
     TOTAL when its word names the column's sum ("stock": the total of the movements' quantities). A
     table's `value` is ROLE + the table whose foreign key the word is the verb of ("supplies": the
-    contractors that materials.supplier_id points to), which the question then speaks of too."""
+    contractors that materials.supplier_id points to), which the question then speaks of too. A value's
+    `value` is (operator, other column) for a lexicon condition ("running late": forecast_end > planned_end)."""
 
     kind: str
     table: str
@@ -126,7 +128,9 @@ def _column_phrases(column: str, table_words: set[tuple[str, ...]]) -> tuple[lis
         trimmed = trimmed[1:]
     while len(trimmed) > 1 and trimmed[-1] in GENERIC_SUFFIXES:
         trimmed = trimmed[:-1]
-    if trimmed != parts:
+    if trimmed != parts and parts[-1] in PREPOSITION_SUFFIXES:
+        full = [trimmed]  # "erected_on" is "erected": "erected on Lawley" says where, not the column's name
+    elif trimmed != parts:
         full.append(trimmed)
     full += [  # "planned finish" for planned_end, one part at a time
         phrase[:at] + (other,) + phrase[at + 1 :]
@@ -150,6 +154,9 @@ def build(schema: Schema, lexicon: Lexicon) -> Vocabulary:
     weak: list[tuple[str, Element]] = []
     for table in schema.tables:
         vocabulary.add(tuple(table.name.lower().split("_")), Element("table", table.name))
+        verb = agent_verb(stem(table.name.lower()))
+        if verb:  # "which shipments did Karoo Haulage carry": what the carriers do, where no word says else
+            weak.append((verb, Element("table", table.name, value=ROLE + table.name)))
         for word in lexicon.tables.get(table.name, ()):
             vocabulary.add(word, Element("table", table.name, value="lexicon"))
         for column in table.columns:
@@ -161,6 +168,10 @@ def build(schema: Schema, lexicon: Lexicon) -> Vocabulary:
         for column_name, names in table.names.items():
             for name in names:
                 _add_name(vocabulary, table.name, column_name, name, weak)
+    for key, words in lexicon.conditions.items():  # "running late": forecast_end > planned_end
+        table_name, column_name, op, other = parse_condition(key)
+        for word in words:
+            vocabulary.add(word, Element("value", table_name, column_name, (op, other)))
     for key, words in lexicon.totals.items():  # "stock": the total of stock_movements.quantity
         table_name, _, column_name = key.partition(".")
         for word in words:
@@ -209,12 +220,12 @@ def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
         doer = _doer(text)
         if doer:  # "installers" for the rows whose specialty is "installation"
             vocabulary.add(doer, Element("value", table.name, column.name, value))
-        verb = _agent_verb(text)
+        verb = agent_verb(text)
         if verb:  # "which firms supply poles": the rows whose kind is "supplier"
             vocabulary.add((verb,), Element("value", table.name, column.name, value))
 
 
-def _agent_verb(word: str) -> str | None:
+def agent_verb(word: str) -> str | None:
     """The verb of an agent noun, as its stem matches: "supplier" -> "suppli" ("supply", "supplies",
     "supplied"), "installer" -> "install"; None for other words ("order", "owner" are too short)."""
     word = word.lower()
@@ -231,7 +242,7 @@ def _role_verb(key: ForeignKey, schema: Schema) -> str | None:
     role = key.columns[0].lower().removesuffix("_id")
     if stems(tuple(role.split("_"))) == stems(tuple(key.ref_table.lower().split("_"))):
         return None
-    return _agent_verb(role)
+    return agent_verb(role)
 
 
 def _doer(value: str) -> str | None:

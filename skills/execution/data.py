@@ -21,7 +21,7 @@ import logging
 import os
 from dataclasses import replace
 
-from skills.answers.model import Lexicon, Reading, Refusal, Schema
+from skills.answers.model import Lexicon, Reading, Refusal, Schema, parse_condition
 from skills.answers.schema_cache import agent_lexicon, cached_schema, check_lexicon, read_schema_in
 from skills.errors import Ambiguous, ModelRequired, NotFound, ReadOnly, RegistryInvalid
 from skills.execution.request import read_in_this_request
@@ -84,11 +84,16 @@ def fitted_lexicon(agent: dict, schema: Schema) -> Lexicon:
         table = schema.table(table_name)
         return table is not None and (not column_name or table.column(column_name) is not None)
 
+    def held_condition(key: str) -> bool:
+        table_name, first, _, second = parse_condition(key)
+        return held(f"{table_name}.{first}") and held(f"{table_name}.{second}")
+
     return Lexicon(
         {table: words for table, words in lexicon.tables.items() if held(table)},
         {key: words for key, words in lexicon.columns.items() if held(key)},
         {key: values for key, values in lexicon.values.items() if held(key)},
         {key: words for key, words in lexicon.totals.items() if held(key)},
+        {key: words for key, words in lexicon.conditions.items() if held_condition(key)},
     )
 
 
@@ -269,6 +274,7 @@ def schema_summary(schema: Schema, lexicon, budget_tokens: int) -> str:
     words += [f"{', '.join(w)} = {c}" for c, w in lexicon.columns.items()]
     words += [f"{', '.join(w)} = {c} '{v}'" for c, by in lexicon.values.items() for v, w in by.items()]
     words += [f"{', '.join(w)} = sum({c})" for c, w in lexicon.totals.items()]
+    words += [f"{', '.join(w)} = {c}" for c, w in lexicon.conditions.items()]
     if words:
         lines.append("Words people use for them:")
         lines += [f"- {w}" for w in words]

@@ -159,6 +159,7 @@ def routing_view(agent: dict) -> dict:
     if not lexicon:
         return agent
     columns = [w for words in lexicon["columns"].values() for w in words]
+    columns += [w for section in ("totals", "conditions") for words in lexicon.get(section, {}).values() for w in words]
     strong = [w for words in lexicon["tables"].values() for w in words] + [w for w in columns if _telling(w)]
     weak = [w for w in columns if not _telling(w)]
     weak += [w for by_value in lexicon["values"].values() for words in by_value.values() for w in words]

@@ -7,7 +7,7 @@ readings that must not be made (two names for one field, a total with a superlat
 import pytest
 
 from skills.answers.interpreter import interpret
-from skills.answers.model import Column, Lexicon, Reading, Refusal, Schema, Table
+from skills.answers.model import Column, ForeignKey, Lexicon, Reading, Refusal, Schema, Table
 from skills.answers.scanning import change_request
 from skills.answers.words import tokenize
 from tests.fixtures.answer_databases import CLINIC_LEXICON, TODAY, Database
@@ -464,3 +464,63 @@ def test_a_superlative_of_a_flag_orders_by_the_number_of_its_word(question):
     flagless = Schema((Table("sites", tuple(c for c in SITES.tables[0].columns if c.name != "delay_days"), ("id",)),))
     refusal = interpret(question, flagless, Lexicon(), today=TODAY)
     assert isinstance(refusal, Refusal), refusal
+
+
+def test_a_lexicon_condition_compares_two_columns_of_the_row(freight):
+    late = Database.__new__(Database)
+    late.connection, late.schema = freight.connection, freight.schema
+    late.lexicon = Lexicon(conditions={"shipments.delivered_on > shipments.shipped_on": ("late", "running late")})
+    same(late, "How many shipments are running late?", "SELECT count(*) FROM shipments WHERE delivered_on > shipped_on")
+    # not late: where it does not hold, and where there is nothing to compare (not delivered)
+    same(
+        late,
+        "How many lost shipments are not late?",
+        "SELECT count(*) FROM shipments WHERE state = 'lost' AND NOT coalesce(delivered_on > shipped_on, false)",
+    )
+    reading = same(
+        late,
+        "Which late shipments did Karoo Haulage carry?",
+        "SELECT s.reference FROM shipments s JOIN carriers c USING (carrier_id)"
+        " WHERE c.company_name = 'Karoo Haulage' AND s.delivered_on > s.shipped_on",
+    )
+    assert "delivered on > shipped on" in reading.interpretation
+
+
+def test_a_value_alone_of_doers_the_question_does_not_name_is_where_they_are(freight):
+    refusal = freight.read("How many shipments are in Namibia?")  # the carrier's country, not the shipment's
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required", refusal
+    same(
+        freight,
+        "How many shipments of carriers in Namibia?",
+        "SELECT count(*) FROM shipments s JOIN carriers c USING (carrier_id) WHERE c.country = 'Namibia'",
+    )
+
+
+POLES = Schema(
+    (
+        Table(
+            "projects",
+            (Column("id", "integer", False), Column("town", "text", values=("Lawley", "Mamelodi"))),
+            ("id",),
+        ),
+        Table(
+            "poles",
+            (
+                Column("id", "integer", False),
+                Column("project_id", "integer", False),
+                Column("status", "text", False, values=("planned", "erected", "rejected")),
+                Column("erected_on", "date"),
+            ),
+            ("id",),
+            (ForeignKey(("project_id",), "projects", ("id",)),),
+        ),
+    )
+)
+
+
+def test_a_date_columns_preposition_belongs_to_what_follows():
+    """ "erected on Lawley": "on" says where; "erected" is the stored status or the date of the event."""
+    refusal = interpret("How many poles have been erected on Lawley?", POLES, Lexicon(), today=TODAY)
+    assert isinstance(refusal, Refusal) and refusal.code == "ambiguous", refusal
+    assert {"status" in o or "erected by today" in o for o in refusal.options} == {True}
+    assert len(refusal.options) == 2 and all("Lawley" in o for o in refusal.options)

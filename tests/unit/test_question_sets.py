@@ -48,7 +48,7 @@ def check(report: dict, floor_right: int) -> None:
 def test_the_demo_set(script, pg_url):
     report = judged(script, SETS / "demo.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 110
-    check(report, floor_right=102)  # 104 on 2026-12-07 (81 before): 74/80 answerable, 15/15 refusals, 15/15 changes
+    check(report, floor_right=103)  # 105 on 2026-12-07 (81 before): 75/80 answerable, 15/15 refusals, 15/15 changes
 
 
 def test_the_held_out_demo_set(script, pg_url):
@@ -56,7 +56,7 @@ def test_the_held_out_demo_set(script, pg_url):
     wrong answers were looked at (to find what was unsound), never its refusals."""
     report = judged(script, SETS / "demo_holdout.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 60
-    check(report, floor_right=43)  # 45 on 2026-12-07, evening (32 with the code it was written against)
+    check(report, floor_right=44)  # 46 on 2026-12-07, evening (32 with the code it was written against)
 
 
 def test_the_second_held_out_demo_set(script, pg_url):
@@ -66,7 +66,7 @@ def test_the_second_held_out_demo_set(script, pg_url):
     general rules. Only its wrong answers were looked at, never its refusals."""
     report = judged(script, SETS / "demo_holdout2.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 50
-    check(report, floor_right=34)  # 36 on 2026-12-07, evening
+    check(report, floor_right=35)  # 37 on 2026-12-07, evening
 
 
 def test_the_third_held_out_demo_set(script, pg_url):
@@ -120,7 +120,7 @@ def test_the_second_database_declared_in_yaml_alone(script, tmp_path, original_u
     env = {"ORCHESTRATOR_REGISTRY": str(tmp_path / "agents.yaml"), "ORIGINAL_URL": original_url}
     report = judged(script, SETS / "original.yaml", original_url, env)
     assert report["questions"] == 50
-    check(report, floor_right=41)  # 43 on 2026-12-07 (38 before): 27/34 answerable, 8/8 refusals, 8/8 changes
+    check(report, floor_right=42)  # 44 on 2026-12-07, evening (38 before): 28/34 answerable, 8/8 refusals, 8/8 changes
     held_out = judged(script, SETS / "original_holdout.yaml", original_url, env)
     assert held_out["questions"] == 30
     check(held_out, floor_right=25)  # 27 on 2026-12-07 (19 with the code it was written against): 19/22, 4/4, 4/4

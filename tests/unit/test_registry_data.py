@@ -70,6 +70,16 @@ def test_a_bad_data_declaration_names_the_agent_and_the_field(tmp_path, data, fi
         ({"values": {"orders.status": ["open"]}}, "values.orders.status", "map stored values"),
         ({"totals": {"quantity": ["stock"]}}, "totals.quantity", "table.column"),
         ({"totals": {"orders.quantity": []}}, "totals.orders.quantity", "non-empty list"),
+        (
+            {"conditions": {"orders.due_on > clients.since": ["late"]}},
+            "conditions.orders.due_on > clients.since",
+            "one table",
+        ),
+        (
+            {"conditions": {"orders.due_on after orders.sent_on": ["late"]}},
+            "conditions.orders.due_on after orders.sent_on",
+            "compare two columns",
+        ),
     ],
 )
 def test_a_bad_lexicon_is_registry_invalid_naming_the_file_and_the_entry(tmp_path, document, field, words):
@@ -105,6 +115,12 @@ SCHEMA = Schema(
         ({"values": {"orders.status": {"lost": ["gone"]}}}, "values.orders.status.lost", "no value 'lost'"),
         ({"totals": {"orders.amount": ["takings"]}}, "totals.orders.amount", "no column 'amount'"),
         ({"totals": {"orders.status": ["statuses"]}}, "totals.orders.status", "not a number"),
+        ({"conditions": {"orders.id > orders.due": ["odd"]}}, "conditions.orders.id > orders.due", "no column 'due'"),
+        (
+            {"conditions": {"orders.id > orders.status": ["odd"]}},
+            "conditions.orders.id > orders.status",
+            "two numbers or two dates",
+        ),
     ],
 )
 def test_a_lexicon_naming_what_the_schema_does_not_hold_is_refused_by_name(document, field, words):
