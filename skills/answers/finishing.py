@@ -39,6 +39,7 @@ class State:
     dated: bool = False  # the superlative is one of time ("latest"): it orders by a date
     either: bool = False  # "or" seen: the next value joins the previous filter
     versus: tuple[str, str] | None = None  # (operator, words): "over" waiting for the column it compares with
+    average: bool = False  # "above the average": the column that follows is compared with its own average
     today: datetime.date = datetime.date.min
     held: list[int] = field(default_factory=list)  # how many filters the plan had after each meaning
     naming: frozenset[str] = frozenset()  # the stems of the words that name a table ("installs")

@@ -30,7 +30,17 @@ from dataclasses import dataclass
 from skills.answers.finishing import speaks_of_one
 from skills.answers.model import Lexicon, Reading, Refusal, Schema
 from skills.answers.planning import plan as plan_of
-from skills.answers.query import Forks, Plan, Unread, Unusable, describe_path, shortest_paths, to_sql, void_choice
+from skills.answers.query import (
+    Forks,
+    Plan,
+    Unread,
+    Unusable,
+    average_choice,
+    describe_path,
+    shortest_paths,
+    to_sql,
+    void_choice,
+)
 from skills.answers.saying import describe, say
 from skills.answers.scanning import change_request, not_found, scan
 from skills.answers.vocabulary import Vocabulary, vocabulary
@@ -215,6 +225,9 @@ def _path_words(picks: dict[str, int], plan: Plan, schema: Schema) -> str:
     for key, index in sorted(picks.items()):
         if key.startswith("void "):  # a total over rows that can be cancelled: all of them, or without those
             parts.append(void_choice(schema, key, index))
+            continue
+        if key.startswith("average "):  # "above the average": of the rows asked about, or of all
+            parts.append(average_choice(key, index))
             continue
         start, _, goal = key.removeprefix("path ").partition("->")
         parts.append(describe_path(shortest_paths(schema, start, goal)[index]))

@@ -275,6 +275,9 @@ def _column(
 ) -> int:
     element, plan = meaning.element, state.plan
     column = schema.table(element.table).column(element.column)
+    if state.versus and state.average:
+        _above_average(state, element, schema)
+        return 0
     if state.versus:
         _versus(state, element, schema, used)
         return 0
@@ -341,6 +344,20 @@ def _column(
     plan.attributes.append((element.table, element.column))
     used.add(element.table)
     return 1
+
+
+def _above_average(state: State, element: Element, schema: Schema) -> None:
+    """ "Which subcontractors are rated above the average subcontractor?": the column against its own
+    average, over the rows the question speaks of or over all of them (query.py writes both where the
+    question has other conditions on that table, and they are compared)."""
+    op, words = state.versus
+    state.versus, state.average, state.last_column = None, False, None
+    if not is_numeric(schema.table(element.table).column(element.column)):
+        raise Unread(f"'{words} average' of {element.column.replace('_', ' ')}, which is no number")
+    if state.negate:
+        op, state.negate = FLIPPED[op], False
+    name = element.column.replace("_", " ")
+    _add_filter(state, Filter(element.table, element.column, "average " + op, (), f"{name} {op} the average"), set())
 
 
 def _versus(state: State, other: Element, schema: Schema, used: set[str]) -> None:
@@ -468,6 +485,10 @@ def _add_filter(state: State, item: Filter, used: set[str]) -> None:
             raise Unread(f"'{other.words}' and '{item.words}' cannot both be its {item.column.replace('_', ' ')}")
     used.add(item.table)
     if item in (*plan.filters, *plan.related_filters):
+        last = plan.filters[-1] if plan.filters else None
+        if last and last.op.startswith("average ") and last.table == item.table and "those" not in last.op:
+            # "subcontractors rated above the average subcontractor": the average of those rows
+            plan.filters[-1] = replace(last, op="average those " + last.op.split()[-1], words=last.words + " of those")
         return  # "suppliers that supply poles": said twice, asked once
     if plan.related and item.table != plan.subject:
         plan.related_filters.append(item)
@@ -495,6 +516,12 @@ def _grammar(state: State, meaning: Meaning, schema: Schema, tokens: list[str]) 
     if meaning.kind == "count":
         plan.count = not meaning.value
         state.count_open, state.how_much = True, bool(meaning.value)
+    elif meaning.kind == "agg" and meaning.value == "avg" and state.versus:
+        # "rated above the average", "a budget above average": compared with the column's own average
+        if state.last_column:
+            _above_average(state, state.last_column, schema)
+        else:
+            state.average = True
     elif meaning.kind == "agg":
         state.agg = meaning.value
     elif meaning.kind == "super":

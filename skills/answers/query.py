@@ -14,7 +14,7 @@ count or total of another table per row is a correlated subquery, so no join eve
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from skills.answers.model import Column, ForeignKey, Schema, Table
 from skills.answers.words import VOID_VALUES
@@ -257,6 +257,9 @@ class _From:
         return near
 
     def add_filter(self, item: Filter) -> None:
+        if item.op.startswith("average "):
+            self.where.append(self._above_average(item))
+            return
         path = self.writer.path(self.subject, item.table)
         if not fans_out(path):
             self.where.append(self.writer.condition(self.reach(item.table), item))
@@ -270,6 +273,24 @@ class _From:
         cond = self.writer.condition(last, Filter(item.table, item.column, positive, item.values, item.words))
         exists = f"EXISTS (SELECT 1 FROM {_ident(path[0].target)} {inner} {' '.join(joins)} WHERE {on} AND {cond})"
         self.where.append(("NOT " if negate else "") + exists.replace("  ", " "))
+
+    def _above_average(self, item: Filter) -> str:
+        """ "rated above the average": the column against its average over the same rows (item.values: the
+        question's other conditions on that table) or over all of them, a fork where they are not the same."""
+        alias = self.reach(item.table)
+        same = item.values
+        if same and not item.op.startswith("average those "):
+            key = f"average {item.table}.{item.column}"
+            if key not in self.writer.picks:
+                raise Forks(key, [average_choice(key, pick) for pick in (0, 1)])
+            same = same if self.writer.picks[key] == 0 else ()
+        root = self.writer.alias()
+        inner = _From(self.writer, item.table, root)
+        for condition in same:
+            inner.add_filter(condition)
+        column = _ident(item.column)
+        average = f"(SELECT avg({root}.{column}) {inner.text()}{inner.where_text()})"
+        return f"{alias}.{column} {item.op.split()[-1]} {average}"
 
     def add_nested(self, nested: Nested) -> None:
         table = self.writer.table(nested.table)
@@ -306,7 +327,7 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
     if plan.related:  # its parameters come first, as the SELECT list does
         select = [*labels, _related(writer, plan) + " AS " + _ident(_related_name(plan))]
     asked: list[str] = []  # a yes/no about one row: what is asked of it, as conditions in the SELECT list
-    for item in sorted(plan.filters, key=lambda item: item in plan.pins):  # their parameters first, as written
+    for item in sorted(_with_averages(plan.filters), key=lambda item: item in plan.pins):  # parameters as written
         held = len(source.where)
         source.add_filter(item)
         if plan.pins and item not in plan.pins:
@@ -371,6 +392,12 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
     return sql, tuple(writer.params)
 
 
+def average_choice(key: str, pick: int) -> str:
+    """An average fork's choice in words: over the rows the question speaks of (0) or over all (1)."""
+    table = key.removeprefix("average ").partition(".")[0].replace("_", " ")
+    return ("the average of those " + table, "the average of all " + table)[pick]
+
+
 def void_values(column: Column) -> tuple[str, ...]:
     """The stored values of `column` that say a row no longer counts ("cancelled", "void")."""
     return tuple(value for value in column.values if value.lower() in VOID_VALUES)
@@ -397,6 +424,18 @@ def _void_rows(writer: Writer, source: _From, table_name: str, said: set[tuple])
         if writer.picks[key]:
             source.add_filter(Filter(table_name, column.name, "not in", voids, f"{column.name} not {'/'.join(voids)}"))
         return
+
+
+def _with_averages(filters: list[Filter]) -> list[Filter]:
+    """The filters, each "above the average" one holding the others on its table (the rows it may be over)."""
+    return [
+        replace(
+            f, values=tuple(o for o in filters if o.table == f.table and o is not f and not o.op.startswith("average "))
+        )
+        if f.op.startswith("average ")
+        else f
+        for f in filters
+    ]
 
 
 def _measure(source: _From, plan: Plan) -> str:

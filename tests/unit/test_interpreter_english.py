@@ -524,3 +524,29 @@ def test_a_date_columns_preposition_belongs_to_what_follows():
     assert isinstance(refusal, Refusal) and refusal.code == "ambiguous", refusal
     assert {"status" in o or "erected by today" in o for o in refusal.options} == {True}
     assert len(refusal.options) == 2 and all("Lawley" in o for o in refusal.options)
+
+
+def test_above_the_average_compares_a_column_with_its_own_average(freight, clinic):
+    same(
+        freight,
+        "Which carriers have a fleet size above average?",
+        "SELECT company_name FROM carriers WHERE fleet_size > (SELECT avg(fleet_size) FROM carriers)",
+    )
+    same(
+        clinic,
+        "How many doctors have a rating below the average?",
+        "SELECT count(*) FROM doctors WHERE rating < (SELECT avg(rating) FROM doctors)",
+    )
+    # with another condition: the average of those rows, or of all; both written, compared
+    refusal = clinic.read("Which Durban doctors have a rating above average?")
+    assert isinstance(refusal, Refusal) and refusal.code == "ambiguous", refusal
+    found = {tuple(sorted(clinic.rows(r.sql, r.params))) for r in refusal.readings}
+    of_all = "SELECT full_name FROM doctors WHERE city = 'Durban' AND rating > (SELECT avg(rating) FROM doctors)"
+    assert tuple(sorted(clinic.rows(of_all))) in found
+    # said again after "average", the rows are the average's own
+    same(
+        clinic,
+        "Which cardiology doctors have a rating above the average cardiology doctor?",
+        "SELECT full_name FROM doctors WHERE specialty = 'cardiology'"
+        " AND rating > (SELECT avg(rating) FROM doctors WHERE specialty = 'cardiology')",
+    )
