@@ -11,7 +11,7 @@ table becomes that table's rows with their counts. `shape_of` says how the answe
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from skills.answers.query import Plan, Unread, fans_out, shortest_paths
@@ -54,7 +54,9 @@ def whole_plan(state: State, meanings: list[Meaning], schema: Schema, used: set[
         tokens[0] in ("which", "what") or not any(m.element and m.element.kind == "table" for m in meanings)
     ):
         _only_values(state.plan)  # "which warehouses do we have", "which cities do we have projects in"
+    _condition_measure(state.plan)
     _total_of_children(state.plan, meanings, schema, tokens)
+    _scope_children_totals(state.plan)
     _complete(state, schema, used)
     _how_big(state.plan, tokens)
     _of_the_one(state.plan, meanings, tokens)
@@ -137,6 +139,28 @@ def _complete(state: State, schema: Schema, used: set[str]) -> None:
         raise Unread("a total and a superlative at once")
     if plan.count and plan.attributes and not plan.distinct:
         raise Unread("a count beside a field")
+
+
+def _condition_measure(plan: Plan) -> None:
+    """ "Stock at Cape Town DC below reorder level": a total that is the very measure of a lexicon
+    condition in the question names the condition's rows (the materials), not a sum of them."""
+    if not plan.aggregate or plan.aggregate[0] != "sum" or plan.group or plan.related:
+        return
+    for item in plan.filters:
+        if item.op.removeprefix("not ").startswith("sum ") and tuple(item.values[:2]) == plan.aggregate[1:]:
+            plan.subject, plan.aggregate = item.table, None
+            return
+
+
+def _scope_children_totals(plan: Plan) -> None:
+    """ "What's below reorder level at Durban DC?": the conditions on the rows a lexicon condition adds
+    up (the movements at Durban DC) say which of them it adds up."""
+    for index, item in enumerate(plan.filters):
+        if not item.op.removeprefix("not ").startswith("sum "):
+            continue
+        scope = tuple(f for f in plan.filters if f.table == item.values[0])
+        plan.filters = [f for f in plan.filters if f not in scope]
+        plan.filters[plan.filters.index(item)] = replace(item, values=(*item.values, *scope))
 
 
 def _total_of_children(plan: Plan, meanings: list[Meaning], schema: Schema, tokens: list[str]) -> None:

@@ -51,7 +51,7 @@ def _column_key(path: str, section: str, key) -> str:
 
 def _condition_key(path: str, key) -> str:
     if parse_condition(key) is None:
-        example = "projects.forecast_end > projects.planned_end"
+        example = "projects.forecast_end > projects.planned_end, or sum(child.column) < table.column"
         raise _invalid(
             path, f"conditions: {key!r} must compare two columns of one table ({example})", f"conditions.{key}"
         )
@@ -167,20 +167,30 @@ def check_against(lexicon: Lexicon, schema: Schema, path: str, agent: str | None
                     agent,
                 )
     for key in lexicon.conditions:
-        table_name, first, _, second = parse_condition(key)
-        table = schema.table(table_name)
-        if table is None:
-            raise fail(f"conditions: no table {table_name!r} in the agent's database", f"conditions.{key}")
+        condition = parse_condition(key)
         kinds = []
-        for name in (first, second):
+        for table_name, name in (
+            (condition.summed or condition.table, condition.column),
+            (condition.table, condition.other),
+        ):
+            table = schema.table(table_name)
+            if table is None:
+                raise fail(f"conditions: no table {table_name!r} in the agent's database", f"conditions.{key}")
             column = table.column(name)
             if column is None:
                 columns = ", ".join(c.name for c in table.columns)
                 message = f"conditions: table {table_name} has no column {name!r} (its columns: {columns})"
                 raise _invalid(path, message, f"conditions.{key}", agent)
             kinds.append("number" if is_numeric(column) else "date" if is_date(column) else column.type)
-        if kinds[0] != kinds[1] or kinds[0] not in ("number", "date"):
+        if kinds[0] != kinds[1] or kinds[0] not in ("number", "date") or (condition.summed and kinds[0] != "number"):
             message = f"conditions: {key} compares {kinds[0]} with {kinds[1]}: two numbers or two dates"
+            raise _invalid(path, message, f"conditions.{key}", agent)
+        if condition.summed and not any(
+            key.ref_table == condition.table for key in schema.table(condition.summed).foreign_keys
+        ):
+            message = (
+                f"conditions: {condition.summed} holds no foreign key to {condition.table}: whose rows would it add up"
+            )
             raise _invalid(path, message, f"conditions.{key}", agent)
     for key in lexicon.totals:
         table_name, column_name = key.split(".")

@@ -107,17 +107,43 @@ class Lexicon:
         return found
 
 
-CONDITION = re.compile(r"^(\w+)\.(\w+)\s*(<=|>=|<|>)\s*(\w+)\.(\w+)$")
+_COLUMN = r"(\w+)\.(\w+)"
+_SIDE = rf"(?:sum\({_COLUMN}\)|{_COLUMN})"
+CONDITION = re.compile(rf"^{_SIDE}\s*(<=|>=|<|>)\s*{_SIDE}$")
+MIRRORED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}  # a < b is b > a
 
 
-def parse_condition(key: str) -> tuple[str, str, str, str] | None:
-    """ "projects.forecast_end > projects.planned_end" -> (projects, forecast_end, >, planned_end); None
-    when it is not one comparison of two columns of one table."""
+@dataclass(frozen=True)
+class Condition:
+    """A lexicon condition: `column` of `table` compared (`op`) with `other` of the same row; with
+    `summed`, `column` is of that child table, added up over the rows that belong to the row
+    ("sum(stock_movements.quantity) < materials.reorder_level": below reorder level)."""
+
+    table: str
+    column: str
+    op: str
+    other: str
+    summed: str = ""
+
+
+def parse_condition(key: str) -> Condition | None:
+    """ "projects.forecast_end > projects.planned_end", "sum(stock_movements.quantity) < materials.reorder_level"
+    (either side may be the sum) as a Condition; None when it is no such comparison."""
     match = CONDITION.match(key.strip()) if isinstance(key, str) else None
-    if not match or match.group(1) != match.group(4):
+    if not match:
         return None
-    table, column, op, _, other = match.groups()
-    return table, column, op, other
+    sum_table, sum_column, left_table, left_column, op, sum2_table, sum2_column, right_table, right_column = (
+        match.groups()
+    )
+    if sum_table and sum2_table:
+        return None  # two sums: no row to compare them on
+    if sum_table:  # sum(c.x) op t.b
+        return Condition(right_table, sum_column, op, right_column, sum_table) if sum_table != right_table else None
+    if sum2_table:  # t.b op sum(c.x)
+        if sum2_table == left_table:
+            return None
+        return Condition(left_table, sum2_column, MIRRORED[op], left_column, sum2_table)
+    return Condition(left_table, left_column, op, right_column) if left_table == right_table else None
 
 
 @dataclass(frozen=True)

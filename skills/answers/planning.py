@@ -240,13 +240,16 @@ def _value(state: State, element: Element, schema: Schema, used: set[str]) -> No
         _superlative_on(state, flag_measure(schema, element.table, element.column), schema, used)
         return
     if isinstance(element.value, tuple):  # a lexicon condition: "running late" is forecast_end > planned_end
-        op, other = element.value
-        words = f"{column.replace('_', ' ')} {op} {other.replace('_', ' ')}"
-        if state.negate:  # "not running late": the rows where it does not hold, no dates to compare too
-            op, words, state.negate = "not column " + op, f"not {words}", False
+        op, other, summed = element.value
+        if summed:  # "below reorder level": the child rows' total, compared with the row's column
+            words = f"total {column.replace('_', ' ')} of {summed.replace('_', ' ')} {op} {other.replace('_', ' ')}"
+            item = Filter(element.table, other, "sum " + op, (summed, column), words)
         else:
-            op = "column " + op
-        _add_filter(state, Filter(element.table, column, op, (other,), words), used)
+            words = f"{column.replace('_', ' ')} {op} {other.replace('_', ' ')}"
+            item = Filter(element.table, column, "column " + op, (other,), words)
+        if state.negate:  # "not running late": the rows where it does not hold, no dates to compare too
+            item, state.negate = replace(item, op="not " + item.op, words="not " + item.words), False
+        _add_filter(state, item, used)
         return
     if isinstance(element.value, bool):  # a yes/no column named by its word ("active", "inactive")
         op = "not true" if state.negate == element.value else "true"

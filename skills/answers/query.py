@@ -260,6 +260,9 @@ class _From:
         if item.op.startswith("average "):
             self.where.append(self._above_average(item))
             return
+        if item.op.removeprefix("not ").startswith("sum "):
+            self.where.append(self._children_total(item))
+            return
         path = self.writer.path(self.subject, item.table)
         if not fans_out(path):
             self.where.append(self.writer.condition(self.reach(item.table), item))
@@ -291,6 +294,28 @@ class _From:
         column = _ident(item.column)
         average = f"(SELECT avg({root}.{column}) {inner.text()}{inner.where_text()})"
         return f"{alias}.{column} {item.op.split()[-1]} {average}"
+
+    def _children_total(self, item: Filter) -> str:
+        """ "below reorder level": the total of a child table's column over the rows that belong to this
+        row (item.values: the child table, its column, then the conditions on which of them), compared
+        with this row's column (item.column); negated, the rows where it does not hold."""
+        alias = self.reach(item.table)
+        child, column, *scope = item.values
+        table = self.writer.table(item.table)
+        if not table.primary_key:
+            raise Unusable(f"{item.table} has no primary key")
+        path = self.writer.path(child, item.table)
+        if fans_out(path):
+            raise Unusable(f"{child} does not belong to one {item.table}")
+        root = self.writer.alias()
+        inner = _From(self.writer, child, root)
+        for condition in scope:
+            inner.add_filter(condition)
+        joins, last = _walk(self.writer, path, root)
+        correlate = [f"{last}.{_ident(c)} = {alias}.{_ident(c)}" for c in table.primary_key]
+        total = " ".join([f"SELECT coalesce(sum({root}.{_ident(column)}), 0)", inner.text(), *joins])
+        compared = f"({total} WHERE {' AND '.join(correlate + inner.where)}) {item.op.split()[-1]} {alias}.{_ident(item.column)}"
+        return f"NOT coalesce({compared}, false)" if item.op.startswith("not ") else compared
 
     def add_nested(self, nested: Nested) -> None:
         table = self.writer.table(nested.table)

@@ -18,7 +18,9 @@ def _filter_words(item: Filter) -> str:
     column = item.column.replace("_", " ")
     if item.op in ("true", "not true"):
         return f"{'not ' if item.op == 'not true' else ''}{column}"
-    if item.op in ("window", "not window") or item.op.startswith(("column ", "not column ", "average ")):
+    if item.op in ("window", "not window") or item.op.startswith(
+        ("column ", "not column ", "average ", "sum ", "not sum ")
+    ):
         return item.words.replace("_", " ")
     if item.op in ("in", "not in"):
         return f"{column} {'not ' if item.op == 'not in' else ''}one of {', '.join(map(str, item.values))}"

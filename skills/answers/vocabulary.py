@@ -39,7 +39,8 @@ class Element:
     TOTAL when its word names the column's sum ("stock": the total of the movements' quantities). A
     table's `value` is ROLE + the table whose foreign key the word is the verb of ("supplies": the
     contractors that materials.supplier_id points to), which the question then speaks of too. A value's
-    `value` is (operator, other column) for a lexicon condition ("running late": forecast_end > planned_end)."""
+    `value` is (operator, other column, summed child table or "") for a lexicon condition ("running late":
+    forecast_end > planned_end; "below reorder level": sum(stock_movements.quantity) < reorder_level)."""
 
     kind: str
     table: str
@@ -169,9 +170,10 @@ def build(schema: Schema, lexicon: Lexicon) -> Vocabulary:
             for name in names:
                 _add_name(vocabulary, table.name, column_name, name, weak)
     for key, words in lexicon.conditions.items():  # "running late": forecast_end > planned_end
-        table_name, column_name, op, other = parse_condition(key)
+        condition = parse_condition(key)
         for word in words:
-            vocabulary.add(word, Element("value", table_name, column_name, (op, other)))
+            value = (condition.op, condition.other, condition.summed)
+            vocabulary.add(word, Element("value", condition.table, condition.column, value))
     for key, words in lexicon.totals.items():  # "stock": the total of stock_movements.quantity
         table_name, _, column_name = key.partition(".")
         for word in words:

@@ -85,8 +85,10 @@ def fitted_lexicon(agent: dict, schema: Schema) -> Lexicon:
         return table is not None and (not column_name or table.column(column_name) is not None)
 
     def held_condition(key: str) -> bool:
-        table_name, first, _, second = parse_condition(key)
-        return held(f"{table_name}.{first}") and held(f"{table_name}.{second}")
+        condition = parse_condition(key)
+        return held(f"{condition.summed or condition.table}.{condition.column}") and held(
+            f"{condition.table}.{condition.other}"
+        )
 
     return Lexicon(
         {table: words for table, words in lexicon.tables.items() if held(table)},

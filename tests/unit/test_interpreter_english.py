@@ -550,3 +550,27 @@ def test_above_the_average_compares_a_column_with_its_own_average(freight, clini
         "SELECT full_name FROM doctors WHERE specialty = 'cardiology'"
         " AND rating > (SELECT avg(rating) FROM doctors WHERE specialty = 'cardiology')",
     )
+
+
+def test_a_lexicon_condition_on_a_total_of_child_rows(freight):
+    """ "below reorder level" is sum(stock_movements.quantity) < materials.reorder_level: here the same
+    shape over shipments' weights and a carrier's fleet, the conditions on the shipments scoping the sum."""
+    light = Database.__new__(Database)
+    light.connection, light.schema = freight.connection, freight.schema
+    light.lexicon = Lexicon(conditions={"carriers.fleet_size > sum(shipments.weight_kg)": ("under loaded",)})
+    by_carrier = "SELECT coalesce(sum(s.weight_kg), 0) FROM shipments s WHERE s.carrier_id = c.carrier_id"
+    same(
+        light,
+        "Which carriers are under loaded?",
+        f"SELECT company_name FROM carriers c WHERE ({by_carrier}) < c.fleet_size",
+    )
+    same(
+        light,
+        "Which carriers are under loaded with lost shipments?",
+        f"SELECT company_name FROM carriers c WHERE ({by_carrier} AND s.state = 'lost') < c.fleet_size",
+    )
+    same(
+        light,
+        "How many carriers are not under loaded?",
+        f"SELECT count(*) FROM carriers c WHERE NOT coalesce(({by_carrier}) < c.fleet_size, false)",
+    )

@@ -121,6 +121,11 @@ SCHEMA = Schema(
             "conditions.orders.id > orders.status",
             "two numbers or two dates",
         ),
+        (
+            {"conditions": {"sum(clients.id) > orders.id": ["odd"]}},
+            "conditions.sum(clients.id) > orders.id",
+            "no foreign key",
+        ),
     ],
 )
 def test_a_lexicon_naming_what_the_schema_does_not_hold_is_refused_by_name(document, field, words):
