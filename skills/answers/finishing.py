@@ -37,6 +37,7 @@ class State:
     superlative: tuple[int, int] | None = None
     last_column: Element | None = None  # a column that a following number or date may compare
     dated: bool = False  # the superlative is one of time ("latest"): it orders by a date
+    counting: bool = False  # the superlative is "most"/"fewest": of a table's rows, it counts them
     either: bool = False  # "or" seen: the next value joins the previous filter
     versus: tuple[str, str] | None = None  # (operator, words): "over" waiting for the column it compares with
     average: bool = False  # "above the average": the column that follows is compared with its own average

@@ -25,11 +25,21 @@ from skills.answers.words import EVERY_WORDS, UNITS, stem
 __all__ = ["plan"]
 
 
-def _subject(meanings: list[Meaning], modifiers: set[int]) -> str:
+def _subject(meanings: list[Meaning], modifiers: set[int], asked_which: bool = False) -> str:
     """The table the answer is about: the first one named (not one before another that it only
     qualifies, "doctor appointments"), unless it is what a count is grouped
-    by ("total fee per doctor" is about the fees); else the first named row's, column's or value's."""
+    by ("total fee per doctor" is about the fees); else the first named row's, column's or value's.
+    "Which supplier has the most RFQs": a kind of row asked for first, with no table after it, is the subject."""
     grouped = {i + 1 for i, m in enumerate(meanings) if m.kind == "group"}
+    first = meanings[0] if meanings else None
+    if (
+        asked_which
+        and first.element
+        and first.element.kind == "value"
+        and not isinstance(first.element.value, (bool, tuple))
+        and not (len(meanings) > 1 and _table(meanings[1]))
+    ):
+        return first.element.table  # "which supplier has the most RFQs": the rows of that kind are asked for
     for kind in ("table", "name", "column", "value", "adjective"):
         for index, meaning in enumerate(meanings):
             if (
@@ -60,7 +70,7 @@ def plan(
     meanings: list[Meaning], schema: Schema, yes_no: bool, tokens: list[str], today: datetime.date
 ) -> tuple[Plan, str, int]:
     modifiers = _modifiers(meanings, tokens)
-    subject = _subject(meanings, modifiers)
+    subject = _subject(meanings, modifiers, tokens[0] in ("which", "what"))
     mentioned = {m.element.table for m in meanings if m.element and m.element.kind in ("table", "name")}
     mentioned |= {  # "which suppliers supply ONTs": the verb speaks of the materials too
         m.element.value.removeprefix(ROLE)
@@ -99,6 +109,8 @@ def plan(
             and element.table not in mentioned
         ):
             cost += 1  # a column or value of a table the question names is the likelier meaning
+        if _and_of_one_field(meanings, index, tokens):
+            state.either = True  # "in the Western Cape and KZN": a row holds one, so either
         if meaning.kind == "element":
             cost += _element(state, meaning, following, schema, used_tables, tokens)
         else:
@@ -110,12 +122,39 @@ def plan(
     for item in plan.filters:
         if item.table not in mentioned and any(map(fans_out, shortest_paths(schema, plan.subject, item.table))):
             raise Unread(f"'{item.words}' is not about {plan.subject.replace('_', ' ')} themselves")
+        if item.op.removeprefix("not ").startswith(("column ", "sum ")) and item.table not in mentioned | {
+            plan.subject
+        }:
+            # "trench sites running late": a lexicon condition is said of its own rows (the projects)
+            raise Unread(
+                f"'{item.words}' is said of {item.table.replace('_', ' ')}, not of {plan.subject.replace('_', ' ')}"
+            )
         if _only_the_doers(item, plan, mentioned):
             raise Unread(f"'{item.words}' says where the {item.table.replace('_', ' ')} are, not the {plan.subject}")
     for meaning in meanings:
         if meaning.element and meaning.element.kind == "table" and meaning.element.table not in used_tables:
             raise Unread(f"'{meaning.words}' is not tied to the rest of the question")
     return plan, shape_of(plan), cost
+
+
+def _and_of_one_field(meanings: list[Meaning], index: int, tokens: list[str]) -> bool:
+    """Whether this stored value follows another of the same field with "and" between ("splicing
+    subcontractors in the Western Cape and KZN"): a row holds one value, so the rows of either are asked."""
+    if index == 0:
+        return False
+    before, this = meanings[index - 1].element, meanings[index].element
+    if not (before and this and before.kind == this.kind == "value") or (before.table, before.column) != (
+        this.table,
+        this.column,
+    ):
+        return False
+    if isinstance(this.value, (bool, tuple)) or before.value == this.value:
+        return False
+    text = f" {' '.join(tokens)} "
+    return any(
+        f" {meanings[index - 1].words} {joint} {meanings[index].words} " in text
+        for joint in ("and", "and the", ", and")
+    )
 
 
 def _only_the_doers(item: Filter, plan: Plan, mentioned: set[str]) -> bool:
@@ -184,6 +223,9 @@ def _element(
             # "which province has the most projects": the projects are counted per province
             plan.group = _grouping_column(plan, schema)
             plan.attributes.remove(plan.group)
+        elif state.superlative and state.counting and meaning.words.endswith("s"):
+            # "who has been awarded the most RFQs": counted per someone the question does not name
+            raise Unread(f"'most {meaning.words}' counts them per something not named")
         elif state.superlative:
             measure = (_date_column if state.dated else _measure_column)(schema, element.table, meaning.words)
             _superlative_on(state, measure, schema, used)
@@ -294,6 +336,12 @@ def _column(
         )
     ):
         return 0  # "B-BBEE level 1": two words of one column, read once (the second takes what follows)
+    if element.value == TOTAL and following and following.element and following.element.table == element.table:
+        if (
+            following.element.kind in ("value", "table")
+            and f" {meaning.words} {following.words} " in f" {' '.join(tokens)} "
+        ):
+            return 0  # "how many stock issues": the word says which rows ("stock" movements), not their total
     if element.value == TOTAL and state.agg in (None, "sum"):
         if tokens[0] in ("what", "which") and tokens[1:2] in (["do"], ["does"], ["did"], ["have"]):
             # "what do we have in stock at Polokwane Yard": asks which things, not their total
@@ -390,6 +438,8 @@ def _versus(state: State, other: Element, schema: Schema, used: set[str]) -> Non
 
 
 FLIPPED = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}  # "not over budget": spend <= budget
+
+COUNTING_SUPERLATIVES = frozenset({"most", "fewest", "least"})  # of a table's rows: how many, not how big
 
 PLANNED_WORDS = frozenset(stem(word) for word in ("scheduled", "planned", "expected", "due", "forecast", "target"))
 
@@ -529,6 +579,7 @@ def _grammar(state: State, meaning: Meaning, schema: Schema, tokens: list[str]) 
         state.agg = meaning.value
     elif meaning.kind == "super":
         state.superlative, state.dated = meaning.value, meaning.dated
+        state.counting = meaning.words in COUNTING_SUPERLATIVES
     elif meaning.kind == "not":
         state.negate = True
     elif meaning.kind == "group":

@@ -106,7 +106,7 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
         if word:
             items.append([word])
         elif tokens[i] not in FILLER and stem(tokens[i]) not in FILLER:
-            near = _misspelt(tokens[i], vocab)
+            near = _adverb(tokens[i], vocab) or _misspelt(tokens[i], vocab)
             if near:
                 items.append(near)
             else:
@@ -157,7 +157,15 @@ def _no_op_at(tokens: list[str], i: int) -> int:
     return 0
 
 
+ADVERB_MIN_LETTERS = 7  # "actually", "currently": shorter -ly words ("only", "early") are no adverbs of a field
 MISSPELT_MIN_LETTERS = 7  # shorter words are too close to other words to be corrected safely
+
+
+def _adverb(token: str, vocab: Vocabulary) -> list[Meaning]:
+    """ "When did it actually finish?": an adverb in -ly of a word the schema holds ("actual") means that word."""
+    if not token.endswith("ly") or len(token) < ADVERB_MIN_LETTERS or not token.isalpha():
+        return []
+    return [Meaning("element", token[:-2], e, weak=e.partial) for e in vocab.lookup((stem(token[:-2]),))]
 
 
 def _misspelt(token: str, vocab: Vocabulary) -> list[Meaning]:

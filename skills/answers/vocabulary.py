@@ -71,8 +71,8 @@ class Vocabulary:
     def add(self, text_or_tokens: str | tuple[str, ...], element: Element) -> None:
         tokens = tuple(tokenize(text_or_tokens)) if isinstance(text_or_tokens, str) else text_or_tokens
         key = stems(tokens)
-        if not key or all(token in FILLER for token in tokens) and element.kind != "value":
-            return
+        if not key or all(token in FILLER for token in tokens) and element.kind != "value" and not element.partial:
+            return  # a column named by grammar words ("total") answers to them only weakly (_add_column)
         if element not in self.phrases[key]:
             self.phrases[key].append(element)
             self.longest = max(self.longest, len(key))
@@ -202,6 +202,8 @@ def _add_column(vocabulary, table, column, lexicon, table_words, weak) -> None:
             if len(phrase) == 1:  # "inactive", "unpaid", "non-delayed": the flag's opposite
                 for prefix in ("in", "un", "non"):
                     vocabulary.add((prefix + phrase[0],), Element("value", table.name, column.name, False))
+        elif all(part in FILLER for part in phrase):  # "total", "number": grammar first, the column if it fits
+            weak.append((" ".join(phrase), Element("column", table.name, column.name, partial=True)))
         else:
             vocabulary.add(phrase, Element("column", table.name, column.name))
     for word in words:

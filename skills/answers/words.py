@@ -39,7 +39,7 @@ FILLER = frozenset(
     right ever so far yet exist exists existing about there's can could would will should may might just
     also here kindly let know want need like looking look up across overall altogether entire whole
     our's one ones thing things records entry entries row rows data details detail info information as
-    by per each such some there been whether how many much number count total
+    by per each such some there been whether how many much number count total single
     """.split()  # noqa: SIM905 - a list of words reads better as words
 )
 # everyday words for a part of a column's name: "planned_end" is also the "planned finish"
@@ -69,7 +69,7 @@ NO_OP_PHRASES = (
 COMPANY_SUFFIXES = frozenset({"co", "ltd", "pty", "inc", "cc", "llc", "plc", "gmbh", "corp"})
 QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "how"})
 YES_NO_STARTS = frozenset({"is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "can", "any"})
-NEGATIONS = frozenset({"not", "no", "non", "without", "except", "excluding", "never", "none"})
+NEGATIONS = frozenset({"not", "no", "non", "without", "except", "excluding", "never", "none", "outside"})
 CHANGE_VERBS = frozenset(
     """
     delete drop update set cancel mark add insert remove create truncate alter rename change modify edit

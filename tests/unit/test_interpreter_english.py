@@ -574,3 +574,65 @@ def test_a_lexicon_condition_on_a_total_of_child_rows(freight):
         "How many carriers are not under loaded?",
         f"SELECT count(*) FROM carriers c WHERE NOT coalesce(({by_carrier}) < c.fleet_size, false)",
     )
+
+
+def test_the_most_of_a_tables_rows_counts_them_per_a_kind_asked_for(clinic):
+    # "which <kind of row>" with no table after it: those rows are the subject, the others counted
+    same(
+        clinic,
+        "Which cardiology doctor has the most appointments?",
+        "SELECT d.full_name, count(*) FROM doctors d JOIN appointments a ON a.doctor_id = d.id"
+        " WHERE d.specialty = 'cardiology' GROUP BY d.full_name ORDER BY 2 DESC FETCH FIRST 1 ROWS WITH TIES",
+    )
+    # nothing named to count them per: not the biggest one
+    refusal = clinic.read("Who has had the most appointments?")
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required", refusal
+
+
+def test_everyday_words_outside_and_of_one_field_and_adverbs(freight, clinic):
+    same(
+        freight, "How many carriers are outside Botswana?", "SELECT count(*) FROM carriers WHERE country <> 'Botswana'"
+    )
+    same(
+        freight,
+        "List the carriers in Namibia and Botswana",
+        "SELECT company_name FROM carriers WHERE country IN ('Namibia', 'Botswana')",
+    )
+    finished = Schema(
+        (
+            Table(
+                "projects",
+                (
+                    Column("id", "integer", False),
+                    Column("name", "text", False, is_name=True),
+                    Column("planned_end", "date"),
+                    Column("actual_end", "date"),
+                ),
+                ("id",),
+                names={"name": ("Lawley Phase 1",)},
+            ),
+        )
+    )
+    reading = interpret("When did Lawley Phase 1 actually end?", finished, Lexicon(), today=TODAY)
+    assert isinstance(reading, Reading) and '"actual_end"' in reading.sql and "planned_end" not in reading.sql, reading
+
+
+def test_a_lexicon_total_before_its_own_rows_only_says_which_rows(freight):
+    tonnage = Database.__new__(Database)
+    tonnage.connection, tonnage.schema = freight.connection, freight.schema
+    tonnage.lexicon = Lexicon(totals={"shipments.weight_kg": ("freight",)})
+    same(tonnage, "How many freight shipments are lost?", "SELECT count(*) FROM shipments WHERE state = 'lost'")
+
+
+def test_a_lexicon_condition_is_said_of_its_own_rows(freight):
+    late = Database.__new__(Database)
+    late.connection, late.schema = freight.connection, freight.schema
+    late.lexicon = Lexicon(conditions={"carriers.fleet_size > carriers.rating": ("well equipped",)})
+    refusal = late.read("How many shipments are well equipped?")  # the carriers', not the shipments'
+    assert isinstance(refusal, Refusal), refusal
+    same(
+        late,
+        "How many shipments of well equipped carriers are lost?",
+        "SELECT count(*) FROM shipments s JOIN carriers c USING (carrier_id) WHERE c.fleet_size > c.rating"
+        " AND s.state = 'lost'",
+    )
