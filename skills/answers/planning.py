@@ -336,12 +336,10 @@ def _column(
         )
     ):
         return 0  # "B-BBEE level 1": two words of one column, read once (the second takes what follows)
-    if element.value == TOTAL and following and following.element and following.element.table == element.table:
-        if (
-            following.element.kind in ("value", "table")
-            and f" {meaning.words} {following.words} " in f" {' '.join(tokens)} "
-        ):
-            return 0  # "how many stock issues": the word says which rows ("stock" movements), not their total
+    adjacent = following and f" {meaning.words} {following.words} " in f" {' '.join(tokens)} "
+    said_of = following.element if adjacent else None
+    if element.value == TOTAL and said_of and said_of.table == element.table and said_of.kind in ("value", "table"):
+        return 0  # "how many stock issues": the word says which rows ("stock" movements), not their total
     if element.value == TOTAL and state.agg in (None, "sum"):
         if tokens[0] in ("what", "which") and tokens[1:2] in (["do"], ["does"], ["did"], ["have"]):
             # "what do we have in stock at Polokwane Yard": asks which things, not their total
