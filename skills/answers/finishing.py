@@ -148,7 +148,7 @@ def _condition_measure(plan: Plan) -> None:
     if not plan.aggregate or plan.aggregate[0] != "sum" or plan.group or plan.related:
         return
     for item in plan.filters:
-        if item.op.removeprefix("not ").startswith("sum ") and tuple(item.values[:2]) == plan.aggregate[1:]:
+        if item.children_total and tuple(item.values[:2]) == plan.aggregate[1:]:
             plan.subject, plan.aggregate = item.table, None
             return
 
@@ -156,9 +156,7 @@ def _condition_measure(plan: Plan) -> None:
 def _scope_children_totals(plan: Plan) -> None:
     """ "What's below reorder level at Durban DC?": the conditions on the rows a lexicon condition adds
     up (the movements at Durban DC) say which of them it adds up."""
-    for index, item in enumerate(plan.filters):
-        if not item.op.removeprefix("not ").startswith("sum "):
-            continue
+    for item in [f for f in plan.filters if f.children_total]:
         scope = tuple(f for f in plan.filters if f.table == item.values[0])
         plan.filters = [f for f in plan.filters if f not in scope]
         plan.filters[plan.filters.index(item)] = replace(item, values=(*item.values, *scope))

@@ -28,6 +28,11 @@ class Filter:
     values: tuple = ()
     words: str = ""
 
+    @property
+    def children_total(self) -> bool:
+        """A lexicon condition on the total of child rows ("sum <"; negated, "not sum <")."""
+        return self.op.removeprefix("not ").startswith("sum ")
+
 
 @dataclass(frozen=True)
 class Nested:
@@ -260,7 +265,7 @@ class _From:
         if item.op.startswith("average "):
             self.where.append(self._above_average(item))
             return
-        if item.op.removeprefix("not ").startswith("sum "):
+        if item.children_total:
             self.where.append(self._children_total(item))
             return
         path = self.writer.path(self.subject, item.table)
