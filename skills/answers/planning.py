@@ -134,7 +134,23 @@ def plan(
     for meaning in meanings:
         if meaning.element and meaning.element.kind == "table" and meaning.element.table not in used_tables:
             raise Unread(f"'{meaning.words}' is not tied to the rest of the question")
+        if _doer_of_a_table(meaning, named):
+            raise Unread(f"'{meaning.words}': who has that specialty, or who did those {meaning.words[:-2]}s")
     return plan, shape_of(plan), cost
+
+
+def _doer_of_a_table(meaning: Meaning, named: list[str]) -> bool:
+    """ "Which installer has the most failed installations": the doer of a stored value ("installer",
+    the rows whose specialty is installation) beside a table of what is done ("installations") has a
+    second reading, whoever did those rows, and the two differ."""
+    element = meaning.element
+    if not element or element.kind != "value" or not isinstance(element.value, str):
+        return False
+    said = stem(meaning.words.split()[-1])
+    if not said.endswith("er") or stem(element.value.split("_")[-1].lower()) == said:
+        return False
+    done = said[:-2]
+    return len(done) >= 4 and any(stem(table).startswith(done) for table in named)
 
 
 def _and_of_one_field(meanings: list[Meaning], index: int, tokens: list[str]) -> bool:

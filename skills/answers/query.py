@@ -355,6 +355,10 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
     labels = [f"t0.{_ident(c)}" for c in _label_columns(subject)]
     select: list[str] = []
     if plan.related:  # its parameters come first, as the SELECT list does
+        asked_fields = [
+            f"{source.reach(t)}.{_ident(c)}" for t, c in plan.attributes
+        ]  # "the PM of the project with ..."
+        labels += [text for text in asked_fields if text not in labels]
         select = [*labels, _related(writer, plan) + " AS " + _ident(_related_name(plan))]
     asked: list[str] = []  # a yes/no about one row: what is asked of it, as conditions in the SELECT list
     for item in sorted(_with_averages(plan.filters), key=lambda item: item in plan.pins):  # parameters as written

@@ -54,7 +54,8 @@ def describe(plan: Plan, shape: str) -> str:
         counted = f"{table.replace('_', ' ')}" + (f" where {inner}" if inner else "")
         measure = {"count": "number of", "sum": "total", "avg": "average", "min": "minimum", "max": "maximum"}[func]
         of = f" {plan.related[2].replace('_', ' ')} of" if plan.related[2] else ""
-        head = f"{subject}{where}, with their {measure}{of} {counted}"
+        fields = ", ".join(c.replace("_", " ") for _, c in plan.attributes) + " of " if plan.attributes else ""
+        head = f"{fields}{subject}{where}, with their {measure}{of} {counted}"
         if plan.order_related:
             head += f", the {'most' if plan.order_related > 0 else 'fewest'}" + (
                 f" {plan.limit}" if plan.limit and plan.limit > 1 else ""

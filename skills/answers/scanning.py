@@ -105,7 +105,7 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
         word = _grammar_word(tokens[i])
         if word:
             items.append([word])
-        elif tokens[i] not in FILLER and stem(tokens[i]) not in FILLER:
+        elif tokens[i] not in FILLER and stem(tokens[i]) not in FILLER and not _done_as_verb(tokens, i):
             near = _adverb(tokens[i], vocab) or _misspelt(tokens[i], vocab)
             if near:
                 items.append(near)
@@ -143,6 +143,12 @@ def _whole_columns(first: list[Meaning], second: list[Meaning], vocab: Vocabular
         if parts == said:
             whole.append(Meaning("element", f"{before[key].words} {after[key].words}", before[key].element))
     return whole
+
+
+def _done_as_verb(tokens: list[str], i: int) -> bool:
+    """ "Which contractor has done the most installations": "done" right after "has" only makes the
+    tense. Elsewhere ("how many sites are done") it says a state that the data must hold."""
+    return tokens[i] == "done" and i > 0 and tokens[i - 1] in ("has", "have", "had")
 
 
 def _no_op_at(tokens: list[str], i: int) -> int:

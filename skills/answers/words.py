@@ -32,7 +32,7 @@ _CONTRACTIONS = {
 # words that carry no content of their own: they are accounted for by the grammar, not the data
 FILLER = frozenset(
     """
-    a an the of in on at for to with from and is are was were be been being am do does did done doing
+    a an the of in on at for to with from and is are was were be been being am do does did doing
     got has have had there that this these those which who whom whose what where when me my our we us i
     you your it its they them their show list give tell find get fetch display see pull bring use used
     using went gone because worth valued based located situated all any every please currently still now
@@ -257,7 +257,7 @@ def stem(word: str) -> str:
         w = w[:-2]
     elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
-    if w.endswith("ing") and len(w) > 5:
+    if w.endswith("ing") and len(w) > 5 and not _short_verb(w[:-3]):
         w = w[:-3]
     elif w.endswith("ed") and len(w) > 4:
         w = w[:-2]
@@ -268,6 +268,12 @@ def stem(word: str) -> str:
     if w.endswith("y") and len(w) > 3:
         w = w[:-1] + "i"
     return w
+
+
+def _short_verb(base: str) -> bool:
+    """ "running", "setting": the -ing of a three-letter verb is often a sense of its own ("projects
+    still running" are active; "the projects Kagiso runs" are his), so it is kept whole."""
+    return len(base) == 4 and base[-1] == base[-2]
 
 
 def stems(tokens: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -420,7 +426,9 @@ def read_dates(tokens: list[str], i: int, today: datetime.date) -> Window | None
         point = _point(tokens, i + 1, today)
         if point:
             start = point[0] if token == "since" else point[1]
-            return Window(start, None, f"{token} {point[2]}", point[3] + 1)
+            # "since January" runs up to today: what happened since then, not what is planned after it
+            end = today + datetime.timedelta(days=1) if token == "since" and start <= today else None
+            return Window(start, end, f"{token} {point[2]}", point[3] + 1)
         return None
     if token == "between" and i + 3 < len(tokens) and tokens[i + 2] == "and":
         first, second = _point(tokens, i + 1, today), _point(tokens, i + 3, today)

@@ -9,7 +9,7 @@ import pytest
 from skills.answers.interpreter import interpret
 from skills.answers.model import Column, ForeignKey, Lexicon, Reading, Refusal, Schema, Table
 from skills.answers.scanning import change_request
-from skills.answers.words import tokenize
+from skills.answers.words import stem, tokenize
 from tests.fixtures.answer_databases import CLINIC_LEXICON, TODAY, Database
 
 
@@ -636,3 +636,66 @@ def test_a_lexicon_condition_is_said_of_its_own_rows(freight):
         "SELECT count(*) FROM shipments s JOIN carriers c USING (carrier_id) WHERE c.fleet_size > c.rating"
         " AND s.state = 'lost'",
     )
+
+
+def test_since_runs_up_to_today(freight):
+    # shipments are dated past today too (planned ones): "since January" is what was shipped from then to now
+    same(
+        freight,
+        "How many shipments were shipped since January?",
+        f"SELECT count(*) FROM shipments WHERE shipped_on >= '2026-01-01' AND shipped_on <= '{TODAY}'",
+    )
+
+
+def test_a_field_of_the_row_with_the_most_related_rows_is_shown(clinic):
+    reading = same(
+        clinic,
+        "What is the city of the doctor with the most appointments?",
+        "SELECT d.full_name, d.city, count(*) FROM doctors d JOIN appointments a ON a.doctor_id = d.id"
+        " GROUP BY d.full_name, d.city ORDER BY 3 DESC FETCH FIRST 1 ROWS WITH TIES",
+    )
+    assert reading.interpretation.startswith("city of doctors"), reading
+
+
+def test_done_is_a_state_except_after_has(clinic):
+    refusal = clinic.read("How many appointments are done?")  # no column or value says what "done" is here
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required" and "done" in refusal.words, refusal
+    same(
+        clinic,
+        "Which doctor has done the most appointments?",
+        "SELECT d.full_name, count(*) FROM doctors d JOIN appointments a ON a.doctor_id = d.id"
+        " GROUP BY d.full_name ORDER BY 2 DESC FETCH FIRST 1 ROWS WITH TIES",
+    )
+
+
+def test_a_doer_beside_the_table_of_what_is_done_is_not_guessed():
+    crews = Schema(
+        (
+            Table(
+                "crews",
+                (
+                    Column("id", "integer", False),
+                    Column("name", "text", False, is_name=True),
+                    Column("specialty", "text", False, values=("installation", "inspection")),
+                ),
+                ("id",),
+                names={"name": ("Alpha Crew", "Bravo Crew")},
+            ),
+            Table(
+                "installations",
+                (Column("id", "integer", False), Column("crew_id", "integer", False), Column("status", "text")),
+                ("id",),
+                foreign_keys=(ForeignKey(("crew_id",), "crews", ("id",)),),
+            ),
+        )
+    )
+    # "installer": the crews whose specialty is installation, or whoever did those installations
+    refusal = interpret("Which installer has the most installations?", crews, Lexicon(), today=TODAY)
+    assert isinstance(refusal, Refusal) and refusal.code == "model_required", refusal
+    reading = interpret("How many installers are there?", crews, Lexicon(), today=TODAY)
+    assert isinstance(reading, Reading) and reading.params == ("installation",), reading
+
+
+def test_the_ing_of_a_three_letter_verb_keeps_its_own_sense():
+    assert stem("running") != stem("runs") == stem("run")
+    assert stem("planning") == stem("planned") == stem("plan")
