@@ -129,14 +129,28 @@ def plan(
             raise Unread(
                 f"'{item.words}' is said of {item.table.replace('_', ' ')}, not of {plan.subject.replace('_', ' ')}"
             )
+        if any(_leaves_out(item, element) for element in plan.included):
+            raise Unread(f"'{item.words}' leaves out what the question says is included")
         if _only_the_doers(item, plan, mentioned):
             raise Unread(f"'{item.words}' says where the {item.table.replace('_', ' ')} are, not the {plan.subject}")
+    for element in plan.included:
+        if element.table != plan.subject and all(item.table != element.table for item in plan.filters):
+            raise Unread(f"'{element.value}' is said of {element.table.replace('_', ' ')}, not asked about")
     for meaning in meanings:
         if meaning.element and meaning.element.kind == "table" and meaning.element.table not in used_tables:
             raise Unread(f"'{meaning.words}' is not tied to the rest of the question")
         if _doer_of_a_table(meaning, named):
             raise Unread(f"'{meaning.words}': who has that specialty, or who did those {meaning.words[:-2]}s")
     return plan, shape_of(plan), cost
+
+
+def _leaves_out(item: Filter, included: Element) -> bool:
+    """Whether a filter leaves out the rows holding a value the question says are included."""
+    if (item.table, item.column) != (included.table, included.column):
+        return False
+    if item.op in ("=", "in"):
+        return included.value not in item.values
+    return item.op in ("<>", "not in") and included.value in item.values
 
 
 def _doer_of_a_table(meaning: Meaning, named: list[str]) -> bool:
@@ -594,6 +608,8 @@ def _grammar(state: State, meaning: Meaning, schema: Schema, tokens: list[str]) 
     elif meaning.kind == "super":
         state.superlative, state.dated = meaning.value, meaning.dated
         state.counting = meaning.words in COUNTING_SUPERLATIVES
+    elif meaning.kind == "include":
+        plan.included.append(meaning.element)
     elif meaning.kind == "not":
         state.negate = True
     elif meaning.kind == "group":

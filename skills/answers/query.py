@@ -69,6 +69,7 @@ class Plan:
     guesses: list[str] = field(
         default_factory=list
     )  # names taken from some of their words ("'Karoo' for Karoo Haulage")
+    included: list = field(default_factory=list)  # Elements: values the rows may hold ("drafts included")
 
 
 class Forks(Exception):
@@ -369,6 +370,7 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
             del source.where[held:]
     if plan.aggregate and plan.aggregate[0] == "sum" and not plan.every:
         said = {(f.table, f.column) for f in plan.filters} | ({plan.group} if plan.group else set())
+        said |= {(e.table, e.column) for e in plan.included}  # "cancelled ones included": every row
         _void_rows(writer, source, plan.aggregate[1], said)
     for nested in plan.nested:
         source.add_nested(nested)

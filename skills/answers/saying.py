@@ -48,6 +48,8 @@ def describe(plan: Plan, shape: str) -> str:
         for n in plan.nested
     ]
     where = f" where {' and '.join(conditions)}" if conditions else ""
+    if plan.included:
+        where += f" ({', '.join(str(e.value).replace('_', ' ') for e in plan.included)} included)"
     if plan.related:
         func, table, _ = plan.related
         inner = " and ".join(_filter_words(f) for f in plan.related_filters)

@@ -83,11 +83,22 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
     unknown: list[str] = []
     tokens = _split_unknown_hyphens(tokens, vocab)
     i = 0
+    including = None  # after "including": where the item stands whose stored values the rows may hold
     while i < len(tokens):
         quiet = _no_op_at(tokens, i)
         if quiet:
             i += quiet
             continue
+        if tokens[i] == "included" and _include_before(items):
+            i += 1
+            continue
+        if tokens[i] == "including" or tuple(tokens[i : i + 3]) == ("counting", "the", "ones"):
+            including = len(items)
+            i += 1 if tokens[i] == "including" else 3
+            continue
+        if including is not None and len(items) > including:
+            _include_before(items, including)
+            including = None
         found = _grammar_at(tokens, i, today)
         phrase, length = _phrase_at(tokens, i, vocab)
         if found and (not phrase or found[1] >= length):
@@ -112,6 +123,8 @@ def scan(tokens: list[str], vocab: Vocabulary, today: datetime.date) -> tuple[li
             else:
                 unknown.append(tokens[i])
         i += 1
+    if including is not None and len(items) > including:
+        _include_before(items, including)
     return _join_split_columns(_drop_bare_grammar(items), vocab), unknown
 
 
@@ -143,6 +156,29 @@ def _whole_columns(first: list[Meaning], second: list[Meaning], vocab: Vocabular
         if parts == said:
             whole.append(Meaning("element", f"{before[key].words} {after[key].words}", before[key].element))
     return whole
+
+
+def _include_before(items: list[list[Meaning]], start: int = 0) -> bool:
+    """ "POs raised this month, drafts included", "subbies and suppliers included": the stored values
+    just before say which rows are not left out, rather than the only ones asked for. The run of
+    items (from `start` on) that are values of one column becomes "include" meanings; False when
+    there is none."""
+    run = 0
+    column = None
+    for item in reversed(items[start:]):
+        values = {(m.element.table, m.element.column) for m in item if m.element and m.element.kind == "value"}
+        if len(values) != 1 or any(not m.element or m.element.kind != "value" for m in item):
+            break
+        if column is None:
+            column = values.pop()
+        elif values.pop() != column:
+            break
+        run += 1
+    if not run:
+        return False
+    for at in range(len(items) - run, len(items)):
+        items[at] = [Meaning("include", m.words, m.element) for m in items[at]]
+    return True
 
 
 def _done_as_verb(tokens: list[str], i: int) -> bool:

@@ -34,7 +34,7 @@ FILLER = frozenset(
     """
     a an the of in on at for to with from and is are was were be been being am do does did doing
     got has have had there that this these those which who whom whose what where when me my our we us i
-    you your it its they them their show list give tell find get fetch display see pull bring use used
+    you your it its they them their show list give tell find get fetch display see pull bring use used already
     using went gone because worth valued based located situated all any every please currently still now
     right ever so far yet exist exists existing about there's can could would will should may might just
     also here kindly let know want need like looking look up across overall altogether entire whole
@@ -232,7 +232,7 @@ def tokenize(text: str) -> list[str]:
     """Lower-case tokens, contractions opened, a possessive 's dropped ("PO's" -> "po")."""
     tokens: list[str] = []
     for token in _TOKEN.findall(text.lower().replace("\u2019", "'").replace("\u2018", "'")):
-        token = token.strip("'.-/&")
+        token = token.strip("'.-/&,")  # a comma ends a clause ("in 2025, counting ..."); inside, a number's
         if not token:
             continue
         if token in _CONTRACTIONS:

@@ -699,3 +699,24 @@ def test_a_doer_beside_the_table_of_what_is_done_is_not_guessed():
 def test_the_ing_of_a_three_letter_verb_keeps_its_own_sense():
     assert stem("running") != stem("runs") == stem("run")
     assert stem("planning") == stem("planned") == stem("plan")
+
+
+def test_values_said_to_be_included_leave_no_row_out(clinic):
+    # without it, a total of rows that may be cancelled is two readings; "cancelled ones included" is one
+    refusal = clinic.read("What is the total fee of the appointments?")
+    assert isinstance(refusal, Refusal) and refusal.code == "ambiguous", refusal
+    reading = same(
+        clinic,
+        "What is the total fee of the appointments, cancelled ones included?",
+        "SELECT sum(fee) FROM appointments",
+    )
+    assert "cancelled included" in reading.interpretation, reading
+    same(clinic, "How many appointments are there, including missed ones?", "SELECT count(*) FROM appointments")
+    same(
+        clinic,
+        "How many appointments were booked in 2025, counting the ones cancelled?",
+        "SELECT count(*) FROM appointments WHERE scheduled_for >= '2025-01-01' AND scheduled_for < '2026-01-01'",
+    )
+    # asked only of some values, another one cannot be included too
+    refusal = clinic.read("How many attended appointments are there, missed ones included?")
+    assert isinstance(refusal, Refusal), refusal
