@@ -56,7 +56,8 @@ def whole_plan(state: State, meanings: list[Meaning], schema: Schema, used: set[
     ):
         _only_values(state.plan)  # "which warehouses do we have", "which cities do we have projects in"
     _condition_measure(state.plan)
-    _total_of_children(state.plan, meanings, schema, tokens)
+    if not state.superlative:  # "the project with the biggest BOQ value" orders projects by their totals
+        _total_of_children(state.plan, meanings, schema, tokens)
     _scope_children_totals(state.plan)
     _complete(state, schema, used)
     _how_big(state.plan, tokens)
@@ -105,6 +106,10 @@ def _complete(state: State, schema: Schema, used: set[str]) -> None:
         flag = _last_flag(plan, schema)
         if plan.group and not plan.order:
             plan.order, plan.limit = (plan.subject, "", state.superlative[0]), state.superlative[1]
+        elif _total_of_each(plan, schema):
+            # "which project has the biggest BOQ value": its rows ordered by what their child rows add up to
+            plan.related, plan.aggregate, plan.count = plan.aggregate, None, False
+            plan.order_related, plan.limit = state.superlative
         elif flag and not plan.order and not plan.related:
             # "which site has been delayed the longest": ordered by the flag's measure, not filtered by it
             plan.filters.remove(flag[0])
@@ -140,6 +145,16 @@ def _complete(state: State, schema: Schema, used: set[str]) -> None:
         raise Unread("a total and a superlative at once")
     if plan.count and plan.attributes and not plan.distinct:
         raise Unread("a count beside a field")
+
+
+def _total_of_each(plan: Plan, schema: Schema) -> bool:
+    """Whether the plan's total is of a table one-to-many from the subject (a total per subject row)."""
+    if not plan.aggregate or plan.aggregate[0] != "sum" or plan.related or plan.group or plan.order:
+        return False
+    if plan.aggregate[1] == plan.subject:
+        return False
+    paths = shortest_paths(schema, plan.subject, plan.aggregate[1])
+    return bool(paths) and all(map(fans_out, paths))
 
 
 def _condition_measure(plan: Plan) -> None:

@@ -59,7 +59,8 @@ def describe(plan: Plan, shape: str) -> str:
         fields = ", ".join(c.replace("_", " ") for _, c in plan.attributes) + " of " if plan.attributes else ""
         head = f"{fields}{subject}{where}, with their {measure}{of} {counted}"
         if plan.order_related:
-            head += f", the {'most' if plan.order_related > 0 else 'fewest'}" + (
+            most, fewest = ("most", "fewest") if func == "count" else ("highest", "lowest")
+            head += f", the {most if plan.order_related > 0 else fewest}" + (
                 f" {plan.limit}" if plan.limit and plan.limit > 1 else ""
             )
         return head

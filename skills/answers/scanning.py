@@ -188,7 +188,12 @@ def _done_as_verb(tokens: list[str], i: int) -> bool:
 
 
 def _no_op_at(tokens: list[str], i: int) -> int:
-    """How many tokens at i say only "now" or "all of it" ("at the moment", "in total", "in rand")."""
+    """How many tokens at i say only "now" or "all of it" ("at the moment", "in total", "in rand"),
+    or only frame a grouping that "by" says ("break the sites down by type", "a breakdown by")."""
+    if tokens[i] in ("break", "breakdown") and "by" in tokens[i + 1 :]:
+        return 1
+    if tokens[i] == "down" and "break" in tokens[:i] and tokens[i + 1 : i + 2] == ["by"]:
+        return 1
     for phrase in NO_OP_PHRASES:
         if tuple(tokens[i : i + len(phrase)]) == phrase:
             return len(phrase)
@@ -359,9 +364,20 @@ def _grammar_at(tokens: list[str], i: int, today: datetime.date) -> tuple[list[M
             value = (SUPERLATIVES[following], int(number.value))
             return [Meaning("super", f"{tokens[i]} {following}", value=value)], number.consumed + 1
         unit, used = _unit_at(tokens, i + number.consumed, number.consumed)
+        op = OPEN_ENDS.get(tuple(tokens[i + used : i + used + 2]), "=")  # "30m or more"
+        used += 2 if op != "=" else 0
         words = " ".join(tokens[i : i + used])
-        return [Meaning("number", words, value=("=", number.value, None, number.currency, unit))], used
+        return [Meaning("number", words, value=(op, number.value, None, number.currency, unit))], used
     return None
+
+
+# after a number, the side it is open to: "a budget of 30m or more", "5 days or less"
+OPEN_ENDS = {
+    **dict.fromkeys([("or", "more"), ("or", "above"), ("or", "higher"), ("or", "over"), ("and", "above")], ">="),
+    **dict.fromkeys([("and", "up"), ("or", "greater"), ("or", "bigger"), ("or", "larger")], ">="),
+    **dict.fromkeys([("or", "less"), ("or", "fewer"), ("or", "below"), ("or", "lower"), ("and", "below")], "<="),
+    **dict.fromkeys([("or", "under"), ("or", "smaller")], "<="),
+}
 
 
 def _unit_at(tokens: list[str], j: int, used: int) -> tuple[str | None, int]:

@@ -27,6 +27,11 @@ _CONTRACTIONS = {
     "won't": ["will", "not"],
     "i'd": ["i", "would"],
     "let's": ["let", "us"],
+    # chat spellings
+    "hw": ["how"],
+    "pls": ["please"],
+    "plz": ["please"],
+    "thx": ["thanks"],
 }
 
 # words that carry no content of their own: they are accounted for by the grammar, not the data
@@ -35,11 +40,11 @@ FILLER = frozenset(
     a an the of in on at for to with from and is are was were be been being am do does did doing
     got has have had there that this these those which who whom whose what where when me my our we us i
     you your it its they them their show list give tell find get fetch display see pull bring use used already
-    using went gone because worth valued based located situated all any every please currently still now
+    using went gone because worth valued based located situated all any every please thanks currently still now
     right ever so far yet exist exists existing about there's can could would will should may might just
     also here kindly let know want need like looking look up across overall altogether entire whole
     our's one ones thing things records entry entries row rows data details detail info information as
-    by per each such some there been whether how many much number count total single
+    by per each such some there been whether how many much number count total single flagged
     """.split()  # noqa: SIM905 - a list of words reads better as words
 )
 # everyday words for a part of a column's name: "planned_end" is also the "planned finish"

@@ -720,3 +720,37 @@ def test_values_said_to_be_included_leave_no_row_out(clinic):
     # asked only of some values, another one cannot be included too
     refusal = clinic.read("How many attended appointments are there, missed ones included?")
     assert isinstance(refusal, Refusal), refusal
+
+
+def test_open_ended_numbers_breakdowns_and_chat_spellings(clinic):
+    same(clinic, "Which doctors have a rating of 4.5 or more?", "SELECT full_name FROM doctors WHERE rating >= 4.5")
+    same(clinic, "doctors with a rating of 4 or lower", "SELECT full_name FROM doctors WHERE rating <= 4")
+    same(
+        clinic,
+        "Break the appointments down by status",
+        "SELECT status, count(*) FROM appointments GROUP BY status",
+    )
+    same(clinic, "give me a breakdown of doctors by city", "SELECT city, count(*) FROM doctors GROUP BY city")
+    same(clinic, "hw many appointments were missed pls", "SELECT count(*) FROM appointments WHERE status = 'missed'")
+    same(
+        clinic,
+        "how many patients are flagged as active?",
+        "SELECT count(*) FROM patients WHERE is_active",
+    )
+
+
+def test_a_superlative_of_a_total_orders_the_rows_by_their_children(freight):
+    tonnage = Database.__new__(Database)
+    tonnage.connection, tonnage.schema = freight.connection, freight.schema
+    tonnage.lexicon = Lexicon(totals={"shipments.weight_kg": ("tonnage",)})
+    by_carrier = (
+        "SELECT c.company_name, sum(s.weight_kg) FROM carriers c JOIN shipments s USING (carrier_id)"
+        " {} GROUP BY c.company_name ORDER BY 2 {} FETCH FIRST {} ROWS WITH TIES"
+    )
+    reading = same(tonnage, "Which carrier has the biggest tonnage?", by_carrier.format("", "DESC", 1))
+    assert "the highest" in reading.interpretation, reading
+    same(
+        tonnage,
+        "Which 2 carriers in South Africa have the smallest tonnage?",
+        by_carrier.format("WHERE c.country = 'South Africa'", "ASC", 2),
+    )
