@@ -66,7 +66,7 @@ def test_the_second_held_out_demo_set(script, pg_url):
     general rules. Only its wrong answers were looked at, never its refusals."""
     report = judged(script, SETS / "demo_holdout2.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 50
-    check(report, floor_right=35)  # 37 on 2026-12-07, evening
+    check(report, floor_right=36)  # 38 on 2026-12-08
 
 
 def test_the_third_held_out_demo_set(script, pg_url):
@@ -88,7 +88,26 @@ def test_the_fourth_demo_set_a_development_one(script, pg_url):
     'trench sites running late' read through the projects' lateness), mended by general rules."""
     report = judged(script, SETS / "demo_dev4.yaml", pg_url, {"DATABASE_URL": pg_url})
     assert report["questions"] == 60
-    check(report, floor_right=41)  # 43 on 2026-12-07
+    check(report, floor_right=44)  # 46 on 2026-12-08
+
+
+def test_the_fourth_held_out_demo_set(script, pg_url):
+    """Written in the night of 2026-12-07 by a helper that read neither the interpreter, the lexicons nor
+    the other sets. First run: 32 right, 15 refused, 3 wrong with success ('started since January' took
+    planned starts, 'which installer has the most failed installations' took the specialty, 'has Durban
+    done' read 'done' as filler). Mended by general rules; only its wrong answers were looked at."""
+    report = judged(script, SETS / "demo_holdout4.yaml", pg_url, {"DATABASE_URL": pg_url})
+    assert report["questions"] == 50
+    check(report, floor_right=34)  # 36 on 2026-12-08
+
+
+def test_the_fifth_demo_set_a_development_one(script, pg_url):
+    """Written in the night of 2026-12-07 from the data alone, for development: all its outcomes were
+    looked at. First run: 33 right, 23 refused, 4 wrong with success (the PM of the project with the most
+    blocked sites dropped, 'are done' as filler, 'does Kagiso Sithole run' as active, the installer)."""
+    report = judged(script, SETS / "demo_dev5.yaml", pg_url, {"DATABASE_URL": pg_url})
+    assert report["questions"] == 60
+    check(report, floor_right=38)  # 40 on 2026-12-08
 
 
 @pytest.fixture
