@@ -148,9 +148,14 @@ def _complete(state: State, schema: Schema, used: set[str]) -> None:
 
 
 def _total_of_each(plan: Plan, schema: Schema) -> bool:
-    """Whether the plan's total is of a table one-to-many from the subject (a total per subject row)."""
+    """Whether the plan's sum is of child rows of the subject's, with nothing yet per row (a total per row)."""
     if not plan.aggregate or plan.aggregate[0] != "sum" or plan.related or plan.group or plan.order:
         return False
+    return _sums_children(plan, schema)
+
+
+def _sums_children(plan: Plan, schema: Schema) -> bool:
+    """Whether the plan's total is of a table one-to-many from the subject, by every path between them."""
     if plan.aggregate[1] == plan.subject:
         return False
     paths = shortest_paths(schema, plan.subject, plan.aggregate[1])
@@ -183,12 +188,11 @@ def _total_of_children(plan: Plan, meanings: list[Meaning], schema: Schema, toke
     the summed table becomes the subject (each of its rows counted once, the subject's conditions
     reached through its foreign keys). Of "the Soweto project", one row presupposed, it is that row's
     total beside its name (several such rows are then no answer, the caller's)."""
-    if not plan.aggregate or plan.aggregate[1] == plan.subject or plan.aggregate[0] not in ("sum", "avg"):
+    if not plan.aggregate or plan.aggregate[0] not in ("sum", "avg"):
         return
     if plan.group or plan.related or plan.attributes or plan.order or plan.nested or plan.yes_no:
         return
-    paths = shortest_paths(schema, plan.subject, plan.aggregate[1])
-    if not paths or not all(map(fans_out, paths)):
+    if not _sums_children(plan, schema):
         return
     if speaks_of_one([[m] for m in meanings], plan.subject, tokens):
         plan.related, plan.aggregate, plan.count = plan.aggregate, None, False

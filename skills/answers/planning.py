@@ -122,9 +122,7 @@ def plan(
     for item in plan.filters:
         if item.table not in mentioned and any(map(fans_out, shortest_paths(schema, plan.subject, item.table))):
             raise Unread(f"'{item.words}' is not about {plan.subject.replace('_', ' ')} themselves")
-        if item.op.removeprefix("not ").startswith(("column ", "sum ")) and item.table not in mentioned | {
-            plan.subject
-        }:
+        if item.lexicon_condition and item.table not in mentioned | {plan.subject}:
             # "trench sites running late": a lexicon condition is said of its own rows (the projects)
             raise Unread(
                 f"'{item.words}' is said of {item.table.replace('_', ' ')}, not of {plan.subject.replace('_', ' ')}"

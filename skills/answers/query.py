@@ -29,6 +29,11 @@ class Filter:
     words: str = ""
 
     @property
+    def lexicon_condition(self) -> bool:
+        """A lexicon condition: two columns of a row ("column >"), or a total of child rows ("sum <")."""
+        return self.op.removeprefix("not ").startswith(("column ", "sum "))
+
+    @property
     def children_total(self) -> bool:
         """A lexicon condition on the total of child rows ("sum <"; negated, "not sum <")."""
         return self.op.removeprefix("not ").startswith("sum ")
@@ -356,9 +361,8 @@ def to_sql(plan: Plan, schema: Schema, picks: dict[str, int]) -> tuple[str, tupl
     labels = [f"t0.{_ident(c)}" for c in _label_columns(subject)]
     select: list[str] = []
     if plan.related:  # its parameters come first, as the SELECT list does
-        asked_fields = [
-            f"{source.reach(t)}.{_ident(c)}" for t, c in plan.attributes
-        ]  # "the PM of the project with ..."
+        # "the PM of the project with the most blocked sites": a field asked of the rows stands beside their labels
+        asked_fields = [f"{source.reach(table)}.{_ident(column)}" for table, column in plan.attributes]
         labels += [text for text in asked_fields if text not in labels]
         select = [*labels, _related(writer, plan) + " AS " + _ident(_related_name(plan))]
     asked: list[str] = []  # a yes/no about one row: what is asked of it, as conditions in the SELECT list

@@ -50,14 +50,15 @@ def describe(plan: Plan, shape: str) -> str:
     where = f" where {' and '.join(conditions)}" if conditions else ""
     if plan.included:
         where += f" ({', '.join(str(e.value).replace('_', ' ') for e in plan.included)} included)"
+    fields = ", ".join(c.replace("_", " ") for _, c in plan.attributes)  # the fields asked of the rows
     if plan.related:
         func, table, _ = plan.related
         inner = " and ".join(_filter_words(f) for f in plan.related_filters)
         counted = f"{table.replace('_', ' ')}" + (f" where {inner}" if inner else "")
         measure = {"count": "number of", "sum": "total", "avg": "average", "min": "minimum", "max": "maximum"}[func]
         of = f" {plan.related[2].replace('_', ' ')} of" if plan.related[2] else ""
-        fields = ", ".join(c.replace("_", " ") for _, c in plan.attributes) + " of " if plan.attributes else ""
-        head = f"{fields}{subject}{where}, with their {measure}{of} {counted}"
+        head = f"{fields} of " if plan.attributes else ""
+        head += f"{subject}{where}, with their {measure}{of} {counted}"
         if plan.order_related:
             most, fewest = ("most", "fewest") if func == "count" else ("highest", "lowest")
             head += f", the {most if plan.order_related > 0 else fewest}" + (
@@ -81,7 +82,6 @@ def describe(plan: Plan, shape: str) -> str:
     elif shape == "yes_no":
         head = f"whether any {subject}{where}"
     elif plan.attributes:
-        fields = ", ".join(c.replace("_", " ") for _, c in plan.attributes)
         head = f"{fields} of {subject}{where}"
     else:
         head = f"{subject}{where}"

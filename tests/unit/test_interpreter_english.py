@@ -362,9 +362,7 @@ def test_a_total_over_the_rows_of_the_one_with_the_most(freight):
 
 
 def test_a_lexicon_total_is_the_sum_of_its_column(freight):
-    tonnage = Database.__new__(Database)
-    tonnage.connection, tonnage.schema = freight.connection, freight.schema
-    tonnage.lexicon = Lexicon(totals={"shipments.weight_kg": ("tonnage", "freight carried")})
+    tonnage = freight.with_lexicon(Lexicon(totals={"shipments.weight_kg": ("tonnage", "freight carried")}))
     same(
         tonnage,
         "Tonnage for Kalahari Express Freight",
@@ -467,9 +465,9 @@ def test_a_superlative_of_a_flag_orders_by_the_number_of_its_word(question):
 
 
 def test_a_lexicon_condition_compares_two_columns_of_the_row(freight):
-    late = Database.__new__(Database)
-    late.connection, late.schema = freight.connection, freight.schema
-    late.lexicon = Lexicon(conditions={"shipments.delivered_on > shipments.shipped_on": ("late", "running late")})
+    late = freight.with_lexicon(
+        Lexicon(conditions={"shipments.delivered_on > shipments.shipped_on": ("late", "running late")})
+    )
     same(late, "How many shipments are running late?", "SELECT count(*) FROM shipments WHERE delivered_on > shipped_on")
     # not late: where it does not hold, and where there is nothing to compare (not delivered)
     same(
@@ -555,9 +553,9 @@ def test_above_the_average_compares_a_column_with_its_own_average(freight, clini
 def test_a_lexicon_condition_on_a_total_of_child_rows(freight):
     """ "below reorder level" is sum(stock_movements.quantity) < materials.reorder_level: here the same
     shape over shipments' weights and a carrier's fleet, the conditions on the shipments scoping the sum."""
-    light = Database.__new__(Database)
-    light.connection, light.schema = freight.connection, freight.schema
-    light.lexicon = Lexicon(conditions={"carriers.fleet_size > sum(shipments.weight_kg)": ("under loaded",)})
+    light = freight.with_lexicon(
+        Lexicon(conditions={"carriers.fleet_size > sum(shipments.weight_kg)": ("under loaded",)})
+    )
     by_carrier = "SELECT coalesce(sum(s.weight_kg), 0) FROM shipments s WHERE s.carrier_id = c.carrier_id"
     same(
         light,
@@ -618,16 +616,12 @@ def test_everyday_words_outside_and_of_one_field_and_adverbs(freight, clinic):
 
 
 def test_a_lexicon_total_before_its_own_rows_only_says_which_rows(freight):
-    tonnage = Database.__new__(Database)
-    tonnage.connection, tonnage.schema = freight.connection, freight.schema
-    tonnage.lexicon = Lexicon(totals={"shipments.weight_kg": ("freight",)})
+    tonnage = freight.with_lexicon(Lexicon(totals={"shipments.weight_kg": ("freight",)}))
     same(tonnage, "How many freight shipments are lost?", "SELECT count(*) FROM shipments WHERE state = 'lost'")
 
 
 def test_a_lexicon_condition_is_said_of_its_own_rows(freight):
-    late = Database.__new__(Database)
-    late.connection, late.schema = freight.connection, freight.schema
-    late.lexicon = Lexicon(conditions={"carriers.fleet_size > carriers.rating": ("well equipped",)})
+    late = freight.with_lexicon(Lexicon(conditions={"carriers.fleet_size > carriers.rating": ("well equipped",)}))
     refusal = late.read("How many shipments are well equipped?")  # the carriers', not the shipments'
     assert isinstance(refusal, Refusal), refusal
     same(
@@ -740,9 +734,7 @@ def test_open_ended_numbers_breakdowns_and_chat_spellings(clinic):
 
 
 def test_a_superlative_of_a_total_orders_the_rows_by_their_children(freight):
-    tonnage = Database.__new__(Database)
-    tonnage.connection, tonnage.schema = freight.connection, freight.schema
-    tonnage.lexicon = Lexicon(totals={"shipments.weight_kg": ("tonnage",)})
+    tonnage = freight.with_lexicon(Lexicon(totals={"shipments.weight_kg": ("tonnage",)}))
     by_carrier = (
         "SELECT c.company_name, sum(s.weight_kg) FROM carriers c JOIN shipments s USING (carrier_id)"
         " {} GROUP BY c.company_name ORDER BY 2 {} FETCH FIRST {} ROWS WITH TIES"
